@@ -1,0 +1,1 @@
+"""Four-letter words, AdminServer HTTP and metrics, all built from one status snapshot."""

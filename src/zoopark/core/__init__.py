@@ -1,0 +1,1 @@
+"""The pure core: codec, data tree, sessions, request pipeline. No I/O, no clock, no randomness."""

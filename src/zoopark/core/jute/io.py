@@ -1,0 +1,140 @@
+"""Jute primitives: big-endian ints and longs, booleans, length-prefixed buffers, strings and vectors.
+
+`Reader` walks one frame; every length is checked against what is left in the frame before anything is
+allocated, so a hostile length can never make us allocate more than the frame already holds (and the frame
+itself was checked against jute.maxbuffer by the framer).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+INT = struct.Struct(">i")
+LONG = struct.Struct(">q")
+INT_INT = struct.Struct(">ii")
+INT_LONG_INT = struct.Struct(">iqi")
+
+
+class JuteError(Exception):
+    """The peer sent bytes that are not a valid record: close that connection, nothing else."""
+
+
+class Reader:
+    __slots__ = ("buf", "pos", "end")
+
+    def __init__(self, buf: bytes | memoryview, pos: int = 0, end: int | None = None) -> None:
+        self.buf = buf
+        self.pos = pos
+        self.end = len(buf) if end is None else end
+
+    def remaining(self) -> int:
+        return self.end - self.pos
+
+    def _need(self, n: int) -> int:
+        pos = self.pos
+        if n < 0 or pos + n > self.end:
+            raise JuteError(f"record truncated: need {n} bytes at offset {pos}, frame has {self.end}")
+        self.pos = pos + n
+        return pos
+
+    def int(self) -> int:
+        return INT.unpack_from(self.buf, self._need(4))[0]
+
+    def long(self) -> int:
+        return LONG.unpack_from(self.buf, self._need(8))[0]
+
+    def bool(self) -> bool:
+        return self.buf[self._need(1)] != 0
+
+    def buffer(self) -> bytes | None:
+        n = self.int()
+        if n < 0:
+            return None
+        pos = self._need(n)
+        return bytes(self.buf[pos : pos + n])
+
+    def string(self) -> str | None:
+        n = self.int()
+        if n < 0:
+            return None
+        pos = self._need(n)
+        try:
+            return bytes(self.buf[pos : pos + n]).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JuteError(f"string at offset {pos} is not UTF-8") from exc
+
+    def ustring(self) -> str:
+        """A string that may not be null (a path, a scheme)."""
+        s = self.string()
+        return "" if s is None else s
+
+    def vector(self, item: Callable[[Reader], T]) -> list[T] | None:
+        n = self.int()
+        if n < 0:
+            return None
+        if n > self.end - self.pos:  # every element takes at least one byte
+            raise JuteError(f"vector of {n} elements at offset {self.pos} exceeds the frame")
+        return [item(self) for _ in range(n)]
+
+    def strings(self) -> list[str]:
+        v = self.vector(Reader.ustring)
+        return [] if v is None else v
+
+
+class Writer:
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def int(self, v: int) -> None:
+        self.parts.append(INT.pack(v))
+
+    def long(self, v: int) -> None:
+        self.parts.append(LONG.pack(v))
+
+    def bool(self, v: bool) -> None:
+        self.parts.append(b"\x01" if v else b"\x00")
+
+    def raw(self, b: bytes) -> None:
+        self.parts.append(b)
+
+    def buffer(self, b: bytes | None) -> None:
+        if b is None:
+            self.parts.append(b"\xff\xff\xff\xff")
+        else:
+            self.parts.append(INT.pack(len(b)))
+            self.parts.append(b)
+
+    def string(self, s: str | None) -> None:
+        self.buffer(None if s is None else s.encode("utf-8"))
+
+    def vector(self, items: Iterable[T] | None, item: Callable[[Writer, T], None]) -> None:
+        if items is None:
+            self.parts.append(b"\xff\xff\xff\xff")
+            return
+        items = list(items)
+        self.parts.append(INT.pack(len(items)))
+        for x in items:
+            item(self, x)
+
+    def strings(self, items: Iterable[str] | None) -> None:
+        self.vector(items, Writer.string)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def encode_string(s: str) -> bytes:
+    b = s.encode("utf-8")
+    return INT.pack(len(b)) + b
+
+
+def encode_buffer(b: bytes | None) -> bytes:
+    if b is None:
+        return b"\xff\xff\xff\xff"
+    return INT.pack(len(b)) + b

@@ -1,0 +1,84 @@
+"""Transaction records by type: what a txn header's `type` says its body is (ZooKeeper's SerializeUtils)."""
+
+from __future__ import annotations
+
+from .constants import OpCode
+from .io import JuteError, Reader, Writer
+from .records import (
+    CheckVersionTxn,
+    CloseSessionTxn,
+    CreateContainerTxn,
+    CreateSessionTxn,
+    CreateTTLTxn,
+    CreateTxn,
+    CreateTxnV0,
+    DeleteTxn,
+    ErrorTxn,
+    MultiTxn,
+    SetACLTxn,
+    SetDataTxn,
+    Txn,
+    TxnHeader,
+)
+
+TXN_RECORDS: dict[int, type] = {
+    OpCode.CREATE: CreateTxn,
+    OpCode.CREATE2: CreateTxn,
+    OpCode.CREATE_TTL: CreateTTLTxn,
+    OpCode.CREATE_CONTAINER: CreateContainerTxn,
+    OpCode.DELETE: DeleteTxn,
+    OpCode.DELETE_CONTAINER: DeleteTxn,
+    OpCode.SET_DATA: SetDataTxn,
+    OpCode.RECONFIG: SetDataTxn,
+    OpCode.SET_ACL: SetACLTxn,
+    OpCode.CREATE_SESSION: CreateSessionTxn,
+    OpCode.CLOSE_SESSION: CloseSessionTxn,
+    OpCode.ERROR: ErrorTxn,
+    OpCode.CHECK: CheckVersionTxn,
+    OpCode.MULTI: MultiTxn,
+}
+
+
+def decode_txn(type_: int, body: bytes) -> object | None:
+    """The record of a txn body; None for a body ZooKeeper allows to be empty (closeSession before 3.6)."""
+    cls = TXN_RECORDS.get(type_)
+    if cls is None:
+        raise JuteError(f"unknown txn type {type_}")
+    if not body and type_ == OpCode.CLOSE_SESSION:
+        return None
+    r = Reader(body)
+    if cls is CreateTxn:
+        # A create written by ZooKeeper before 3.3 has no parentCVersion (CreateTxnV0).
+        try:
+            rec = CreateTxn.read(r)
+        except JuteError:
+            v0 = CreateTxnV0.read(Reader(body))
+            return CreateTxn(v0.path, v0.data, v0.acl, v0.ephemeral, -1)
+        return rec
+    return cls.read(r)
+
+
+def encode(record: object) -> bytes:
+    w = Writer()
+    record.write(w)  # type: ignore[attr-defined]
+    return w.getvalue()
+
+
+def multi_txn(parts: list[tuple[int, object]]) -> MultiTxn:
+    return MultiTxn([Txn(t, encode(rec)) for t, rec in parts])
+
+
+def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
+    """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
+    w = Writer()
+    hdr.write(w)
+    if record is not None:
+        record.write(w)  # type: ignore[attr-defined]
+    return w.getvalue()
+
+
+def decode_txn_entry(data: bytes) -> tuple[TxnHeader, object | None]:
+    r = Reader(data)
+    hdr = TxnHeader.read(r)
+    body = bytes(r.buf[r.pos :])
+    return hdr, decode_txn(hdr.type, body)

@@ -1,0 +1,83 @@
+"""What the core is told (inputs) and what it asks the runtime to do (actions).
+
+All are plain frozen records. The runtime executes actions in the order given; what must wait for an fsync
+rides inside `AppendLog.then` and is released only after the entries are on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    conn: int
+    remote_ip: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One length-delimited frame from a client connection (the length prefix already removed)."""
+
+    conn: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class LogSynced:
+    """Every txn up to and including `zxid` is on disk."""
+
+    zxid: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogFailed:
+    """The disk refused entries up to `zxid` (full disk, failed fsync): they must not be acknowledged."""
+
+    zxid: int
+    reason: str
+
+
+# ---- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    conn: int
+    data: bytes  # one or more complete frames, length prefixes included
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    conn: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendLog:
+    """Append (zxid, entry) pairs to the txn log; after they are synced, run `then` (inputs fed back)."""
+
+    entries: tuple[tuple[int, bytes], ...]
+    then: tuple[object, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    level: str  # "debug" | "info" | "warning" | "error"
+    message: str
+
+
+Input = Connected | Frame | Disconnected | Tick | LogSynced | LogFailed
+Action = Send | Close | AppendLog | Log

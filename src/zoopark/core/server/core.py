@@ -1,0 +1,493 @@
+"""ServerCore: one standalone ZooKeeper server as a state machine.
+
+`step(input, now_ms) -> list[Action]` is the only entry point. Per session, replies leave in request order:
+a read waits behind the session's own writes that are still on their way to disk; a write is answered only
+after its txn is synced (it rides in AppendLog.then) and applied to the tree. The ensemble (ZAB) reuses the
+tree, prep and reply code and changes only who orders and commits the txns.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+from ..jute.constants import XID_AUTH, XID_PING, Err, EventType, KeeperState, OpCode
+from ..jute.io import JuteError, Reader
+from ..jute.records import (
+    ConnectRequest,
+    ConnectResponse,
+    CreateSessionTxn,
+    Id,
+    TxnHeader,
+    WatcherEvent,
+)
+from ..jute.txns import decode_txn, encode_txn
+from ..session import SessionTable, generate_password, initial_session_id
+from ..tree import acl as aclmod
+from ..tree.datatree import DataTree, TxnResult, WatchEvent
+from . import reads
+from .actions import (
+    Action,
+    AppendLog,
+    Close,
+    Connected,
+    Disconnected,
+    Frame,
+    Log,
+    LogFailed,
+    LogSynced,
+    Send,
+    Tick,
+)
+from .prep import Prep, PrepError, Request
+from .replies import write_reply
+from .requests import HEADER, decode_body, encode, reply
+from .settings import CoreSettings
+
+_WRITE_OPS = frozenset({
+    OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL, OpCode.DELETE,
+    OpCode.SET_DATA, OpCode.SET_ACL, OpCode.CHECK, OpCode.MULTI, OpCode.RECONFIG, OpCode.CLOSE_SESSION,
+})
+_LOCAL_OPS = frozenset({OpCode.PING, OpCode.AUTH, OpCode.SET_WATCHES, OpCode.SET_WATCHES2, OpCode.SASL})
+_NOTIFY = struct.Struct(">iiqi")
+_SASL_EMPTY = b"\xff\xff\xff\xff"
+
+
+@dataclass(slots=True, eq=False)
+class Conn:
+    id: int
+    remote_ip: str
+    auth: list[Id]
+    session: int | None = None
+    handshake_done: bool = False
+    closing: bool = False
+    old_client: bool = False  # sent no readOnly byte: gets none back
+
+
+@dataclass(slots=True, eq=False)
+class Pending:
+    """A request of a session still owed a reply."""
+
+    xid: int
+    op: int
+    record: object
+    conn: int
+    write: bool
+    done: bool = False
+    reply: bytes = b""
+    close_after: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Proposal:
+    zxid: int
+    hdr: TxnHeader
+    txn: object
+    pending: Pending | None = None  # the client request it answers
+    connect: tuple[int, int] | None = None  # (conn, negotiated timeout) for a createSession
+
+
+class ServerCore:
+    def __init__(self, settings: CoreSettings, tree: DataTree | None = None) -> None:
+        self.settings = settings
+        self.tree = tree or DataTree(extended_types=settings.extended_types)
+        self.sessions = SessionTable(settings.tick_ms)
+        self.prep = Prep(self.tree, self.sessions, settings.extended_types)
+        self.conns: dict[int, Conn] = {}
+        self.queues: dict[int, deque[Pending]] = {}  # session -> requests owed a reply, in order
+        self.proposals: deque[Proposal] = deque()
+        self.next_zxid = self.tree.last_zxid + 1
+        self.next_session_id = 0
+        self.now_ms = 0
+        self.started = False
+        self.last_container_check_ms = 0
+        self.stats = CoreStats()
+
+    # ---- recovery ----------------------------------------------------------------------------
+
+    def replay(self, hdr: TxnHeader, txn: object | None) -> None:
+        """Apply a logged txn at start-up, sessions included."""
+        if hdr.type == OpCode.CREATE_SESSION:
+            assert isinstance(txn, CreateSessionTxn)
+            self.sessions.add(hdr.client_id, txn.time_out, 0)
+        elif hdr.type == OpCode.CLOSE_SESSION:
+            self.sessions.remove(hdr.client_id)
+        self.tree.apply(hdr, txn)
+        self.next_zxid = max(self.next_zxid, hdr.zxid + 1)
+
+    def start(self, now_ms: int) -> None:
+        """Begin serving: session ids from the clock, recovered sessions' timers restarted."""
+        self.now_ms = now_ms
+        self.next_session_id = initial_session_id(self.settings.server_id, now_ms)
+        self.sessions.start(now_ms)
+        for s in list(self.sessions.sessions.values()):
+            self.sessions.touch(s, now_ms)
+        self.last_container_check_ms = now_ms
+        self.next_zxid = self.tree.last_zxid + 1
+        self.started = True
+
+    # ---- the one entry point -----------------------------------------------------------------
+
+    def step(self, event: object, now_ms: int) -> list[Action]:
+        assert self.started
+        if now_ms > self.now_ms:
+            self.now_ms = now_ms
+        out: list[Action] = []
+        if isinstance(event, Frame):
+            self._on_frame(event.conn, event.data, out)
+        elif isinstance(event, LogSynced):
+            self._on_synced(event.zxid, out)
+        elif isinstance(event, Tick):
+            self._on_tick(out)
+        elif isinstance(event, Connected):
+            self.conns[event.conn] = Conn(event.conn, event.remote_ip, [Id("ip", event.remote_ip)])
+        elif isinstance(event, Disconnected):
+            self._on_disconnected(event.conn)
+        elif isinstance(event, LogFailed):
+            self._on_log_failed(event, out)
+        else:
+            raise AssertionError(f"unknown input {event!r}")
+        return out
+
+    # ---- connections -------------------------------------------------------------------------
+
+    def _close(self, conn: Conn, reason: str, out: list[Action]) -> None:
+        if not conn.closing:
+            conn.closing = True
+            out.append(Close(conn.id, reason))
+
+    def _on_disconnected(self, conn_id: int) -> None:
+        conn = self.conns.pop(conn_id, None)
+        if conn is None or conn.session is None:
+            return
+        s = self.sessions.get(conn.session)
+        if s is not None and s.conn == conn_id:
+            s.conn = None
+            self.tree.remove_session_watches(conn.session)
+
+    def _on_frame(self, conn_id: int, data: bytes, out: list[Action]) -> None:
+        conn = self.conns.get(conn_id)
+        if conn is None or conn.closing:
+            return
+        if not conn.handshake_done:
+            if conn.session is not None:
+                self._close(conn, "request before the session was established", out)
+                return
+            self._on_connect(conn, data, out)
+            return
+        if len(data) < 8:
+            self._close(conn, f"frame of {len(data)} bytes has no request header", out)
+            return
+        xid, op = HEADER.unpack_from(data, 0)
+        sid = conn.session
+        assert sid is not None
+        s = self.sessions.get(sid)
+        if s is None or not self.sessions.touch(s, self.now_ms):
+            out.append(Send(conn_id, reply(xid, 0, Err.SESSIONEXPIRED)))
+            self._close(conn, "request on an expired session", out)
+            return
+        self.stats.packets_received += 1
+        if op not in _ALL_OPS:
+            out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing"))
+            out.append(Send(conn_id, reply(xid, 0, Err.UNIMPLEMENTED)))
+            self._close(conn, f"unknown opcode {op}", out)
+            return
+        try:
+            record = decode_body(op, Reader(data, 8))
+        except JuteError as e:
+            out.append(Log("warning", f"session 0x{sid:x}: malformed {OpCode(op).name} request: {e}"))
+            record = _MALFORMED
+        queue = self.queues.setdefault(sid, deque())
+        if op in _WRITE_OPS:
+            p = Pending(xid, op, record, conn_id, True)
+            queue.append(p)
+            self._submit_write(sid, conn, p, out)
+            return
+        if queue:
+            queue.append(Pending(xid, op, record, conn_id, False))
+            return
+        self._answer(sid, conn, xid, op, record, out)
+
+    def _on_connect(self, conn: Conn, data: bytes, out: list[Action]) -> None:
+        try:
+            r = Reader(data)
+            req = ConnectRequest.read(r)
+            read_only = r.bool() if r.remaining() else None
+        except JuteError as e:
+            self._close(conn, f"malformed ConnectRequest: {e}", out)
+            return
+        if req.last_zxid_seen > self.tree.last_zxid:
+            out.append(Log("info", f"refusing client {conn.remote_ip}: it has seen zxid 0x{req.last_zxid_seen:x}, "
+                                   f"ours is 0x{self.tree.last_zxid:x}"))
+            self._close(conn, "client zxid ahead", out)
+            return
+        timeout = min(max(req.time_out, self.settings.min_session_timeout_ms), self.settings.max_session_timeout_ms)
+        conn.old_client = old_client = read_only is None
+        if req.session_id == 0:
+            sid = self.next_session_id
+            self.next_session_id += 1
+            self.sessions.add(sid, timeout, self.now_ms)
+            conn.session = sid
+            hdr = self._header(sid, 0, OpCode.CREATE_SESSION)
+            self._propose(Proposal(hdr.zxid, hdr, CreateSessionTxn(timeout), connect=(conn.id, timeout)), out)
+            return
+        s = self.sessions.get(req.session_id)
+        valid = (
+            s is not None and not s.closing and req.passwd == generate_password(req.session_id)
+        )
+        if not valid:
+            out.append(Send(conn.id, self._connect_response(0, 0, old_client)))
+            out.append(Log("info", f"invalid session 0x{req.session_id:x} for client {conn.remote_ip}, probably expired"))
+            self._close(conn, "session expired or wrong password", out)
+            return
+        assert s is not None
+        if s.conn is not None and s.conn != conn.id:
+            old = self.conns.get(s.conn)
+            if old is not None:
+                self._close(old, "client reconnected on another connection", out)
+                old.session = None
+            self.tree.remove_session_watches(s.id)
+        self.sessions.touch(s, self.now_ms, timeout)
+        s.conn = conn.id
+        conn.session = s.id
+        conn.handshake_done = True
+        out.append(Send(conn.id, self._connect_response(s.id, timeout, old_client)))
+
+    def _connect_response(self, sid: int, timeout: int, old_client: bool) -> bytes:
+        body = encode(ConnectResponse(0, timeout, sid, generate_password(sid) if sid else bytes(16)))
+        if not old_client:
+            body += b"\x00"
+        return struct.pack(">i", len(body)) + body
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def _header(self, session: int, cxid: int, type_: int) -> TxnHeader:
+        zxid = self.next_zxid
+        self.next_zxid += 1
+        return TxnHeader(session, cxid, zxid, self.now_ms, type_)
+
+    def _submit_write(self, sid: int, conn: Conn, p: Pending, out: list[Action]) -> None:
+        hdr = self._header(sid, p.xid, p.op)
+        if p.record is _MALFORMED:
+            from ..jute.records import ErrorTxn
+
+            txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
+        else:
+            txn_type, txn = self.prep.prep(Request(sid, p.op, p.record, conn.auth), hdr.zxid)
+        if txn_type != hdr.type:
+            hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
+        self._propose(Proposal(hdr.zxid, hdr, txn, pending=p), out)
+
+    def _propose(self, prop: Proposal, out: list[Action]) -> None:
+        self.proposals.append(prop)
+        self.stats.outstanding = len(self.proposals)
+        out.append(AppendLog(((prop.zxid, encode_txn(prop.hdr, prop.txn)),), (LogSynced(prop.zxid),)))
+
+    def _on_synced(self, zxid: int, out: list[Action]) -> None:
+        while self.proposals and self.proposals[0].zxid <= zxid:
+            self._commit(self.proposals.popleft(), out)
+        self.stats.outstanding = len(self.proposals)
+
+    def _commit(self, prop: Proposal, out: list[Action]) -> None:
+        hdr, txn = prop.hdr, prop.txn
+        closed = self.sessions.remove(hdr.client_id) if hdr.type == OpCode.CLOSE_SESSION else None
+        rc = self.tree.apply(hdr, txn)
+        self.prep.committed(hdr.zxid)
+        self.stats.writes += 1
+        self._deliver(rc.events, out)
+        if prop.connect is not None:
+            self._finish_session(hdr.client_id, *prop.connect, out)
+        p = prop.pending
+        if p is not None:
+            p.reply = write_reply(p, rc, self.tree.last_zxid)
+            p.done = True
+            p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
+            self._drain(hdr.client_id, out)
+        elif closed is not None:  # expired: close its connection, drop what it was owed
+            self.queues.pop(hdr.client_id, None)
+            conn = self.conns.get(closed.conn) if closed.conn is not None else None
+            if conn is not None:
+                self._close(conn, "session expired", out)
+
+    def _finish_session(self, sid: int, conn_id: int, timeout: int, out: list[Action]) -> None:
+        conn = self.conns.get(conn_id)
+        s = self.sessions.get(sid)
+        if conn is None or conn.closing or s is None:
+            return
+        s.conn = conn_id
+        conn.handshake_done = True
+        out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
+        out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client {conn.remote_ip}"))
+
+    def _on_log_failed(self, event: LogFailed, out: list[Action]) -> None:
+        """The disk refused txns: none of them (nor any after them) may be acknowledged or applied."""
+        out.append(Log("error", f"txn log write failed at zxid 0x{event.zxid:x}: {event.reason}; refusing writes"))
+        failed = [p for p in self.proposals if p.zxid >= event.zxid]
+        self.proposals = deque(p for p in self.proposals if p.zxid < event.zxid)
+        self.prep.reset()
+        if not self.proposals:
+            self.next_zxid = self.tree.last_zxid + 1
+        for prop in failed:
+            p = prop.pending
+            if p is not None:
+                p.reply = reply(p.xid, self.tree.last_zxid, Err.SYSTEMERROR)
+                p.done = True
+                self._drain(prop.hdr.client_id, out)
+            if prop.connect is not None:
+                conn = self.conns.get(prop.connect[0])
+                self.sessions.remove(prop.hdr.client_id)
+                if conn is not None:
+                    self._close(conn, "could not log the new session", out)
+            if prop.hdr.type == OpCode.CLOSE_SESSION:
+                s = self.sessions.get(prop.hdr.client_id)
+                if s is not None:
+                    s.closing = False  # try again at its next expiry
+                    self.sessions.touch(s, self.now_ms)
+
+    # ---- replies in session order ------------------------------------------------------------
+
+    def _drain(self, sid: int, out: list[Action]) -> None:
+        queue = self.queues.get(sid)
+        while queue:
+            p = queue[0]
+            if p.write:
+                if not p.done:
+                    return
+                queue.popleft()
+                conn = self.conns.get(p.conn)
+                if conn is not None and not conn.closing:
+                    out.append(Send(p.conn, p.reply))
+                    if p.close_after:
+                        self._close(conn, "client closed the session", out)
+                continue
+            queue.popleft()
+            conn = self.conns.get(p.conn)
+            if conn is not None and not conn.closing:
+                self._answer(sid, conn, p.xid, p.op, p.record, out)
+        if queue is not None and not queue:
+            del self.queues[sid]
+
+    def _answer(self, sid: int, conn: Conn, xid: int, op: int, record: object, out: list[Action]) -> None:
+        """Answer a read or a connection-local request now."""
+        tree = self.tree
+        if record is _MALFORMED:
+            out.append(Send(conn.id, reply(xid, tree.last_zxid, Err.MARSHALLINGERROR)))
+            return
+        if op == OpCode.PING:
+            out.append(Send(conn.id, reply(XID_PING, tree.last_zxid, 0)))
+            return
+        if op in _LOCAL_OPS:
+            self._local(sid, conn, xid, op, record, out)
+            return
+        self.stats.reads += 1
+        err, body = reads.READS[op](reads.ReadContext(tree, sid, conn.auth), record)
+        out.append(Send(conn.id, reply(xid, tree.last_zxid, err, b"" if err else body)))
+
+    def _local(self, sid: int, conn: Conn, xid: int, op: int, record, out: list[Action]) -> None:
+        if op == OpCode.AUTH:
+            ids = self._authenticate(conn, record)
+            if ids is None:
+                out.append(Send(conn.id, reply(xid, 0, Err.AUTHFAILED)))
+                out.append(Log("warning", f"session 0x{sid:x}: authentication failed for scheme {record.scheme!r}"))
+                self._close(conn, "authentication failed", out)
+                return
+            for i in ids:
+                if i not in conn.auth:
+                    conn.auth.append(i)
+            out.append(Send(conn.id, reply(xid, 0, 0)))
+        elif op == OpCode.SASL:
+            out.append(Send(conn.id, reply(xid, 0, 0, _SASL_EMPTY)))
+        else:  # SET_WATCHES, SET_WATCHES2
+            r = record
+            events = self.tree.set_watches(
+                r.relative_zxid, sid, r.data_watches or [], r.exist_watches or [], r.child_watches or [],
+                getattr(r, "persistent_watches", None) or [], getattr(r, "persistent_recursive_watches", None) or [],
+            )
+            self._deliver(events, out)
+            out.append(Send(conn.id, reply(xid, self.tree.last_zxid, 0)))
+
+    def _authenticate(self, conn: Conn, packet) -> list[Id] | None:
+        if packet.scheme == "digest":
+            digest = aclmod.digest_of((packet.auth or b"").decode("utf-8", "replace"))
+            ids = [Id("digest", digest)]
+            if self.settings.super_digest is not None and digest == self.settings.super_digest:
+                ids.append(aclmod.SUPER_ID)
+            return ids
+        if packet.scheme == "ip":
+            return [Id("ip", conn.remote_ip)]
+        return None
+
+    def _deliver(self, events: list[WatchEvent], out: list[Action]) -> None:
+        for ev in events:
+            s = self.sessions.get(ev.session)
+            if s is None or s.conn is None:
+                continue
+            body = encode(WatcherEvent(ev.type, KeeperState.SYNC_CONNECTED, ev.path))
+            out.append(Send(s.conn, _NOTIFY.pack(16 + len(body), -1, -1, 0) + body))
+            self.stats.notifications += 1
+
+    # ---- time --------------------------------------------------------------------------------
+
+    def _on_tick(self, out: list[Action]) -> None:
+        for s in self.sessions.expired(self.now_ms):
+            out.append(Log("info", f"expiring session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded"))
+            hdr = self._header(s.id, 0, OpCode.CLOSE_SESSION)
+            txn = self.prep.close_session(s.id, hdr.zxid)
+            self._propose(Proposal(hdr.zxid, hdr, txn), out)
+        if self.now_ms - self.last_container_check_ms >= self.settings.container_check_interval_ms:
+            self.last_container_check_ms = self.now_ms
+            self._reap_containers(out)
+
+    def _reap_containers(self, out: list[Action]) -> None:
+        """ZooKeeper's ContainerManager: empty containers that once had children, and expired TTL nodes."""
+        tree = self.tree
+        candidates = []
+        for path in sorted(tree.containers):
+            n = tree.get(path)
+            if n is not None and not n.children and n.cversion > 0:
+                candidates.append(path)
+        for path in sorted(tree.ttls):
+            n = tree.get(path)
+            if n is not None and not n.children:
+                from ..tree.node import ttl_of
+
+                ttl = ttl_of(n.owner)
+                if ttl and self.now_ms - n.mtime > ttl:
+                    candidates.append(path)
+        for path in candidates[: self.settings.container_max_per_minute]:
+            hdr = self._header(0, 0, OpCode.DELETE_CONTAINER)
+            try:
+                txn = self.prep.delete_container(path, hdr.zxid)
+            except PrepError as e:
+                from ..jute.records import ErrorTxn
+
+                hdr = TxnHeader(0, 0, hdr.zxid, hdr.time, OpCode.ERROR)
+                txn = ErrorTxn(e.err)
+            self._propose(Proposal(hdr.zxid, hdr, txn), out)
+
+    # ---- status ------------------------------------------------------------------------------
+
+    def session_count(self) -> int:
+        return len(self.sessions)
+
+
+class CoreStats:
+    __slots__ = ("packets_received", "reads", "writes", "notifications", "outstanding")
+
+    def __init__(self) -> None:
+        self.packets_received = 0
+        self.reads = 0
+        self.writes = 0
+        self.notifications = 0
+        self.outstanding = 0
+
+
+class _Malformed:
+    __slots__ = ()
+
+
+_MALFORMED = _Malformed()
+_ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
+                                                         OpCode.DELETE_CONTAINER))
+__all__ = ["ServerCore", "CoreSettings", "EventType", "TxnResult", "decode_txn", "XID_AUTH"]

@@ -1,0 +1,320 @@
+"""The prep stage (ZooKeeper's PrepRequestProcessor): a write request -> a txn, or an error code.
+
+Validation runs against the tree as it will be once every txn already prepped has committed: an overlay of
+pending changes per path (ZooKeeper's outstandingChanges), dropped as their txns commit. A failed op in a
+multi rolls back the overlay entries the multi made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode, Perm
+from ..jute.records import (
+    ACL,
+    CheckVersionRequest,
+    CheckVersionTxn,
+    CloseSessionTxn,
+    CreateContainerTxn,
+    CreateRequest,
+    CreateTTLRequest,
+    CreateTTLTxn,
+    CreateTxn,
+    DeleteRequest,
+    DeleteTxn,
+    ErrorTxn,
+    Id,
+    SetACLRequest,
+    SetACLTxn,
+    SetDataRequest,
+    SetDataTxn,
+)
+from ..jute.txns import multi_txn
+from ..session import SessionTable
+from ..tree import acl as aclmod
+from ..tree.datatree import SPECIAL_PATHS, DataTree
+from ..tree.node import is_ttl, ttl_owner
+from ..tree.paths import InvalidPath, split, validate_path
+
+
+class PrepError(Exception):
+    def __init__(self, err: Err, path: str | None = None) -> None:
+        super().__init__(f"{err.name} {path or ''}")
+        self.err = err
+
+
+@dataclass(slots=True)
+class View:
+    """A node as the prep stage sees it: the committed node plus every pending change."""
+
+    version: int
+    cversion: int  # stored form: count of child creations
+    aversion: int
+    owner: int
+    child_count: int
+    acl: tuple[ACL, ...]
+
+
+@dataclass(slots=True)
+class Request:
+    session: int
+    op: int
+    record: object
+    auth: list[Id]
+
+
+class Prep:
+    def __init__(self, tree: DataTree, sessions: SessionTable, extended_types: bool) -> None:
+        self.tree = tree
+        self.sessions = sessions
+        self.extended_types = extended_types
+        # path -> (zxid of the newest pending change, the node after it, or None if deleted)
+        self.changes: dict[str, tuple[int, View | None]] = {}
+        self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
+
+    # ---- overlay -----------------------------------------------------------------------------
+
+    def view(self, path: str) -> View | None:
+        c = self.changes.get(path)
+        if c is not None:
+            return c[1]
+        n = self.tree.get(path)
+        if n is None:
+            return None
+        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl)
+
+    def _existing(self, path: str) -> View:
+        v = self.view(path)
+        if v is None:
+            raise PrepError(Err.NONODE, path)
+        return v
+
+    def _put(self, path: str, zxid: int, view: View | None) -> None:
+        if self._undo is not None:
+            self._undo.append((path, self.changes.get(path)))
+        self.changes[path] = (zxid, view)
+
+    def committed(self, zxid: int) -> None:
+        """Drop overlay entries made by txns up to `zxid`, which the tree now reflects."""
+        if not self.changes:
+            return
+        for path in [p for p, (z, _) in self.changes.items() if z <= zxid]:
+            del self.changes[path]
+
+    def reset(self) -> None:
+        self.changes.clear()
+
+    # ---- checks ------------------------------------------------------------------------------
+
+    def _check_session(self, session: int) -> None:
+        s = self.sessions.get(session)
+        if s is None or s.closing:
+            raise PrepError(Err.SESSIONEXPIRED)
+
+    @staticmethod
+    def _validate(path: str) -> None:
+        try:
+            validate_path(path)
+        except InvalidPath as e:
+            raise PrepError(Err.BADARGUMENTS, path) from e
+
+    @staticmethod
+    def _parent_of(path: str) -> str:
+        if "/" not in path or "\0" in path or path in SPECIAL_PATHS:
+            raise PrepError(Err.BADARGUMENTS, path)
+        return split(path)[0]
+
+    @staticmethod
+    def _check_acl(view: View, perm: int, auth: list[Id]) -> None:
+        if not aclmod.check(view.acl, perm, auth):
+            raise PrepError(Err.NOAUTH)
+
+    @staticmethod
+    def _version(current: int, expected: int) -> int:
+        if expected != -1 and expected != current:
+            raise PrepError(Err.BADVERSION)
+        return current + 1
+
+    def _fixup(self, acl, auth: list[Id], path: str) -> tuple[ACL, ...]:
+        try:
+            return self.tree.intern_acl(aclmod.fixup(acl, auth))
+        except aclmod.InvalidACL as e:
+            raise PrepError(Err.INVALIDACL, path) from e
+
+    # ---- ops ---------------------------------------------------------------------------------
+
+    def prep(self, req: Request, zxid: int) -> tuple[int, object]:
+        """(txn type, txn record) for a write request; an ErrorTxn if it fails (as ZooKeeper logs it)."""
+        try:
+            if req.op == OpCode.MULTI:
+                return OpCode.MULTI, self._multi(req, zxid)
+            return self._one(req.op, req.record, req, zxid)
+        except PrepError as e:
+            return OpCode.ERROR, ErrorTxn(e.err)
+
+    def _one(self, op: int, rec: object, req: Request, zxid: int) -> tuple[int, object]:
+        if op in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
+            return op, self._create(op, rec, req, zxid)
+        if op == OpCode.DELETE:
+            return op, self._delete(rec, req, zxid)
+        if op == OpCode.SET_DATA:
+            return op, self._set_data(rec, req, zxid)
+        if op == OpCode.SET_ACL:
+            return op, self._set_acl(rec, req, zxid)
+        if op == OpCode.CHECK:
+            return op, self._check(rec, req)
+        if op == OpCode.CLOSE_SESSION:
+            return op, self.close_session(req.session, zxid)
+        if op == OpCode.DELETE_CONTAINER:
+            return op, self.delete_container(rec, zxid)
+        if op == OpCode.RECONFIG:
+            raise PrepError(Err.RECONFIGDISABLED)
+        raise PrepError(Err.UNIMPLEMENTED)
+
+    def _create(self, op: int, rec, req: Request, zxid: int):
+        assert isinstance(rec, CreateRequest | CreateTTLRequest)
+        try:
+            mode = CreateMode(rec.flags)
+        except ValueError as e:
+            raise PrepError(Err.BADARGUMENTS, rec.path) from e
+        ttl = rec.ttl if isinstance(rec, CreateTTLRequest) else -1
+        if mode.ttl and not self.extended_types:
+            raise PrepError(Err.UNIMPLEMENTED)
+        if mode.ttl:
+            if ttl <= 0 or ttl > MAX_TTL_MS:
+                raise PrepError(Err.BADARGUMENTS, rec.path)
+        elif ttl >= 0:
+            raise PrepError(Err.BADARGUMENTS, rec.path)
+        self._check_session(req.session)
+        path = rec.path
+        if "/" not in path or "\0" in path:
+            raise PrepError(Err.BADARGUMENTS, path)
+        parent_path = split(path)[0]
+        acl = self._fixup(rec.acl, req.auth, path)
+        parent = self._existing(parent_path)
+        self._check_acl(parent, Perm.CREATE, req.auth)
+        if mode.sequential:
+            path = f"{path}{parent.cversion:010d}"
+        self._validate(path)
+        if self.view(path) is not None:
+            raise PrepError(Err.NODEEXISTS, path)
+        if parent.owner and parent.owner != CONTAINER_EPHEMERAL_OWNER and not is_ttl(parent.owner, self.extended_types):
+            raise PrepError(Err.NOCHILDRENFOREPHEMERALS, path)
+        new_cversion = parent.cversion + 1
+        if op == OpCode.CREATE_CONTAINER:
+            txn: object = CreateContainerTxn(path, rec.data, list(acl), new_cversion)
+            owner = CONTAINER_EPHEMERAL_OWNER
+        elif op == OpCode.CREATE_TTL:
+            txn = CreateTTLTxn(path, rec.data, list(acl), new_cversion, ttl)
+            owner = ttl_owner(ttl)
+        else:
+            # A plain create with CONTAINER flags makes a persistent node, as ZooKeeper's does.
+            txn = CreateTxn(path, rec.data, list(acl), mode.ephemeral, new_cversion)
+            owner = req.session if mode.ephemeral else 0
+        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count + 1, cversion=new_cversion))
+        self._put(path, zxid, View(0, 0, 0, owner, 0, acl))
+        return txn
+
+    def _delete(self, rec, req: Request, zxid: int):
+        assert isinstance(rec, DeleteRequest)
+        self._check_session(req.session)
+        path = rec.path
+        parent_path = self._parent_of(path)
+        parent = self._existing(parent_path)
+        self._check_acl(parent, Perm.DELETE, req.auth)
+        node = self._existing(path)
+        self._version(node.version, rec.version)
+        if node.child_count > 0:
+            raise PrepError(Err.NOTEMPTY, path)
+        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+        self._put(path, zxid, None)
+        return DeleteTxn(path)
+
+    def delete_container(self, path: str, zxid: int):
+        """The container / TTL reaper's delete (ZooKeeper's deleteContainer op)."""
+        parent_path = self._parent_of(path)
+        node = self._existing(path)
+        if node.child_count > 0:
+            raise PrepError(Err.NOTEMPTY, path)
+        normal = node.owner != CONTAINER_EPHEMERAL_OWNER and not is_ttl(node.owner, self.extended_types)
+        if normal:
+            raise PrepError(Err.BADVERSION, path)
+        parent = self._existing(parent_path)
+        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+        self._put(path, zxid, None)
+        return DeleteTxn(path)
+
+    def _set_data(self, rec, req: Request, zxid: int):
+        assert isinstance(rec, SetDataRequest)
+        self._check_session(req.session)
+        self._validate(rec.path)
+        node = self._existing(rec.path)
+        self._check_acl(node, Perm.WRITE, req.auth)
+        version = self._version(node.version, rec.version)
+        self._put(rec.path, zxid, replace(node, version=version))
+        return SetDataTxn(rec.path, rec.data, version)
+
+    def _set_acl(self, rec, req: Request, zxid: int):
+        assert isinstance(rec, SetACLRequest)
+        self._check_session(req.session)
+        self._validate(rec.path)
+        acl = self._fixup(rec.acl, req.auth, rec.path)
+        node = self._existing(rec.path)
+        self._check_acl(node, Perm.ADMIN, req.auth)
+        version = self._version(node.aversion, rec.version)
+        self._put(rec.path, zxid, replace(node, aversion=version, acl=acl))
+        return SetACLTxn(rec.path, list(acl), version)
+
+    def _check(self, rec, req: Request):
+        assert isinstance(rec, CheckVersionRequest)
+        self._check_session(req.session)
+        self._validate(rec.path)
+        node = self._existing(rec.path)
+        self._check_acl(node, Perm.READ, req.auth)
+        return CheckVersionTxn(rec.path, self._version(node.version, rec.version))
+
+    def close_session(self, session: int, zxid: int) -> CloseSessionTxn:
+        paths = set(self.tree.ephemerals_of(session))
+        for path, (_, view) in self.changes.items():
+            if view is None:
+                paths.discard(path)
+            elif view.owner == session:
+                paths.add(path)
+        for path in sorted(paths):
+            parent_path = split(path)[0]
+            parent = self.view(parent_path)
+            if parent is not None:
+                self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+            self._put(path, zxid, None)
+        s = self.sessions.get(session)
+        if s is not None:
+            s.closing = True
+        return CloseSessionTxn(sorted(paths))
+
+    def _multi(self, req: Request, zxid: int):
+        ops: list[tuple[int, object]] = req.record  # type: ignore[assignment]
+        parts: list[tuple[int, object]] = []
+        failed: Err | None = None
+        self._undo = []
+        try:
+            for op, rec in ops:
+                if failed is not None:
+                    parts.append((OpCode.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY)))
+                    continue
+                if op not in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL,
+                              OpCode.DELETE, OpCode.SET_DATA, OpCode.CHECK):
+                    raise PrepError(Err.BADARGUMENTS)
+                try:
+                    parts.append(self._one(op, rec, req, zxid))
+                except PrepError as e:
+                    failed = e.err
+                    parts.append((OpCode.ERROR, ErrorTxn(e.err)))
+                    for path, old in reversed(self._undo):
+                        if old is None:
+                            self.changes.pop(path, None)
+                        else:
+                            self.changes[path] = old
+                    self._undo = []
+        finally:
+            self._undo = None
+        return multi_txn(parts)

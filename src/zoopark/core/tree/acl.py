@@ -1,0 +1,112 @@
+"""ACL checks, as ZooKeeper's ZooKeeperServer.checkACL / PrepRequestProcessor.fixupACL and its providers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from ..jute.records import ACL, Id
+
+SUPER_ID = Id("super", "")
+# Schemes a client may name in an ACL (ZooKeeper's ProviderRegistry; "world" and "auth" are special).
+AUTH_SCHEMES = ("digest", "ip")
+
+
+def digest_of(user_password: str) -> str:
+    """'user:password' -> 'user:base64(sha1(user:password))' (DigestAuthenticationProvider.generateDigest)."""
+    user = user_password.split(":", 1)[0]
+    digest = base64.b64encode(hashlib.sha1(user_password.encode("utf-8")).digest()).decode("ascii")
+    return f"{user}:{digest}"
+
+
+def _ip_valid(spec: str) -> bool:
+    try:
+        ipaddress.ip_network(spec, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _ip_matches(client_ip: str, spec: str) -> bool:
+    try:
+        return ipaddress.ip_address(client_ip) in ipaddress.ip_network(spec, strict=False)
+    except ValueError:
+        return False
+
+
+def id_valid(id_: Id) -> bool:
+    if id_.scheme == "digest":
+        parts = id_.id.split(":")
+        while parts and parts[-1] == "":  # Java's String.split drops trailing empty strings
+            parts.pop()
+        return len(parts) == 2
+    if id_.scheme == "ip":
+        return _ip_valid(id_.id)
+    return False
+
+
+def check(acl: Sequence[ACL], perm: int, auth: Sequence[Id]) -> bool:
+    """True if one of the session's ids grants `perm` on a node with `acl` (ZooKeeperServer.checkACL)."""
+    if not acl:
+        return True
+    for a in auth:
+        if a.scheme == "super":
+            return True
+    for entry in acl:
+        if not entry.perms & perm:
+            continue
+        scheme, ident = entry.id.scheme, entry.id.id
+        if scheme == "world" and ident == "anyone":
+            return True
+        for a in auth:
+            if a.scheme != scheme:
+                continue
+            if scheme == "digest" and a.id == ident:
+                return True
+            if scheme == "ip" and _ip_matches(a.id, ident):
+                return True
+    return False
+
+
+class InvalidACL(Exception):
+    pass
+
+
+def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id]) -> tuple[ACL, ...]:
+    """The ACL a create / setACL stores: duplicates removed, `auth` expanded to the session's ids."""
+    unique: list[ACL] = []
+    for a in acl or ():
+        if a not in unique:
+            unique.append(a)
+    if not unique:
+        raise InvalidACL("empty ACL")
+    out: list[ACL] = []
+    for a in unique:
+        scheme = a.id.scheme
+        if scheme == "world" and a.id.id == "anyone":
+            out.append(a)
+        elif scheme == "auth":
+            # Only ids of providers that say isAuthenticated() (digest; not ip) stand in for "auth".
+            ids = [i for i in auth if i.scheme == "digest"]
+            if not ids:
+                raise InvalidACL("auth scheme with no authenticated id")
+            out.extend(ACL(a.perms, i) for i in ids)
+        elif id_valid(a.id):
+            out.append(a)
+        else:
+            raise InvalidACL(f"invalid id {scheme}:{a.id.id}")
+    return tuple(out)
+
+
+def redact_digests(acl: Sequence[ACL]) -> list[ACL]:
+    """getACL without ADMIN shows digest ids with the hash replaced by 'x'."""
+    out = []
+    for a in acl:
+        if a.id.scheme == "digest":
+            user = a.id.id.split(":", 1)[0]
+            out.append(ACL(a.perms, Id("digest", user + ":x")))
+        else:
+            out.append(a)
+    return out

@@ -1,0 +1,347 @@
+"""DataTree: the znodes, their ephemeral / container / TTL indexes, the watch tables, and txn application.
+
+`apply(hdr, txn)` is ZooKeeper's DataTree.processTxn: it is deterministic in (tree, hdr, txn), idempotent
+where ZooKeeper's is (replaying a create of an existing node is an error result, not a crash), and returns
+what the client is told plus the watch events it fired. Nothing here knows about connections or time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, Err, EventType, OpCode
+from ..jute.records import (
+    ACL,
+    OPEN_ACL_UNSAFE,
+    READ_ACL_UNSAFE,
+    CheckVersionTxn,
+    CloseSessionTxn,
+    CreateContainerTxn,
+    CreateTTLTxn,
+    CreateTxn,
+    DeleteTxn,
+    ErrorTxn,
+    MultiTxn,
+    SetACLTxn,
+    SetDataTxn,
+    Stat,
+    TxnHeader,
+)
+from .node import Node, is_ttl, ttl_owner
+from .paths import split
+from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
+
+ZOOKEEPER = "/zookeeper"
+QUOTA = "/zookeeper/quota"
+CONFIG = "/zookeeper/config"
+SPECIAL_PATHS = frozenset({"/", ZOOKEEPER, QUOTA, CONFIG})
+
+
+@dataclass(slots=True)
+class WatchEvent:
+    session: int
+    type: EventType
+    path: str
+
+
+@dataclass(slots=True)
+class TxnResult:
+    type: int
+    zxid: int
+    err: int = 0
+    path: str | None = None
+    stat: Stat | None = None
+    multi: list[TxnResult] | None = None
+    events: list[WatchEvent] = field(default_factory=list)
+
+
+class TreeError(Exception):
+    def __init__(self, err: Err) -> None:
+        super().__init__(err.name)
+        self.err = err
+
+
+class DataTree:
+    def __init__(self, extended_types: bool = False) -> None:
+        self.extended_types = extended_types
+        self.nodes: dict[str, Node] = {}
+        self.ephemerals: dict[int, set[str]] = {}
+        self.containers: set[str] = set()
+        self.ttls: set[str] = set()
+        self.data_watches = WatchTable()
+        self.child_watches = WatchTable()
+        self.last_zxid = 0
+        self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
+        self.approximate_data_size = 0
+        root = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
+        root.children = {"zookeeper"}
+        zk = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
+        zk.children = {"quota", "config"}
+        config = self._new_node(b"", READ_ACL_UNSAFE, 0, 0, 0)
+        config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
+        self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
+        self.nodes[CONFIG] = config
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def get(self, path: str) -> Node | None:
+        return self.nodes.get(path)
+
+    def node_count(self) -> int:
+        return len(self.nodes)
+
+    def children(self, path: str) -> list[str]:
+        node = self.nodes[path]
+        return sorted(node.children) if node.children else []
+
+    def all_children_number(self, path: str) -> int:
+        if path == "/":
+            return len(self.nodes) - 1
+        prefix = path + "/"
+        return sum(1 for p in self.nodes if p.startswith(prefix))
+
+    def ephemerals_of(self, session: int) -> set[str]:
+        return self.ephemerals.get(session, set())
+
+    def intern_acl(self, acl: tuple[ACL, ...] | list[ACL]) -> tuple[ACL, ...]:
+        acl = tuple(acl)
+        return self._acls.setdefault(acl, acl)
+
+    def _new_node(self, data: bytes, acl, zxid: int, time_ms: int, owner: int) -> Node:
+        return Node(data, self.intern_acl(acl), zxid, time_ms, owner)
+
+    # ---- watches -----------------------------------------------------------------------------
+
+    def watch_data(self, path: str, session: int) -> None:
+        self.data_watches.add(path, session)
+
+    def watch_children(self, path: str, session: int) -> None:
+        self.child_watches.add(path, session)
+
+    def add_watch(self, path: str, session: int, recursive: bool) -> None:
+        mode = PERSISTENT_RECURSIVE if recursive else PERSISTENT
+        self.data_watches.add(path, session, mode)
+        self.child_watches.add(path, session, mode)
+
+    def set_watches(
+        self, relative_zxid: int, session: int, data: list[str], exist: list[str], child: list[str],
+        persistent: list[str], recursive: list[str],
+    ) -> list[WatchEvent]:
+        """Re-arm a reconnected session's watches; fire at once those whose node changed meanwhile."""
+        events: list[WatchEvent] = []
+        for path in data:
+            node = self.nodes.get(path)
+            if node is None:
+                events.append(WatchEvent(session, EventType.NODE_DELETED, path))
+            elif node.mzxid > relative_zxid:
+                events.append(WatchEvent(session, EventType.NODE_DATA_CHANGED, path))
+            else:
+                self.data_watches.add(path, session)
+        for path in exist:
+            if path in self.nodes:
+                events.append(WatchEvent(session, EventType.NODE_CREATED, path))
+            else:
+                self.data_watches.add(path, session)
+        for path in child:
+            node = self.nodes.get(path)
+            if node is None:
+                events.append(WatchEvent(session, EventType.NODE_DELETED, path))
+            elif node.pzxid > relative_zxid:
+                events.append(WatchEvent(session, EventType.NODE_CHILDREN_CHANGED, path))
+            else:
+                self.child_watches.add(path, session)
+        for path in persistent:
+            self.add_watch(path, session, recursive=False)
+        for path in recursive:
+            self.add_watch(path, session, recursive=True)
+        return events
+
+    def remove_session_watches(self, session: int) -> None:
+        self.data_watches.remove_session(session)
+        self.child_watches.remove_session(session)
+
+    def watch_count(self) -> int:
+        return self.data_watches.count() + self.child_watches.count()
+
+    def _fire(self, events: list[WatchEvent], table: WatchTable, path: str, ev: EventType,
+              suppress: set[int] | frozenset[int] = frozenset()) -> set[int]:
+        fired = table.trigger(path, ev)
+        for s in fired:
+            if s not in suppress:
+                events.append(WatchEvent(s, ev, path))
+        return fired
+
+    # ---- applying transactions ---------------------------------------------------------------
+
+    def apply(self, hdr: TxnHeader, txn: object) -> TxnResult:
+        rc = TxnResult(hdr.type, hdr.zxid)
+        try:
+            self._apply_one(hdr, txn, rc)
+        except TreeError as e:
+            rc.err = e.err
+        if hdr.zxid > self.last_zxid:
+            self.last_zxid = hdr.zxid
+        return rc
+
+    def _apply_one(self, hdr: TxnHeader, txn: object, rc: TxnResult) -> None:
+        t = hdr.type
+        if t in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_TTL, OpCode.CREATE_CONTAINER):
+            self._apply_create(hdr, txn, rc)
+        elif t in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
+            assert isinstance(txn, DeleteTxn)
+            rc.path = txn.path
+            self.delete_node(txn.path, hdr.zxid, rc.events)
+        elif t in (OpCode.SET_DATA, OpCode.RECONFIG):
+            assert isinstance(txn, SetDataTxn)
+            rc.path = txn.path
+            rc.stat = self.set_data(txn.path, txn.data or b"", txn.version, hdr.zxid, hdr.time, rc.events)
+        elif t == OpCode.SET_ACL:
+            assert isinstance(txn, SetACLTxn)
+            rc.path = txn.path
+            rc.stat = self.set_acl(txn.path, txn.acl, txn.version)
+        elif t == OpCode.CLOSE_SESSION:
+            paths = txn.paths2_delete if isinstance(txn, CloseSessionTxn) and txn.paths2_delete else None
+            self.kill_session(hdr.client_id, hdr.zxid, paths, rc.events)
+        elif t == OpCode.ERROR:
+            assert isinstance(txn, ErrorTxn)
+            rc.err = txn.err
+        elif t == OpCode.CHECK:
+            assert isinstance(txn, CheckVersionTxn)
+            rc.path = txn.path
+        elif t == OpCode.MULTI:
+            assert isinstance(txn, MultiTxn)
+            self._apply_multi(hdr, txn, rc)
+        # createSession and anything else: nothing in the tree.
+
+    def _apply_create(self, hdr: TxnHeader, txn, rc: TxnResult) -> None:
+        if isinstance(txn, CreateContainerTxn):
+            owner = CONTAINER_EPHEMERAL_OWNER
+        elif isinstance(txn, CreateTTLTxn):
+            owner = ttl_owner(txn.ttl)
+        else:
+            assert isinstance(txn, CreateTxn)
+            owner = hdr.client_id if txn.ephemeral else 0
+        rc.path = txn.path
+        rc.stat = self.create_node(
+            txn.path, txn.data or b"", txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
+        )
+
+    def _apply_multi(self, hdr: TxnHeader, txn: MultiTxn, rc: TxnResult) -> None:
+        from ..jute.txns import decode_txn  # local: txns imports records only
+
+        failed = any(sub.type == OpCode.ERROR for sub in txn.txns)
+        post_failed = False
+        rc.multi = []
+        for sub in txn.txns:
+            sub_type, record = sub.type, decode_txn(sub.type, sub.data or b"")
+            if sub_type == OpCode.ERROR:
+                post_failed = True
+            elif failed:
+                sub_type, record = OpCode.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY if post_failed else Err.OK)
+            sub_hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, sub_type)
+            sub_rc = TxnResult(sub_type, hdr.zxid, events=rc.events)
+            try:
+                self._apply_one(sub_hdr, record, sub_rc)
+            except TreeError as e:
+                sub_rc.err = e.err
+            rc.multi.append(sub_rc)
+            if sub_rc.err and not rc.err:
+                rc.err = sub_rc.err
+
+    def create_node(self, path: str, data: bytes, acl, owner: int, parent_cversion: int, zxid: int,
+                    time_ms: int, events: list[WatchEvent]) -> Stat:
+        parent_path, name = split(path)
+        parent = self.nodes.get(parent_path)
+        if parent is None:
+            raise TreeError(Err.NONODE)
+        if parent.children and name in parent.children:
+            raise TreeError(Err.NODEEXISTS)
+        if parent_cversion == -1:
+            parent_cversion = parent.cversion + 1
+        if parent_cversion > parent.cversion:
+            parent.cversion = parent_cversion
+            parent.pzxid = zxid
+        node = self._new_node(data, acl, zxid, time_ms, owner)
+        if parent.children is None:
+            parent.children = set()
+        parent.children.add(name)
+        parent.changed()
+        self.nodes[path] = node
+        self.approximate_data_size += len(path) + len(data)
+        if owner == CONTAINER_EPHEMERAL_OWNER:
+            self.containers.add(path)
+        elif is_ttl(owner, self.extended_types):
+            self.ttls.add(path)
+        elif owner:
+            self.ephemerals.setdefault(owner, set()).add(path)
+        self._fire(events, self.data_watches, path, EventType.NODE_CREATED)
+        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED)
+        return node.stat()
+
+    def delete_node(self, path: str, zxid: int, events: list[WatchEvent]) -> None:
+        parent_path, name = split(path)
+        parent = self.nodes.get(parent_path)
+        if parent is None:
+            raise TreeError(Err.NONODE)
+        if parent.children:
+            parent.children.discard(name)
+            if not parent.children:
+                parent.children = None
+        if zxid > parent.pzxid:
+            parent.pzxid = zxid
+        parent.changed()
+        node = self.nodes.pop(path, None)
+        if node is None:
+            raise TreeError(Err.NONODE)
+        self.approximate_data_size -= len(path) + len(node.data)
+        owner = node.owner
+        if owner == CONTAINER_EPHEMERAL_OWNER:
+            self.containers.discard(path)
+        elif is_ttl(owner, self.extended_types):
+            self.ttls.discard(path)
+        elif owner:
+            eph = self.ephemerals.get(owner)
+            if eph is not None:
+                eph.discard(path)
+                if not eph:
+                    del self.ephemerals[owner]
+        fired = self._fire(events, self.data_watches, path, EventType.NODE_DELETED)
+        self._fire(events, self.child_watches, path, EventType.NODE_DELETED, fired)
+        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED)
+
+    def set_data(self, path: str, data: bytes, version: int, zxid: int, time_ms: int,
+                 events: list[WatchEvent]) -> Stat:
+        node = self.nodes.get(path)
+        if node is None:
+            raise TreeError(Err.NONODE)
+        self.approximate_data_size += len(data) - len(node.data)
+        node.data = data
+        node.mtime = time_ms
+        node.mzxid = zxid
+        node.version = version
+        node.changed()
+        self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED)
+        return node.stat()
+
+    def set_acl(self, path: str, acl, version: int) -> Stat:
+        node = self.nodes.get(path)
+        if node is None:
+            raise TreeError(Err.NONODE)
+        node.acl = self.intern_acl(acl)
+        node.aversion = version
+        node.changed()
+        return node.stat()
+
+    def kill_session(self, session: int, zxid: int, paths: list[str] | None, events: list[WatchEvent]) -> None:
+        """Delete a closed or expired session's ephemerals (those the txn names, else the tree's own)."""
+        mine = self.ephemerals.pop(session, set())
+        for path in paths if paths is not None else sorted(mine):
+            try:
+                self.delete_node(path, zxid, events)
+            except TreeError:
+                pass  # already gone: replaying a log over a fuzzy snapshot
+
+    # ---- introspection -----------------------------------------------------------------------
+
+    def watch_mode_name(self, mode: int) -> str:
+        return {STANDARD: "standard", PERSISTENT: "persistent", PERSISTENT_RECURSIVE: "recursive"}[mode]

@@ -1,0 +1,81 @@
+"""A znode as the tree stores it, and the Stat a client sees of it."""
+
+from __future__ import annotations
+
+from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, EXTENDED_MASK
+from ..jute.records import ACL, STAT, Stat
+
+
+def is_container(owner: int) -> bool:
+    return owner == CONTAINER_EPHEMERAL_OWNER
+
+
+def is_ttl(owner: int, extended_types: bool) -> bool:
+    return extended_types and owner != CONTAINER_EPHEMERAL_OWNER and (owner & EXTENDED_MASK) == EXTENDED_MASK
+
+
+def ttl_of(owner: int) -> int:
+    return owner & 0x000000FFFFFFFFFF
+
+
+def ttl_owner(ttl_ms: int) -> int:
+    return EXTENDED_MASK | ttl_ms
+
+
+class Node:
+    """Stored fields follow ZooKeeper's StatPersisted: `cversion` counts child creations only.
+
+    The Stat a client sees reports cversion as creations + deletions (2 * cversion - children), and
+    ephemeralOwner 0 for containers and TTL nodes, as DataNode.copyStat does.
+    """
+
+    __slots__ = (
+        "data", "acl", "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
+        "owner", "pzxid", "children", "_stat",
+    )
+
+    def __init__(self, data: bytes, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
+        self.data = data
+        self.acl = acl
+        self.czxid = zxid
+        self.mzxid = zxid
+        self.ctime = time_ms
+        self.mtime = time_ms
+        self.version = 0
+        self.cversion = 0
+        self.aversion = 0
+        self.owner = owner
+        self.pzxid = zxid
+        self.children: set[str] | None = None
+        self._stat: bytes | None = None
+
+    def changed(self) -> None:
+        self._stat = None
+
+    @property
+    def num_children(self) -> int:
+        return len(self.children) if self.children else 0
+
+    def client_owner(self) -> int:
+        owner = self.owner
+        if owner == CONTAINER_EPHEMERAL_OWNER or (owner & EXTENDED_MASK) == EXTENDED_MASK:
+            return 0
+        return owner
+
+    def stat(self) -> Stat:
+        n = self.num_children
+        return Stat(
+            self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
+            self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+        )
+
+    def stat_bytes(self) -> bytes:
+        """The serialized Stat, cached until the node changes (reads are the hot path)."""
+        b = self._stat
+        if b is None:
+            n = self.num_children
+            b = self._stat = STAT.pack(
+                self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
+                self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+            )
+        return b

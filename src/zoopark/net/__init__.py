@@ -1,0 +1,1 @@
+"""asyncio adapters: the client port (framing, four-letter words, connection limits)."""

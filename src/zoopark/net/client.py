@@ -1,0 +1,183 @@
+"""The client port: one asyncio.Protocol per connection feeding frames to the server's inbox.
+
+It decides nothing about requests: it frames bytes, answers four-letter words, enforces maxClientCnxns per
+address and jute.maxbuffer per frame, and closes connections that never finish their handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .framing import FrameDecoder, FrameError
+
+log = logging.getLogger("zoopark.net")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPortSettings:
+    max_client_cnxns: int = 60  # per remote address; 0 = unlimited
+    jute_max_buffer_bytes: int = 0xFFFFF
+    handshake_timeout_s: float = 10.0
+    write_high_water_bytes: int = 4 * 1024 * 1024
+
+
+class ClientHandler:
+    """What the runtime gives the client port."""
+
+    def connected(self, conn: ClientConnection) -> None: ...
+    def frames(self, conn: ClientConnection, frames: list[bytes]) -> None: ...
+    def disconnected(self, conn: ClientConnection) -> None: ...
+    def four_letter(self, cmd: str, remote_ip: str) -> str | None: ...
+
+
+class ClientConnection(asyncio.Protocol):
+    __slots__ = ("id", "port", "transport", "remote_ip", "decoder", "first", "closed", "_handshake_timer", "out")
+
+    def __init__(self, port: ClientPort, conn_id: int) -> None:
+        self.id = conn_id
+        self.port = port
+        self.transport: asyncio.Transport | None = None
+        self.remote_ip = "?"
+        self.decoder = FrameDecoder(port.settings.jute_max_buffer_bytes)
+        self.first = True
+        self.closed = False
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self.out: list[bytes] = []
+
+    # ---- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.remote_ip = peer[0] if peer else "?"
+        if not self.port.admit(self):
+            log.warning("too many connections from %s - max is %d", self.remote_ip,
+                        self.port.settings.max_client_cnxns)
+            self.closed = True
+            transport.abort()
+            return
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            self.port.settings.handshake_timeout_s, self._handshake_expired)
+        self.port.handler.connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.first:
+            self.first = False
+            if self._maybe_four_letter(data):
+                return
+        try:
+            frames = self.decoder.feed(data)
+        except FrameError as e:
+            self.close(f"{e}")
+            return
+        if frames:
+            if self._handshake_timer is not None:
+                self._handshake_timer.cancel()
+                self._handshake_timer = None
+            self.port.handler.frames(self, frames)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+        self.closed = True
+        if self.port.release(self):
+            self.port.handler.disconnected(self)
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    # ---- used by the runtime -----------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        log.info("closing connection from %s: %s", self.remote_ip, reason)
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()  # flushes what was written first
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _handshake_expired(self) -> None:
+        self._handshake_timer = None
+        self.close("no complete ConnectRequest within the handshake timeout")
+
+    def _maybe_four_letter(self, data: bytes) -> bool:
+        word = data[:4]
+        if len(word) < 4 or not word.isascii() or not word.isalpha():
+            return False
+        answer = self.port.handler.four_letter(word.decode("ascii"), self.remote_ip)
+        if answer is None:
+            return False
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        assert self.transport is not None
+        self.transport.write(answer.encode("utf-8"))
+        self.closed = True
+        self.transport.close()
+        return True
+
+
+class ClientPort:
+    def __init__(self, handler: ClientHandler, settings: ClientPortSettings) -> None:
+        self.handler = handler
+        self.settings = settings
+        self.conns: dict[int, ClientConnection] = {}
+        self.per_ip: dict[str, int] = {}
+        self._next_id = 1
+        self.server: asyncio.AbstractServer | None = None
+
+    def factory(self) -> Callable[[], ClientConnection]:
+        def make() -> ClientConnection:
+            conn_id = self._next_id
+            self._next_id += 1
+            return ClientConnection(self, conn_id)
+        return make
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(self.factory(), host, port, reuse_address=True, backlog=1024)
+
+    def admit(self, conn: ClientConnection) -> bool:
+        limit = self.settings.max_client_cnxns
+        n = self.per_ip.get(conn.remote_ip, 0)
+        if limit and n >= limit:
+            return False
+        self.per_ip[conn.remote_ip] = n + 1
+        self.conns[conn.id] = conn
+        return True
+
+    def release(self, conn: ClientConnection) -> bool:
+        if self.conns.pop(conn.id, None) is None:
+            return False
+        n = self.per_ip.get(conn.remote_ip, 1) - 1
+        if n:
+            self.per_ip[conn.remote_ip] = n
+        else:
+            self.per_ip.pop(conn.remote_ip, None)
+        return True
+
+    def bound_port(self) -> int:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for c in list(self.conns.values()):
+            c.close("server shutting down")

@@ -1,0 +1,1 @@
+"""The event loop of one server: inputs into the core, actions out to sockets and disk."""
