@@ -16,26 +16,6 @@ KNOWN = frozenset({
 })
 
 
-class ServerCounters:
-    """Counters the runtime keeps for srvr / stat / mntr (reset by srst)."""
-
-    __slots__ = ("received", "sent", "latency_min_ms", "latency_max_ms", "latency_total_ms", "latency_count")
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.received = 0
-        self.sent = 0
-        self.latency_min_ms = 0
-        self.latency_max_ms = 0
-        self.latency_total_ms = 0
-        self.latency_count = 0
-
-    def avg(self) -> float:
-        return self.latency_total_ms / self.latency_count if self.latency_count else 0.0
-
-
 def answer(cmd: str, server: Any, remote_ip: str) -> str | None:
     """The reply to a four-letter word, or None if `cmd` is not one (then it is a normal frame)."""
     if cmd not in KNOWN:
@@ -49,11 +29,11 @@ def answer(cmd: str, server: Any, remote_ip: str) -> str | None:
 
 def _srvr_lines(server: Any) -> str:
     core = server.core
-    c = server.stats
+    c = core.stats
     return (
-        f"Latency min/avg/max: {c.latency_min_ms}/{c.avg():.4f}/{c.latency_max_ms}\n"
-        f"Received: {core.stats.packets_received}\n"
-        f"Sent: {core.stats.packets_received}\n"
+        f"Latency min/avg/max: {c.latency_min_ms}/{c.latency_avg_ms():.4f}/{c.latency_max_ms}\n"
+        f"Received: {c.packets_received}\n"
+        f"Sent: {c.packets_sent}\n"
         f"Connections: {len(server.port.conns)}\n"
         f"Outstanding: {core.stats.outstanding}\n"
         f"Zxid: 0x{core.tree.last_zxid:x}\n"
@@ -87,7 +67,7 @@ def conf(server: Any) -> str:
     cfg = server.cfg
     lines = [
         f"clientPort={cfg.client_port}",
-        f"secureClientPort=-1",
+        "secureClientPort=-1",
         f"dataDir={cfg.data_dir}/version-2",
         f"dataDirSize={_dir_size(cfg.snap_dir)}",
         f"dataLogDir={cfg.data_log_dir}/version-2",
@@ -96,8 +76,8 @@ def conf(server: Any) -> str:
         f"maxClientCnxns={cfg.max_client_cnxns}",
         f"minSessionTimeout={cfg.min_session_timeout_ms}",
         f"maxSessionTimeout={cfg.max_session_timeout_ms}",
-        f"clientPortListenBacklog=-1",
-        f"serverId=0",
+        "clientPortListenBacklog=-1",
+        "serverId=0",
     ]
     return "\n".join(lines) + "\n"
 
@@ -125,15 +105,15 @@ def envi(server: Any) -> str:
 
 def mntr(server: Any) -> str:
     core = server.core
-    c = server.stats
+    c = core.stats
     rows = [
         ("zk_version", VERSION),
         ("zk_server_state", "standalone"),
-        ("zk_avg_latency", f"{c.avg():.4f}"),
+        ("zk_avg_latency", f"{c.latency_avg_ms():.4f}"),
         ("zk_max_latency", c.latency_max_ms),
         ("zk_min_latency", c.latency_min_ms),
         ("zk_packets_received", core.stats.packets_received),
-        ("zk_packets_sent", core.stats.packets_received),
+        ("zk_packets_sent", c.packets_sent),
         ("zk_num_alive_connections", len(server.port.conns)),
         ("zk_outstanding_requests", core.stats.outstanding),
         ("zk_znode_count", core.tree.node_count() + 1),
@@ -153,7 +133,7 @@ def _open_fds() -> int:
 
 
 def srst(server: Any) -> str:
-    server.stats.reset()
+    server.core.stats.reset()
     return "Server stats reset.\n"
 
 

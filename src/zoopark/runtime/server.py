@@ -25,7 +25,6 @@ from ..core.server.actions import (
     Frame,
     Log,
     LogFailed,
-    LogSynced,
     Send,
     Tick,
 )
@@ -70,7 +69,6 @@ class Server(ClientHandler):
         self._dirty: dict[int, list[bytes]] = {}
         self._tick_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.stats = fourlw.ServerCounters()
 
     # ---- lifecycle ---------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ _WRITE_OPS = frozenset({
 })
 _LOCAL_OPS = frozenset({OpCode.PING, OpCode.AUTH, OpCode.SET_WATCHES, OpCode.SET_WATCHES2, OpCode.SASL})
 _NOTIFY = struct.Struct(">iiqi")
+_EARLY_FRAMES_MAX = 1000
 _SASL_EMPTY = b"\xff\xff\xff\xff"
 
 
@@ -63,6 +64,7 @@ class Conn:
     handshake_done: bool = False
     closing: bool = False
     old_client: bool = False  # sent no readOnly byte: gets none back
+    early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
 
 
 @dataclass(slots=True, eq=False)
@@ -74,6 +76,7 @@ class Pending:
     record: object
     conn: int
     write: bool
+    arrived_ms: int = 0
     done: bool = False
     reply: bytes = b""
     close_after: bool = False
@@ -171,10 +174,12 @@ class ServerCore:
         if conn is None or conn.closing:
             return
         if not conn.handshake_done:
-            if conn.session is not None:
-                self._close(conn, "request before the session was established", out)
-                return
-            self._on_connect(conn, data, out)
+            if conn.session is None:
+                self._on_connect(conn, data, out)
+            elif conn.early is None or len(conn.early) >= _EARLY_FRAMES_MAX:
+                self._close(conn, "too many requests before the session was established", out)
+            else:
+                conn.early.append(data)
             return
         if len(data) < 8:
             self._close(conn, f"frame of {len(data)} bytes has no request header", out)
@@ -200,7 +205,7 @@ class ServerCore:
             record = _MALFORMED
         queue = self.queues.setdefault(sid, deque())
         if op in _WRITE_OPS:
-            p = Pending(xid, op, record, conn_id, True)
+            p = Pending(xid, op, record, conn_id, True, self.now_ms)
             queue.append(p)
             self._submit_write(sid, conn, p, out)
             return
@@ -229,6 +234,7 @@ class ServerCore:
             self.next_session_id += 1
             self.sessions.add(sid, timeout, self.now_ms)
             conn.session = sid
+            conn.early = []
             hdr = self._header(sid, 0, OpCode.CREATE_SESSION)
             self._propose(Proposal(hdr.zxid, hdr, CreateSessionTxn(timeout), connect=(conn.id, timeout)), out)
             return
@@ -319,6 +325,9 @@ class ServerCore:
         conn.handshake_done = True
         out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
         out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client {conn.remote_ip}"))
+        early, conn.early = conn.early or [], None
+        for frame in early:
+            self._on_frame(conn_id, frame, out)
 
     def _on_log_failed(self, event: LogFailed, out: list[Action]) -> None:
         """The disk refused txns: none of them (nor any after them) may be acknowledged or applied."""
@@ -358,6 +367,8 @@ class ServerCore:
                 conn = self.conns.get(p.conn)
                 if conn is not None and not conn.closing:
                     out.append(Send(p.conn, p.reply))
+                    self.stats.packets_sent += 1
+                    self.stats.latency(self.now_ms - p.arrived_ms)
                     if p.close_after:
                         self._close(conn, "client closed the session", out)
                 continue
@@ -371,6 +382,9 @@ class ServerCore:
     def _answer(self, sid: int, conn: Conn, xid: int, op: int, record: object, out: list[Action]) -> None:
         """Answer a read or a connection-local request now."""
         tree = self.tree
+        stats = self.stats
+        stats.packets_sent += 1
+        stats.latency(0)
         if record is _MALFORMED:
             out.append(Send(conn.id, reply(xid, tree.last_zxid, Err.MARSHALLINGERROR)))
             return
@@ -380,7 +394,7 @@ class ServerCore:
         if op in _LOCAL_OPS:
             self._local(sid, conn, xid, op, record, out)
             return
-        self.stats.reads += 1
+        stats.reads += 1
         err, body = reads.READS[op](reads.ReadContext(tree, sid, conn.auth), record)
         out.append(Send(conn.id, reply(xid, tree.last_zxid, err, b"" if err else body)))
 
@@ -473,14 +487,36 @@ class ServerCore:
 
 
 class CoreStats:
-    __slots__ = ("packets_received", "reads", "writes", "notifications", "outstanding")
+    """Counters for srvr / stat / mntr; `reset` is srst."""
+
+    __slots__ = ("packets_received", "packets_sent", "reads", "writes", "notifications", "outstanding",
+                 "latency_min_ms", "latency_max_ms", "latency_total_ms", "latency_count")
 
     def __init__(self) -> None:
+        self.outstanding = 0
+        self.reset()
+
+    def reset(self) -> None:
         self.packets_received = 0
+        self.packets_sent = 0
         self.reads = 0
         self.writes = 0
         self.notifications = 0
-        self.outstanding = 0
+        self.latency_min_ms = 0
+        self.latency_max_ms = 0
+        self.latency_total_ms = 0
+        self.latency_count = 0
+
+    def latency(self, ms: int) -> None:
+        if self.latency_count == 0 or ms < self.latency_min_ms:
+            self.latency_min_ms = ms
+        if ms > self.latency_max_ms:
+            self.latency_max_ms = ms
+        self.latency_total_ms += ms
+        self.latency_count += 1
+
+    def latency_avg_ms(self) -> float:
+        return self.latency_total_ms / self.latency_count if self.latency_count else 0.0
 
 
 class _Malformed:

@@ -1,0 +1,216 @@
+"""The standalone core driven directly: ordering, Stat rules, multi, watches, sessions, bad input."""
+
+from __future__ import annotations
+
+from corehelp import Harness, events, parse_reply
+
+from zoopark.core.jute.constants import Err, EventType, OpCode
+from zoopark.core.jute.io import Reader
+from zoopark.core.jute.records import (
+    ACL,
+    OPEN_ACL_UNSAFE,
+    AddWatchRequest,
+    AuthPacket,
+    CheckVersionRequest,
+    Create2Response,
+    CreateRequest,
+    CreateResponse,
+    DeleteRequest,
+    ExistsRequest,
+    GetChildrenRequest,
+    GetDataRequest,
+    GetDataResponse,
+    Id,
+    SetDataRequest,
+    Stat,
+)
+from zoopark.core.server.actions import LogFailed
+from zoopark.core.server.requests import encode
+from zoopark.core.server.settings import CoreSettings
+from zoopark.core.tree.acl import digest_of
+
+OPEN = list(OPEN_ACL_UNSAFE)
+
+
+def create(h, c, path, data=b"", flags=0, acl=OPEN, xid=1):
+    return h.request(c, OpCode.CREATE2, CreateRequest(path, data, acl, flags), xid=xid)
+
+
+def stat_of(h, c, path) -> Stat:
+    rep = h.request(c, OpCode.EXISTS, ExistsRequest(path, False), xid=99)
+    assert rep.err == 0
+    return Stat.read(Reader(rep.body))
+
+
+def test_cversion_counts_creates_and_deletes_and_sequence_uses_creates():
+    h = Harness()
+    c, _ = h.connect()
+    assert create(h, c, "/p").err == 0
+    assert create(h, c, "/p/a").err == 0
+    assert create(h, c, "/p/b").err == 0
+    assert h.request(c, OpCode.DELETE, DeleteRequest("/p/a", -1)).err == 0
+    st = stat_of(h, c, "/p")
+    assert (st.cversion, st.num_children) == (3, 1)
+    rep = create(h, c, "/p/s-", flags=2)
+    assert Create2Response.read(Reader(rep.body)).path == "/p/s-0000000002"
+
+
+def test_read_waits_behind_own_write_but_not_other_sessions():
+    h = Harness(auto_sync=False)
+    a, _ = h.connect()
+    b, _ = h.connect()
+    h.send(a, 1, OpCode.CREATE, CreateRequest("/x", b"1", OPEN, 0))
+    h.send(a, 2, OpCode.GET_DATA, GetDataRequest("/x", False))
+    assert a.frames == []  # the read waits behind the unsynced write
+    other = h.request(b, OpCode.GET_DATA, GetDataRequest("/x", False), xid=7)
+    assert other.err == Err.NONODE  # not durable, not visible
+    h.sync()
+    replies = [parse_reply(f) for f in a.frames]
+    assert [r.xid for r in replies] == [1, 2]
+    assert replies[0].err == 0 and replies[1].err == 0
+    assert GetDataResponse.read(Reader(replies[1].body)).data == b"1"
+
+
+def test_failed_multi_reports_each_op_and_changes_nothing():
+    h = Harness()
+    c, _ = h.connect()
+    from zoopark.core.jute.records import MultiHeader
+    from zoopark.core.jute.io import Writer
+
+    w = Writer()
+    for op, rec in [(OpCode.CREATE, CreateRequest("/m", b"", OPEN, 0)),
+                    (OpCode.CHECK, CheckVersionRequest("/m", 5)),
+                    (OpCode.CREATE, CreateRequest("/n", b"", OPEN, 0))]:
+        MultiHeader(op, False, -1).write(w)
+        rec.write(w)
+    MultiHeader(-1, True, -1).write(w)
+    from zoopark.core.server.actions import Frame
+
+    before = len(c.frames)
+    h.step(Frame(c.id, b"\x00\x00\x00\x05\x00\x00\x00\x0e" + w.getvalue()))
+    rep = parse_reply(c.frames[before])
+    assert rep.err == 0
+    r = Reader(rep.body)
+    results = []
+    for _ in range(3):
+        mh = MultiHeader.read(r)
+        results.append((mh.type, mh.err))
+        if mh.type == -1:
+            r.int()
+    assert results == [(-1, 0), (-1, Err.BADVERSION), (-1, Err.RUNTIMEINCONSISTENCY)]
+    assert h.request(c, OpCode.EXISTS, ExistsRequest("/m", False)).err == Err.NONODE
+
+
+def test_watch_events_types_and_one_shot():
+    h = Harness()
+    a, _ = h.connect()
+    b, _ = h.connect()
+    assert h.request(a, OpCode.EXISTS, ExistsRequest("/w", True)).err == Err.NONODE
+    create(h, b, "/w")
+    h.request(a, OpCode.GET_DATA, GetDataRequest("/w", True), xid=2)
+    h.request(a, OpCode.GET_CHILDREN, GetChildrenRequest("/w", True), xid=3)
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/w", b"v", -1))
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/w", b"v2", -1))  # one-shot: no second event
+    h.request(b, OpCode.DELETE, DeleteRequest("/w", -1))
+    got = [(e.type, e.path) for e in events(a)]
+    assert got == [
+        (EventType.NODE_CREATED, "/w"),
+        (EventType.NODE_DATA_CHANGED, "/w"),
+        (EventType.NODE_DELETED, "/w"),  # the child watch fires NodeDeleted too, but only once per session
+    ]
+
+
+def test_recursive_watch_sees_descendants_but_not_child_events():
+    h = Harness()
+    a, _ = h.connect()
+    b, _ = h.connect()
+    create(h, b, "/r")
+    assert h.request(a, OpCode.ADD_WATCH, AddWatchRequest("/r", 1)).err == 0
+    create(h, b, "/r/x")
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/r/x", b"1", -1))
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/r/x", b"2", -1))
+    got = [(e.type, e.path) for e in events(a)]
+    assert got == [
+        (EventType.NODE_CREATED, "/r/x"),
+        (EventType.NODE_DATA_CHANGED, "/r/x"),
+        (EventType.NODE_DATA_CHANGED, "/r/x"),
+    ]
+
+
+def test_session_expiry_removes_ephemerals_and_fires_watches():
+    h = Harness(CoreSettings(tick_ms=2000, min_session_timeout_ms=4000, max_session_timeout_ms=40000))
+    a, resp = h.connect(timeout_ms=4000)
+    assert resp.time_out == 4000
+    b, _ = h.connect(timeout_ms=40000)
+    create(h, a, "/e", flags=1)
+    assert h.request(b, OpCode.EXISTS, ExistsRequest("/e", True)).err == 0
+    h.advance(3000)
+    assert a.closed is None
+    for _ in range(3):
+        h.advance(1000)
+        h.request(b, OpCode.PING, None, xid=-2)
+    assert a.closed is not None
+    assert [(e.type, e.path) for e in events(b)] == [(EventType.NODE_DELETED, "/e")]
+    again, resp = h.connect(session_id=resp.session_id, passwd=resp.passwd)
+    assert resp.session_id == 0 and resp.time_out == 0 and again.closed
+
+
+def test_reconnect_keeps_session_and_wrong_password_is_refused():
+    h = Harness()
+    a, resp = h.connect()
+    create(h, a, "/eph", flags=1)
+    a2, resp2 = h.connect(session_id=resp.session_id, passwd=resp.passwd)
+    assert resp2.session_id == resp.session_id and a.closed
+    assert h.request(a2, OpCode.EXISTS, ExistsRequest("/eph", False)).err == 0
+    bad, resp3 = h.connect(session_id=resp.session_id, passwd=b"x" * 16)
+    assert resp3.time_out == 0 and bad.closed
+
+
+def test_unknown_opcode_closes_malformed_body_answers_marshalling_error():
+    h = Harness()
+    c, _ = h.connect()
+    from zoopark.core.server.actions import Frame
+
+    h.step(Frame(c.id, b"\x00\x00\x00\x01\x00\x00\x00\x04\x00\x00\x10\x00/x"))  # path length past the frame
+    assert parse_reply(c.frames[-1]).err == Err.MARSHALLINGERROR and c.closed is None
+    assert h.request(c, 999, None, xid=5).err == Err.UNIMPLEMENTED
+    assert c.closed
+
+
+def test_acl_digest_and_super():
+    digest = digest_of("admin:secret")
+    h = Harness(CoreSettings(super_digest=digest))
+    a, _ = h.connect()
+    assert h.request(a, OpCode.AUTH, AuthPacket(0, "digest", b"u:p"), xid=-4).err == 0
+    acl = [ACL(31, Id("auth", ""))]
+    assert create(h, a, "/s", b"secret", acl=acl).err == 0
+    b, _ = h.connect()
+    assert h.request(b, OpCode.GET_DATA, GetDataRequest("/s", False)).err == Err.NOAUTH
+    h.request(b, OpCode.AUTH, AuthPacket(0, "digest", b"admin:secret"), xid=-4)
+    assert h.request(b, OpCode.GET_DATA, GetDataRequest("/s", False)).err == 0
+    bad = create(h, b, "/t", acl=[ACL(31, Id("world", "nobody"))])
+    assert bad.err == Err.INVALIDACL
+
+
+def test_no_children_for_ephemerals_and_bad_paths():
+    h = Harness()
+    c, _ = h.connect()
+    create(h, c, "/e", flags=1)
+    assert create(h, c, "/e/x").err == Err.NOCHILDRENFOREPHEMERALS
+    assert create(h, c, "/a/").err == Err.NONODE
+    assert create(h, c, "/e/").err == Err.BADARGUMENTS
+    assert h.request(c, OpCode.DELETE, DeleteRequest("/zookeeper", -1)).err == Err.BADARGUMENTS
+
+
+def test_failed_fsync_refuses_the_write_and_later_writes_succeed():
+    h = Harness(auto_sync=False)
+    c, _ = h.connect()
+    h.send(c, 1, OpCode.CREATE, CreateRequest("/lost", b"", OPEN, 0))
+    zxid = h.log[-1][0]
+    h.unsynced.clear()
+    h.step(LogFailed(zxid, "ENOSPC"))
+    assert parse_reply(c.frames[-1]).err == Err.SYSTEMERROR
+    h.auto_sync = True
+    rep = h.request(c, OpCode.CREATE, CreateRequest("/lost", b"", OPEN, 0), xid=2)
+    assert rep.err == 0 and CreateResponse.read(Reader(rep.body)).path == "/lost"
+    assert encode(CreateResponse("/lost"))
