@@ -27,6 +27,7 @@ from ..jute.records import (
     Stat,
     TxnHeader,
 )
+from . import digest as dg
 from .node import Node, is_ttl, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
@@ -73,6 +74,7 @@ class DataTree:
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self.approximate_data_size = 0
+        self.digest = 0  # ZooKeeper's tree digest, kept current on every change
         root = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
         root.children = {"zookeeper"}
         zk = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
@@ -81,6 +83,8 @@ class DataTree:
         config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
         self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
         self.nodes[CONFIG] = config
+        for path, node in self.nodes.items():
+            self.digest = dg.add(self.digest, dg.of(path, node))
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -258,6 +262,7 @@ class DataTree:
             raise TreeError(Err.NODEEXISTS)
         if parent_cversion == -1:
             parent_cversion = parent.cversion + 1
+        self._digest_out(parent_path, parent)
         if parent_cversion > parent.cversion:
             parent.cversion = parent_cversion
             parent.pzxid = zxid
@@ -266,7 +271,9 @@ class DataTree:
             parent.children = set()
         parent.children.add(name)
         parent.changed()
+        self._digest_in(parent_path, parent)
         self.nodes[path] = node
+        self._digest_in(path, node)
         self.approximate_data_size += len(path) + len(data)
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.add(path)
@@ -283,6 +290,7 @@ class DataTree:
         parent = self.nodes.get(parent_path)
         if parent is None:
             raise TreeError(Err.NONODE)
+        self._digest_out(parent_path, parent)
         if parent.children:
             parent.children.discard(name)
             if not parent.children:
@@ -290,9 +298,11 @@ class DataTree:
         if zxid > parent.pzxid:
             parent.pzxid = zxid
         parent.changed()
+        self._digest_in(parent_path, parent)
         node = self.nodes.pop(path, None)
         if node is None:
             raise TreeError(Err.NONODE)
+        self._digest_out(path, node)
         self.approximate_data_size -= len(path) + len(node.data)
         owner = node.owner
         if owner == CONTAINER_EPHEMERAL_OWNER:
@@ -315,11 +325,13 @@ class DataTree:
         if node is None:
             raise TreeError(Err.NONODE)
         self.approximate_data_size += len(data) - len(node.data)
+        self._digest_out(path, node)
         node.data = data
         node.mtime = time_ms
         node.mzxid = zxid
         node.version = version
         node.changed()
+        self._digest_in(path, node)
         self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED)
         return node.stat()
 
@@ -327,9 +339,11 @@ class DataTree:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)
+        self._digest_out(path, node)
         node.acl = self.intern_acl(acl)
         node.aversion = version
         node.changed()
+        self._digest_in(path, node)
         return node.stat()
 
     def kill_session(self, session: int, zxid: int, paths: list[str] | None, events: list[WatchEvent]) -> None:
@@ -340,6 +354,18 @@ class DataTree:
                 self.delete_node(path, zxid, events)
             except TreeError:
                 pass  # already gone: replaying a log over a fuzzy snapshot
+
+    def _digest_in(self, path: str, node: Node) -> None:
+        self.digest = dg.add(self.digest, dg.of(path, node))
+
+    def _digest_out(self, path: str, node: Node) -> None:
+        self.digest = dg.add(self.digest, -dg.of(path, node))
+
+    def recompute_digest(self) -> int:
+        total = 0
+        for path, node in self.nodes.items():
+            total = dg.add(total, dg.of(path, node))
+        return total
 
     # ---- introspection -----------------------------------------------------------------------
 
