@@ -25,7 +25,7 @@ zookeeper:
 
 serve: $(STAMP)
 	mkdir -p data
-	$(BIN)/zoopark server --standalone --data-dir ./data --port 2181 --address 127.0.0.1
+	$(BIN)/zoopark server conf/zoo.cfg
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

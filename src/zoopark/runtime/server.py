@@ -154,11 +154,14 @@ class Server(ClientHandler):
                 self._execute(actions)
         self._flush()
 
-    def _log_error(self, exc: BaseException, callbacks=None) -> None:
-        log.error("txn log failure: %s", exc)
+    def _log_error(self, exc: BaseException, callbacks: list) -> None:
+        """Runs on the loop: the core takes back every txn not yet durable, then the writer accepts again."""
+        log.error("txn log failure: %s; %d batches were not written", exc, len(callbacks))
         zxid = self._first_unsynced_zxid()
         if zxid is not None:
             self._step(LogFailed(zxid, str(exc)))
+        assert self.writer is not None
+        self.writer.resume()
 
     def _first_unsynced_zxid(self) -> int | None:
         props = self.core.proposals

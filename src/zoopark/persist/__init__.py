@@ -1,0 +1,1 @@
+"""Disk: the txn log in ZooKeeper's format and its group-commit writer thread."""
