@@ -40,9 +40,14 @@ SPECIAL_PATHS = frozenset({"/", ZOOKEEPER, QUOTA, CONFIG})
 
 @dataclass(slots=True)
 class WatchEvent:
+    """An event for one session. `acl` is the ACL of the node it is about: since the fix for CVE-2024-23944
+    (ZOOKEEPER-4799, in 3.8.4 and Debian's 3.8.0), an event reaches a connection only if it may READ that
+    node; events from setWatches carry no ACL and are not filtered."""
+
     session: int
     type: EventType
     path: str
+    acl: tuple[ACL, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -168,11 +173,11 @@ class DataTree:
         return self.data_watches.count() + self.child_watches.count()
 
     def _fire(self, events: list[WatchEvent], table: WatchTable, path: str, ev: EventType,
-              suppress: set[int] | frozenset[int] = frozenset()) -> set[int]:
+              acl: tuple[ACL, ...], suppress: set[int] | frozenset[int] = frozenset()) -> set[int]:
         fired = table.trigger(path, ev)
         for s in fired:
             if s not in suppress:
-                events.append(WatchEvent(s, ev, path))
+                events.append(WatchEvent(s, ev, path, acl))
         return fired
 
     # ---- applying transactions ---------------------------------------------------------------
@@ -281,8 +286,8 @@ class DataTree:
             self.ttls.add(path)
         elif owner:
             self.ephemerals.setdefault(owner, set()).add(path)
-        self._fire(events, self.data_watches, path, EventType.NODE_CREATED)
-        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED)
+        self._fire(events, self.data_watches, path, EventType.NODE_CREATED, node.acl)
+        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
         return node.stat()
 
     def delete_node(self, path: str, zxid: int, events: list[WatchEvent]) -> None:
@@ -315,9 +320,9 @@ class DataTree:
                 eph.discard(path)
                 if not eph:
                     del self.ephemerals[owner]
-        fired = self._fire(events, self.data_watches, path, EventType.NODE_DELETED)
-        self._fire(events, self.child_watches, path, EventType.NODE_DELETED, fired)
-        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED)
+        fired = self._fire(events, self.data_watches, path, EventType.NODE_DELETED, node.acl)
+        self._fire(events, self.child_watches, path, EventType.NODE_DELETED, node.acl, fired)
+        self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
 
     def set_data(self, path: str, data: bytes, version: int, zxid: int, time_ms: int,
                  events: list[WatchEvent]) -> Stat:
@@ -332,7 +337,7 @@ class DataTree:
         node.version = version
         node.changed()
         self._digest_in(path, node)
-        self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED)
+        self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED, node.acl)
         return node.stat()
 
     def set_acl(self, path: str, acl, version: int) -> Stat:

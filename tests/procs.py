@@ -1,0 +1,163 @@
+"""Real server processes for tests: Apache ZooKeeper 3.8 (Debian's package) and zoopark, on loopback.
+
+Each runs in its own temporary directory on a free port; start waits until `srvr` shows it serving;
+stop is SIGTERM then SIGKILL, by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+JAVA_DIR = Path("/usr/share/java")
+ZK_JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar", "log4j-1.2.jar",
+           "commons-cli.jar", "commons-io.jar", "metrics-core.jar", "netty-handler.jar", "netty-common.jar",
+           "netty-buffer.jar", "netty-transport.jar", "netty-codec.jar", "netty-resolver.jar",
+           "netty-transport-native-epoll.jar", "netty-transport-native-unix-common.jar", "snappy-java.jar",
+           "jline.jar", "jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar",
+           "jetty9-server.jar", "jetty9-servlet.jar", "jetty9-util.jar", "jetty9-http.jar", "jetty9-io.jar",
+           "jetty9-security.jar", "servlet-api-3.1.jar", "audience-annotations.jar")
+
+
+def zookeeper_available() -> bool:
+    return shutil.which("java") is not None and (JAVA_DIR / "zookeeper.jar").exists()
+
+
+def zk_classpath() -> str:
+    return ":".join(str(JAVA_DIR / j) for j in ZK_JARS if (JAVA_DIR / j).exists())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(port: int, cmd: str, host: str = "127.0.0.1", timeout: float = 5.0) -> str:
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(cmd.encode())
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks).decode()
+
+
+class ServerProcess:
+    kind = "?"
+
+    def __init__(self, extra: dict[str, str] | None = None, data_dir: Path | None = None, port: int | None = None):
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.kind}-"))
+        self.data_dir = data_dir or self.tmp / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.extra = dict(extra or {})
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.tmp / "server.log"
+
+    @property
+    def hosts(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def config_text(self) -> str:
+        lines = {
+            "tickTime": "2000",
+            "dataDir": str(self.data_dir),
+            "clientPort": str(self.port),
+            "clientPortAddress": "127.0.0.1",
+            "4lw.commands.whitelist": "*",
+            "admin.enableServer": "false",
+            "maxClientCnxns": "0",
+        }
+        lines.update(self.extra)
+        return "".join(f"{k}={v}\n" for k, v in lines.items())
+
+    def command(self, cfg: Path) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        cfg = self.tmp / "zoo.cfg"
+        cfg.write_text(self.config_text())
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                # ZooKeeper says imok before it serves; srvr shows a Mode only once it does.
+                if "Mode:" in four_letter(self.port, "srvr", timeout=1.0):
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"{self.kind} did not answer ruok within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+class ZooKeeperProcess(ServerProcess):
+    kind = "zookeeper"
+
+    def __init__(self, *a, jvm_props: dict[str, str] | None = None, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.jvm_props = dict(jvm_props or {})
+
+    def command(self, cfg: Path) -> list[str]:
+        props = {"zookeeper.admin.enableServer": "false", "org.slf4j.simpleLogger.defaultLogLevel": "warn"}
+        props.update(self.jvm_props)
+        return ["java", "-Xmx512m", *(f"-D{k}={v}" for k, v in props.items()), "-cp", zk_classpath(),
+                "org.apache.zookeeper.server.ZooKeeperServerMain", str(cfg)]
+
+
+class ZooParkProcess(ServerProcess):
+    kind = "zoopark"
+
+    def command(self, cfg: Path) -> list[str]:
+        return [sys.executable, "-m", "zoopark", "server", str(cfg), "--log-level", "info"]

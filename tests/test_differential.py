@@ -1,0 +1,30 @@
+"""zoopark against Apache ZooKeeper 3.8: the same seeded workloads must give the same transcripts.
+
+ZOOPARK_DIFF_SEED=N runs one seed (reproducing a failure); ZOOPARK_DIFF_OPS sets its length;
+ZOOPARK_DIFF_TARGET=zk runs ZooKeeper against a second ZooKeeper (a check of the workload itself).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from procs import ZooKeeperProcess, ZooParkProcess, zookeeper_available
+from workload import Run, first_difference
+
+pytestmark = [pytest.mark.zk, pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper not installed")]
+
+SEEDS = [int(os.environ["ZOOPARK_DIFF_SEED"])] if "ZOOPARK_DIFF_SEED" in os.environ else list(range(1, 13))
+OPS = int(os.environ.get("ZOOPARK_DIFF_OPS", "120"))
+TARGET = os.environ.get("ZOOPARK_DIFF_TARGET", "zoopark")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_same_transcript_as_zookeeper(seed: int) -> None:
+    with ZooKeeperProcess() as zk:
+        expected = Run(zk.hosts, seed, OPS).run()
+    other = ZooKeeperProcess() if TARGET == "zk" else ZooParkProcess()
+    with other:
+        got = Run(other.hosts, seed, OPS).run()
+    diff = first_difference(expected, got)
+    assert diff is None, f"seed {seed} (ZOOPARK_DIFF_SEED={seed} to replay): {diff}"

@@ -1,0 +1,282 @@
+"""A seeded random workload run through kazoo, producing a transcript comparable across servers.
+
+The same seed gives the same operations; run against Apache ZooKeeper and against zoopark, the transcripts
+must be equal. Everything a client sees goes in: return values, exception types, every Stat field, watch
+events. Values that legitimately differ between two servers are normalised: session ids become client labels,
+and wall-clock times are checked for sanity (ctime <= mtime, inside the run's window) rather than compared.
+Zxids are compared as they are: both servers number every txn (session creates and closes, failed writes)
+the same way, so equal histories give equal zxids.
+
+Watch events are synchronised, not slept for: after each operation every client does a sync round trip (the
+server sends events before the replies that follow them) and then waits for a marker pushed through kazoo's
+callback queue behind any watch callbacks already dispatched.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
+from kazoo.protocol.serialization import Create2
+from kazoo.protocol.states import Callback
+from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id, make_digest_acl
+
+PATHS = ["/d", "/d/a", "/d/b", "/d/a/x", "/d/a/y", "/d/b/z", "/e", "/e/q"]
+DATA = [b"", b"v", b"value-2", bytes(range(32))]
+USERS = [("alice", "pw1"), ("bob", "pw2")]
+
+
+class CreateContainer(Create2):
+    """kazoo has no container API: the createContainer request (opcode 19) has create2's body and reply."""
+
+    type = 19
+
+
+def create_container(kz: KazooClient, path: str, data: bytes, acl=None):
+    result = kz.handler.async_result()
+    kz._call(CreateContainer(path, data, acl or OPEN_ACL_UNSAFE, 4), result)
+    return result.get(timeout=15)
+
+
+@dataclass
+class Client:
+    index: int
+    hosts: str
+    generation: int = 0
+    kz: KazooClient | None = None
+    events: list = field(default_factory=list)
+    authed: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"c{self.index}g{self.generation}"
+
+    def start(self) -> None:
+        self.kz = KazooClient(hosts=self.hosts, timeout=10.0)
+        self.kz.start(timeout=15)
+        self.authed = []
+
+    def stop(self) -> None:
+        if self.kz is not None:
+            self.kz.stop()
+            self.kz.close()
+            self.kz = None
+
+    def watcher(self, event) -> None:
+        self.events.append((self.label, event.type, event.path))
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Every event the server sent before now has reached our watcher."""
+        assert self.kz is not None
+        self.kz.sync("/")
+        done = threading.Event()
+        self.kz.handler.dispatch_callback(Callback("watch", done.set, ()))
+        if not done.wait(timeout):
+            raise TimeoutError(f"{self.label}: kazoo callback queue did not drain")
+
+
+class Run:
+    def __init__(self, hosts: str, seed: int, ops: int, clients: int = 3) -> None:
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.ops = ops
+        self.clients = [Client(i, hosts) for i in range(clients)]
+        self.sessions: dict[int, str] = {}
+        self.out: list[str] = []
+        self.t0 = 0
+
+    # ---- normalisation -----------------------------------------------------------------------
+
+    def _label_sessions(self) -> None:
+        for c in self.clients:
+            if c.kz is not None:
+                self.sessions[c.kz.client_id[0]] = c.label
+
+    def stat(self, st) -> str:
+        if st is None:
+            return "None"
+        now = int(time.time() * 1000)
+        assert self.t0 - 5000 <= st.ctime <= st.mtime <= now + 5000 or st.ctime == 0, st
+        owner = self.sessions.get(st.ephemeralOwner, st.ephemeralOwner) if st.ephemeralOwner else 0
+        return (f"Stat(czxid={st.czxid},mzxid={st.mzxid},pzxid={st.pzxid},version={st.version},"
+                f"cversion={st.cversion},aversion={st.aversion},owner={owner},len={st.dataLength},"
+                f"kids={st.numChildren})")
+
+    def value(self, v) -> str:
+        if isinstance(v, tuple) and len(v) == 2 and hasattr(v[1], "czxid"):
+            return f"({v[0]!r}, {self.stat(v[1])})"
+        if hasattr(v, "czxid"):
+            return self.stat(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(self.value(x) for x in v) + "]"
+        if isinstance(v, ACL):
+            return f"ACL({v.perms},{v.id.scheme}:{v.id.id})"
+        return repr(v)
+
+    def record(self, who: Client, what: str, fn) -> None:
+        try:
+            res = self.value(fn())
+        except KazooException as e:
+            res = f"!{type(e).__name__}"
+        self.out.append(f"{who.label} {what} -> {res}")
+        self.settle()
+
+    def settle(self) -> None:
+        for c in self.clients:
+            if c.kz is not None:
+                c.settle()
+        for c in self.clients:
+            for ev in c.events:
+                self.out.append(f"  event {ev[0]} {ev[1]} {ev[2]}")
+            c.events.clear()
+
+    # ---- operations --------------------------------------------------------------------------
+
+    def _acl(self, c: Client):
+        r = self.rng.random()
+        if r < 0.7:
+            return None
+        if r < 0.85:
+            user, pw = self.rng.choice(USERS)
+            return [make_digest_acl(user, pw, all=True)]
+        return [ACL(self.rng.choice([1, 3, 17, 31]), Id("world", "anyone"))]
+
+    def step(self) -> None:
+        rng = self.rng
+        c = rng.choice(self.clients)
+        kz = c.kz
+        assert kz is not None
+        path = rng.choice(PATHS)
+        op = rng.choices(
+            ["create", "delete", "set", "get", "exists", "children", "acl", "setacl", "multi", "auth",
+             "reconnect", "sync", "children_stat"],
+            weights=[20, 8, 10, 8, 8, 6, 3, 2, 6, 2, 2, 2, 3],
+        )[0]
+        if op == "create":
+            mode = rng.choice(["p", "e", "s", "es", "c"])
+            data = rng.choice(DATA)
+            acl = self._acl(c)
+            kw = dict(ephemeral=mode in ("e", "es"), sequence=mode in ("s", "es"))
+            if mode == "c":
+                self.record(c, f"create_container {path} {data!r}",
+                            lambda: create_container(kz, path, data, acl))
+            else:
+                self.record(c, f"create {path} {mode} {data!r} acl={acl and self.value(acl)}",
+                            lambda: kz.create(path, data, acl=acl, include_data=True, **kw))
+        elif op == "delete":
+            v = rng.choice([-1, -1, 0, 1])
+            self.record(c, f"delete {path} v={v}", lambda: kz.delete(path, version=v))
+        elif op == "set":
+            v = rng.choice([-1, -1, 0, 1, 2])
+            data = rng.choice(DATA)
+            self.record(c, f"set {path} {data!r} v={v}", lambda: kz.set(path, data, version=v))
+        elif op == "get":
+            w = rng.random() < 0.5
+            self.record(c, f"get {path} watch={w}", lambda: kz.get(path, watch=c.watcher if w else None))
+        elif op == "exists":
+            w = rng.random() < 0.5
+            self.record(c, f"exists {path} watch={w}", lambda: kz.exists(path, watch=c.watcher if w else None))
+        elif op in ("children", "children_stat"):
+            w = rng.random() < 0.5
+            inc = op == "children_stat"
+
+            def children():
+                res = kz.get_children(path, watch=c.watcher if w else None, include_data=inc)
+                if inc:
+                    return [sorted(res[0]), res[1]]
+                return sorted(res)
+            self.record(c, f"{op} {path} watch={w}", children)
+        elif op == "acl":
+            self.record(c, f"get_acls {path}", lambda: list(kz.get_acls(path)))
+        elif op == "setacl":
+            acl = self._acl(c) or [ACL(31, Id("world", "anyone"))]
+            v = rng.choice([-1, 0, 1])
+            self.record(c, f"set_acls {path} {self.value(acl)} v={v}", lambda: kz.set_acls(path, acl, version=v))
+        elif op == "multi":
+            self._multi(c)
+        elif op == "auth":
+            user, pw = rng.choice(USERS)
+            self.record(c, f"add_auth {user}", lambda: kz.add_auth("digest", f"{user}:{pw}"))
+        elif op == "reconnect":
+            self.out.append(f"{c.label} close session")
+            c.stop()
+            self.settle()
+            c.generation += 1
+            c.start()
+            self._label_sessions()
+            self.out.append(f"{c.label} new session")
+        elif op == "sync":
+            self.record(c, f"sync {path}", lambda: kz.sync(path))
+
+    def _multi(self, c: Client) -> None:
+        rng, kz = self.rng, c.kz
+        assert kz is not None
+        t = kz.transaction()
+        desc = []
+        for _ in range(rng.randint(1, 4)):
+            path = rng.choice(PATHS)
+            kind = rng.choice(["create", "delete", "set", "check"])
+            if kind == "create":
+                seq = rng.random() < 0.3
+                t.create(path, b"m", sequence=seq)
+                desc.append(f"create {path} seq={seq}")
+            elif kind == "delete":
+                t.delete(path)
+                desc.append(f"delete {path}")
+            elif kind == "set":
+                v = rng.choice([-1, 0, 1])
+                t.set_data(path, b"ms", version=v)
+                desc.append(f"set {path} v={v}")
+            else:
+                v = rng.choice([0, 1])
+                t.check(path, v)
+                desc.append(f"check {path} v={v}")
+
+        def commit():
+            return [r if not isinstance(r, Exception) else f"!{type(r).__name__}" for r in t.commit()]
+        self.record(c, "multi " + "; ".join(desc), commit)
+
+    def dump(self) -> None:
+        """The whole tree as the last client sees it."""
+        kz = next(c.kz for c in self.clients if c.kz is not None)
+
+        def walk(p: str) -> None:
+            try:
+                data, st = kz.get(p)
+                kids = sorted(kz.get_children(p))
+            except KazooException as e:
+                self.out.append(f"dump {p} !{type(e).__name__}")
+                return
+            self.out.append(f"dump {p} {data!r} {self.stat(st)} {kids}")
+            for k in kids:
+                walk(p.rstrip("/") + "/" + k)
+        for root in ("/d", "/e"):
+            walk(root)
+
+    def run(self) -> list[str]:
+        self.t0 = int(time.time() * 1000)
+        try:
+            for c in self.clients:
+                c.start()
+            self._label_sessions()
+            for _ in range(self.ops):
+                self.step()
+            self.dump()
+        finally:
+            for c in self.clients:
+                c.stop()
+        return self.out
+
+
+def first_difference(a: list[str], b: list[str]) -> str | None:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            ctx = "\n".join(a[max(0, i - 5) : i])
+            return f"line {i}:\n  context:\n{ctx}\n  zookeeper: {x}\n  zoopark:   {y}"
+    if len(a) != len(b):
+        return f"transcripts differ in length: {len(a)} vs {len(b)}"
+    return None
