@@ -13,7 +13,16 @@ from zoopark.core.jute.records import (
     ReplyHeader,
     WatcherEvent,
 )
-from zoopark.core.server.actions import AppendLog, Close, Connected, Disconnected, Frame, LogSynced, Send, Tick
+from zoopark.core.server.actions import (
+    AppendLog,
+    Close,
+    Connected,
+    Disconnected,
+    Frame,
+    LogSynced,
+    Send,
+    Tick,
+)
 from zoopark.core.server.core import ServerCore
 from zoopark.core.server.settings import CoreSettings
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from corehelp import Harness, events, parse_reply
-
 from zoopark.core.jute.constants import Err, EventType, OpCode
 from zoopark.core.jute.io import Reader
 from zoopark.core.jute.records import (
@@ -28,6 +26,8 @@ from zoopark.core.server.actions import LogFailed
 from zoopark.core.server.requests import encode
 from zoopark.core.server.settings import CoreSettings
 from zoopark.core.tree.acl import digest_of
+
+from corehelp import Harness, events, parse_reply
 
 OPEN = list(OPEN_ACL_UNSAFE)
 
@@ -74,8 +74,8 @@ def test_read_waits_behind_own_write_but_not_other_sessions():
 def test_failed_multi_reports_each_op_and_changes_nothing():
     h = Harness()
     c, _ = h.connect()
-    from zoopark.core.jute.records import MultiHeader
     from zoopark.core.jute.io import Writer
+    from zoopark.core.jute.records import MultiHeader
 
     w = Writer()
     for op, rec in [(OpCode.CREATE, CreateRequest("/m", b"", OPEN, 0)),

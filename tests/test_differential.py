@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from procs import ZooKeeperProcess, ZooParkProcess, zookeeper_available
 from workload import Run, first_difference
 

@@ -125,6 +125,8 @@ _KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "zookeeper.digest.enabled": ("digest_enabled", _bool),
     "digest.enabled": ("digest_enabled", _bool),
     "secureClientPort": ("secure_client_port", _port),
+    "nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
+    "zookeeper.nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
 }
 _UNSUPPORTED = {"secureClientPort", "secureClientPortAddress", "sslQuorum", "portUnification"}
 
@@ -176,6 +178,7 @@ class Config:
     cnx_timeout_ms: int = 5000
     election_port_bind_retry: int = 3
     digest_enabled: bool = True
+    sessionless_cnxn_timeout_ms: int = 10_000
     extra: tuple[tuple[str, str], ...] = field(default=())
 
     @property

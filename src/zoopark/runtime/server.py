@@ -63,6 +63,7 @@ class Server(ClientHandler):
         self.port = ClientPort(self, ClientPortSettings(
             max_client_cnxns=cfg.max_client_cnxns,
             jute_max_buffer_bytes=cfg.jute_max_buffer_bytes,
+            handshake_timeout_s=cfg.sessionless_cnxn_timeout_ms / 1000,
         ))
         self.writer: LogWriter | None = None
         self.started_at = time.time()
