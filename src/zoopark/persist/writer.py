@@ -24,6 +24,15 @@ log = logging.getLogger("zoopark.persist")
 Batch = tuple[list[tuple[int, bytes]], Callable[[], None], int]  # entries, on_durable, epoch
 
 
+def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
+    """One wake-up of the event loop for a whole fsync group."""
+
+    def run() -> None:
+        for cb in callbacks:
+            cb()
+    return run
+
+
 class WriterStats:
     __slots__ = ("fsyncs", "entries", "bytes", "last_fsync_ms", "recent_fsync_ms", "failures")
 
@@ -112,8 +121,8 @@ class LogWriter:
                     self._queue.clear()
                 self._notify(lambda e=e, cbs=[b[1] for b in failed]: self._on_error(e, cbs))
                 continue
-            for b in batches:
-                self._notify(b[1])
+            callbacks = [b[1] for b in batches]
+            self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
 
     def _write(self, batches: list[Batch]) -> None:
         n = 0

@@ -25,6 +25,7 @@ from ..core.server.actions import (
     Frame,
     Log,
     LogFailed,
+    LogSynced,
     Send,
     Tick,
 )
@@ -68,6 +69,8 @@ class Server(ClientHandler):
         self.writer: LogWriter | None = None
         self.started_at = time.time()
         self._dirty: dict[int, list[bytes]] = {}
+        self._batch: list[tuple[int, bytes]] = []
+        self._thens: list[object] = []
         self._tick_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -121,11 +124,12 @@ class Server(ClientHandler):
         actions = self.core.step(event, now_ms())
         if actions:
             self._execute(actions)
+        self._submit()
         self._flush()
 
     def _execute(self, actions: list) -> None:
-        batch: list[tuple[int, bytes]] = []
-        thens: list[object] = []
+        """Run actions in order. Log appends are gathered and handed to the writer once, at the end: one
+        submit per callback however many writes it carried (the writer then groups callbacks per fsync)."""
         for a in actions:
             t = type(a)
             if t is Send:
@@ -135,8 +139,8 @@ class Server(ClientHandler):
                 else:
                     q.append(a.data)
             elif t is AppendLog:
-                batch.extend(a.entries)
-                thens.extend(a.then)
+                self._batch.extend(a.entries)
+                self._thens.extend(a.then)
             elif t is Close:
                 self._flush_one(a.conn)
                 conn = self.port.conns.get(a.conn)
@@ -144,15 +148,24 @@ class Server(ClientHandler):
                     conn.close(a.reason)
             elif t is Log:
                 _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message)
-        if batch:
-            assert self.writer is not None
-            self.writer.submit(batch, lambda: self._durable(thens))
+
+    def _submit(self) -> None:
+        if not self._batch:
+            return
+        batch, thens = self._batch, self._thens
+        self._batch, self._thens = [], []
+        assert self.writer is not None
+        self.writer.submit(batch, lambda: self._durable(thens))
 
     def _durable(self, thens: list[object]) -> None:
-        for ev in thens:
+        # Every `then` so far is a LogSynced, and committing up to the last one commits them all.
+        synced = [ev for ev in thens if type(ev) is LogSynced]
+        others = [ev for ev in thens if type(ev) is not LogSynced]
+        for ev in [*others, *synced[-1:]]:
             actions = self.core.step(ev, now_ms())
             if actions:
                 self._execute(actions)
+        self._submit()
         self._flush()
 
     def _log_error(self, exc: BaseException, callbacks: list) -> None:
@@ -196,6 +209,7 @@ class Server(ClientHandler):
             actions = step(Frame(conn.id, f), t)
             if actions:
                 self._execute(actions)
+        self._submit()
         self._flush()
 
     def disconnected(self, conn: ClientConnection) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import struct
+
 from .constants import OpCode
-from .io import JuteError, Reader, Writer
+from .io import JuteError, Reader, Writer, encode_buffer, encode_string
 from .records import (
     CheckVersionTxn,
     CloseSessionTxn,
@@ -68,10 +70,32 @@ def multi_txn(parts: list[tuple[int, object]]) -> MultiTxn:
     return MultiTxn([Txn(t, encode(rec)) for t, rec in parts])
 
 
+_ACL_BYTES: dict[tuple, bytes] = {}
+_HDR = struct.Struct(">qiqqi")
+_TAIL_CREATE = struct.Struct(">?i")
+
+
+def acl_bytes(acl) -> bytes:
+    """The serialized vector<ACL>; cached, since nearly every node shares one of a few ACLs."""
+    key = tuple(acl)
+    b = _ACL_BYTES.get(key)
+    if b is None:
+        w = Writer()
+        w.vector(key, lambda w_, a: a.write(w_))
+        b = w.getvalue()
+        if len(_ACL_BYTES) < 10_000:
+            _ACL_BYTES[key] = b
+    return b
+
+
 def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
     """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
+    head = _HDR.pack(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type)
+    if type(record) is CreateTxn:  # the commonest write: skip the generic writer
+        return b"".join((head, encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
+                         _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
     w = Writer()
-    hdr.write(w)
+    w.raw(head)
     if record is not None:
         record.write(w)  # type: ignore[attr-defined]
     return w.getvalue()

@@ -12,7 +12,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 
-from ..jute.constants import XID_AUTH, XID_PING, Err, EventType, KeeperState, OpCode, Perm
+from ..jute.constants import XID_AUTH, XID_PING, Err, EventType, KeeperState, OpCode
 from ..jute.io import JuteError, Reader
 from ..jute.records import (
     ConnectRequest,
@@ -439,7 +439,7 @@ class ServerCore:
                 continue
             if ev.acl is not None:
                 conn = self.conns.get(s.conn)
-                if conn is None or not aclmod.check(ev.acl, Perm.READ, conn.auth):
+                if conn is None or not aclmod.check(ev.acl, aclmod.READ, conn.auth):
                     continue  # the watch is used up, but a session that may not read the node hears nothing
             body = encode(WatcherEvent(ev.type, KeeperState.SYNC_CONNECTED, ev.path))
             out.append(Send(s.conn, _NOTIFY.pack(16 + len(body), -1, -1, 0) + body))

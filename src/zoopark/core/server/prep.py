@@ -7,9 +7,10 @@ multi rolls back the overlay entries the multi made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import deque
+from dataclasses import dataclass
 
-from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode, Perm
+from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode
 from ..jute.records import (
     ACL,
     CheckVersionRequest,
@@ -36,6 +37,8 @@ from ..tree.datatree import SPECIAL_PATHS, DataTree
 from ..tree.node import is_ttl, ttl_owner
 from ..tree.paths import InvalidPath, split, validate_path
 
+_MODES = {int(m): m for m in CreateMode}
+
 
 class PrepError(Exception):
     def __init__(self, err: Err, path: str | None = None) -> None:
@@ -54,6 +57,16 @@ class View:
     child_count: int
     acl: tuple[ACL, ...]
 
+    def copy(self) -> View:
+        return View(self.version, self.cversion, self.aversion, self.owner, self.child_count, self.acl)
+
+    def with_children(self, delta: int, cversion: int | None = None) -> View:
+        v = self.copy()
+        v.child_count += delta
+        if cversion is not None:
+            v.cversion = cversion
+        return v
+
 
 @dataclass(slots=True)
 class Request:
@@ -70,6 +83,7 @@ class Prep:
         self.extended_types = extended_types
         # path -> (zxid of the newest pending change, the node after it, or None if deleted)
         self.changes: dict[str, tuple[int, View | None]] = {}
+        self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
         self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
 
     # ---- overlay -----------------------------------------------------------------------------
@@ -93,16 +107,20 @@ class Prep:
         if self._undo is not None:
             self._undo.append((path, self.changes.get(path)))
         self.changes[path] = (zxid, view)
+        self._order.append((zxid, path))
 
     def committed(self, zxid: int) -> None:
         """Drop overlay entries made by txns up to `zxid`, which the tree now reflects."""
-        if not self.changes:
-            return
-        for path in [p for p, (z, _) in self.changes.items() if z <= zxid]:
-            del self.changes[path]
+        order, changes = self._order, self.changes
+        while order and order[0][0] <= zxid:
+            z, path = order.popleft()
+            c = changes.get(path)
+            if c is not None and c[0] == z:
+                del changes[path]
 
     def reset(self) -> None:
         self.changes.clear()
+        self._order.clear()
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -173,10 +191,9 @@ class Prep:
 
     def _create(self, op: int, rec, req: Request, zxid: int):
         assert isinstance(rec, CreateRequest | CreateTTLRequest)
-        try:
-            mode = CreateMode(rec.flags)
-        except ValueError as e:
-            raise PrepError(Err.BADARGUMENTS, rec.path) from e
+        mode = _MODES.get(rec.flags)
+        if mode is None:
+            raise PrepError(Err.BADARGUMENTS, rec.path)
         ttl = rec.ttl if isinstance(rec, CreateTTLRequest) else -1
         if mode.ttl and not self.extended_types:
             raise PrepError(Err.UNIMPLEMENTED)
@@ -192,7 +209,7 @@ class Prep:
         parent_path = split(path)[0]
         acl = self._fixup(rec.acl, req.auth, path)
         parent = self._existing(parent_path)
-        self._check_acl(parent, Perm.CREATE, req.auth)
+        self._check_acl(parent, aclmod.CREATE, req.auth)
         if mode.sequential:
             path = f"{path}{parent.cversion:010d}"
         self._validate(path)
@@ -211,7 +228,7 @@ class Prep:
             # A plain create with CONTAINER flags makes a persistent node, as ZooKeeper's does.
             txn = CreateTxn(path, rec.data, list(acl), mode.ephemeral, new_cversion)
             owner = req.session if mode.ephemeral else 0
-        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count + 1, cversion=new_cversion))
+        self._put(parent_path, zxid, parent.with_children(+1, new_cversion))
         self._put(path, zxid, View(0, 0, 0, owner, 0, acl))
         return txn
 
@@ -221,12 +238,12 @@ class Prep:
         path = rec.path
         parent_path = self._parent_of(path)
         parent = self._existing(parent_path)
-        self._check_acl(parent, Perm.DELETE, req.auth)
+        self._check_acl(parent, aclmod.DELETE, req.auth)
         node = self._existing(path)
         self._version(node.version, rec.version)
         if node.child_count > 0:
             raise PrepError(Err.NOTEMPTY, path)
-        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+        self._put(parent_path, zxid, parent.with_children(-1))
         self._put(path, zxid, None)
         return DeleteTxn(path)
 
@@ -240,7 +257,7 @@ class Prep:
         if normal:
             raise PrepError(Err.BADVERSION, path)
         parent = self._existing(parent_path)
-        self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+        self._put(parent_path, zxid, parent.with_children(-1))
         self._put(path, zxid, None)
         return DeleteTxn(path)
 
@@ -249,9 +266,11 @@ class Prep:
         self._check_session(req.session)
         self._validate(rec.path)
         node = self._existing(rec.path)
-        self._check_acl(node, Perm.WRITE, req.auth)
+        self._check_acl(node, aclmod.WRITE, req.auth)
         version = self._version(node.version, rec.version)
-        self._put(rec.path, zxid, replace(node, version=version))
+        changed = node.copy()
+        changed.version = version
+        self._put(rec.path, zxid, changed)
         return SetDataTxn(rec.path, rec.data, version)
 
     def _set_acl(self, rec, req: Request, zxid: int):
@@ -260,9 +279,11 @@ class Prep:
         self._validate(rec.path)
         acl = self._fixup(rec.acl, req.auth, rec.path)
         node = self._existing(rec.path)
-        self._check_acl(node, Perm.ADMIN, req.auth)
+        self._check_acl(node, aclmod.ADMIN, req.auth)
         version = self._version(node.aversion, rec.version)
-        self._put(rec.path, zxid, replace(node, aversion=version, acl=acl))
+        changed = node.copy()
+        changed.aversion, changed.acl = version, acl
+        self._put(rec.path, zxid, changed)
         return SetACLTxn(rec.path, list(acl), version)
 
     def _check(self, rec, req: Request):
@@ -270,7 +291,7 @@ class Prep:
         self._check_session(req.session)
         self._validate(rec.path)
         node = self._existing(rec.path)
-        self._check_acl(node, Perm.READ, req.auth)
+        self._check_acl(node, aclmod.READ, req.auth)
         return CheckVersionTxn(rec.path, self._version(node.version, rec.version))
 
     def close_session(self, session: int, zxid: int) -> CloseSessionTxn:
@@ -284,7 +305,7 @@ class Prep:
             parent_path = split(path)[0]
             parent = self.view(parent_path)
             if parent is not None:
-                self._put(parent_path, zxid, replace(parent, child_count=parent.child_count - 1))
+                self._put(parent_path, zxid, parent.with_children(-1))
             self._put(path, zxid, None)
         s = self.sessions.get(session)
         if s is not None:

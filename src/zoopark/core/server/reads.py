@@ -5,7 +5,7 @@ Each handler returns (err, body). They run only once the session's earlier write
 
 from __future__ import annotations
 
-from ..jute.constants import AddWatchMode, Err, OpCode, Perm, WatcherType
+from ..jute.constants import AddWatchMode, Err, OpCode, WatcherType
 from ..jute.io import INT, Writer, encode_buffer
 from ..jute.records import (
     ClientInfo,
@@ -37,7 +37,7 @@ def get_data(ctx: ReadContext, rec) -> tuple[int, bytes]:
     node = ctx.tree.nodes.get(rec.path)
     if node is None:
         return Err.NONODE, b""
-    if not aclmod.check(node.acl, Perm.READ, ctx.auth):
+    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
         return Err.NOAUTH, b""
     if rec.watch:
         ctx.tree.data_watches.add(rec.path, ctx.session)
@@ -59,7 +59,7 @@ def _children(ctx: ReadContext, rec, with_stat: bool) -> tuple[int, bytes]:
     node = ctx.tree.nodes.get(rec.path)
     if node is None:
         return Err.NONODE, b""
-    if not aclmod.check(node.acl, Perm.READ, ctx.auth):
+    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
         return Err.NOAUTH, b""
     if rec.watch:
         ctx.tree.child_watches.add(rec.path, ctx.session)
@@ -79,10 +79,10 @@ def get_acl(ctx: ReadContext, rec) -> tuple[int, bytes]:
     node = ctx.tree.nodes.get(rec.path)
     if node is None:
         return Err.NONODE, b""
-    if not aclmod.check(node.acl, Perm.READ | Perm.ADMIN, ctx.auth):
+    if not aclmod.check(node.acl, aclmod.READ | aclmod.ADMIN, ctx.auth):
         return Err.NOAUTH, b""
     acl = list(node.acl)
-    if not aclmod.check(node.acl, Perm.ADMIN, ctx.auth):
+    if not aclmod.check(node.acl, aclmod.ADMIN, ctx.auth):
         acl = aclmod.redact_digests(acl)
     return OK, encode(GetACLResponse(acl, node.stat()))
 
@@ -91,7 +91,7 @@ def get_all_children_number(ctx: ReadContext, rec) -> tuple[int, bytes]:
     node = ctx.tree.nodes.get(rec.path)
     if node is None:
         return Err.NONODE, b""
-    if not aclmod.check(node.acl, Perm.READ, ctx.auth):
+    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
         return Err.NOAUTH, b""
     return OK, encode(GetAllChildrenNumberResponse(ctx.tree.all_children_number(rec.path)))
 

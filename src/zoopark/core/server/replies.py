@@ -1,13 +1,28 @@
-"""Replies to writes, from the result of applying their txn (FinalRequestProcessor's write cases)."""
+"""Replies to writes, from the result of applying their txn (FinalRequestProcessor's write cases).
+
+Bodies are built from the Stat bytes the tree hands back, without decoding them into records.
+"""
 
 from __future__ import annotations
 
 from ..jute.constants import OpCode
-from ..jute.records import Create2Response, CreateResponse, SetACLResponse, SetDataResponse
+from ..jute.io import encode_string
 from ..tree.datatree import TxnResult
-from .requests import encode, multi_response, reply
+from .requests import multi_response, reply
 
 _CREATE2_LIKE = (OpCode.CREATE2, OpCode.CREATE_TTL, OpCode.CREATE_CONTAINER)
+
+
+class _Raw:
+    """Already-serialized bytes standing in for a response record inside a multi response."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def write(self, w) -> None:
+        w.raw(self.data)
 
 
 def _sub_result(rc: TxnResult) -> tuple[int, int, object | None]:
@@ -15,11 +30,11 @@ def _sub_result(rc: TxnResult) -> tuple[int, int, object | None]:
     if t == OpCode.ERROR or rc.err:
         return OpCode.ERROR, rc.err, None
     if t == OpCode.CREATE:
-        return t, 0, CreateResponse(rc.path or "")
+        return t, 0, _Raw(encode_string(rc.path or ""))
     if t in _CREATE2_LIKE:
-        return OpCode.CREATE2, 0, Create2Response(rc.path or "", rc.stat)
+        return OpCode.CREATE2, 0, _Raw(encode_string(rc.path or "") + (rc.stat or b""))
     if t == OpCode.SET_DATA:
-        return t, 0, SetDataResponse(rc.stat)
+        return t, 0, _Raw(rc.stat or b"")
     return t, 0, None  # delete, check
 
 
@@ -31,11 +46,9 @@ def write_reply(p, rc: TxnResult, last_zxid: int) -> bytes:
         return reply(p.xid, last_zxid, rc.err)
     op = p.op
     if op == OpCode.CREATE:
-        return reply(p.xid, last_zxid, 0, encode(CreateResponse(rc.path or "")))
+        return reply(p.xid, last_zxid, 0, encode_string(rc.path or ""))
     if op in _CREATE2_LIKE:
-        return reply(p.xid, last_zxid, 0, encode(Create2Response(rc.path or "", rc.stat)))
-    if op == OpCode.SET_DATA:
-        return reply(p.xid, last_zxid, 0, encode(SetDataResponse(rc.stat)))
-    if op == OpCode.SET_ACL:
-        return reply(p.xid, last_zxid, 0, encode(SetACLResponse(rc.stat)))
+        return reply(p.xid, last_zxid, 0, encode_string(rc.path or "") + (rc.stat or b""))
+    if op in (OpCode.SET_DATA, OpCode.SET_ACL):
+        return reply(p.xid, last_zxid, 0, rc.stat or b"")
     return reply(p.xid, last_zxid, 0)  # delete, check, closeSession

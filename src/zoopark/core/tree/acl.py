@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from ..jute.records import ACL, Id
 
 SUPER_ID = Id("super", "")
+# Plain ints (not Perm flags) on the hot paths: IntFlag arithmetic builds enum members.
+READ, WRITE, CREATE, DELETE, ADMIN = 1, 2, 4, 8, 16
 # Schemes a client may name in an ACL (ZooKeeper's ProviderRegistry; "world" and "auth" are special).
 AUTH_SCHEMES = ("digest", "ip")
 

@@ -24,7 +24,6 @@ from ..jute.records import (
     MultiTxn,
     SetACLTxn,
     SetDataTxn,
-    Stat,
     TxnHeader,
 )
 from . import digest as dg
@@ -56,7 +55,7 @@ class TxnResult:
     zxid: int
     err: int = 0
     path: str | None = None
-    stat: Stat | None = None
+    stat: bytes | None = None  # the serialized Stat after the change, ready for the reply
     multi: list[TxnResult] | None = None
     events: list[WatchEvent] = field(default_factory=list)
 
@@ -258,7 +257,7 @@ class DataTree:
                 rc.err = sub_rc.err
 
     def create_node(self, path: str, data: bytes, acl, owner: int, parent_cversion: int, zxid: int,
-                    time_ms: int, events: list[WatchEvent]) -> Stat:
+                    time_ms: int, events: list[WatchEvent]) -> bytes:
         parent_path, name = split(path)
         parent = self.nodes.get(parent_path)
         if parent is None:
@@ -288,7 +287,7 @@ class DataTree:
             self.ephemerals.setdefault(owner, set()).add(path)
         self._fire(events, self.data_watches, path, EventType.NODE_CREATED, node.acl)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
-        return node.stat()
+        return node.stat_bytes()
 
     def delete_node(self, path: str, zxid: int, events: list[WatchEvent]) -> None:
         parent_path, name = split(path)
@@ -325,7 +324,7 @@ class DataTree:
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
 
     def set_data(self, path: str, data: bytes, version: int, zxid: int, time_ms: int,
-                 events: list[WatchEvent]) -> Stat:
+                 events: list[WatchEvent]) -> bytes:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)
@@ -338,9 +337,9 @@ class DataTree:
         node.changed()
         self._digest_in(path, node)
         self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED, node.acl)
-        return node.stat()
+        return node.stat_bytes()
 
-    def set_acl(self, path: str, acl, version: int) -> Stat:
+    def set_acl(self, path: str, acl, version: int) -> bytes:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)
@@ -349,7 +348,7 @@ class DataTree:
         node.aversion = version
         node.changed()
         self._digest_in(path, node)
-        return node.stat()
+        return node.stat_bytes()
 
     def kill_session(self, session: int, zxid: int, paths: list[str] | None, events: list[WatchEvent]) -> None:
         """Delete a closed or expired session's ephemerals (those the txn names, else the tree's own)."""

@@ -19,6 +19,18 @@ def _bad_char(c: str) -> bool:
 
 def validate_path(path: str | None) -> None:
     """Raise InvalidPath with ZooKeeper's reason if `path` is not a valid absolute znode path."""
+    if (
+        path
+        and path[0] == "/"
+        and path[-1] != "/"
+        and path.isascii()
+        and path.isprintable()
+        and "//" not in path
+        and "/." not in path
+    ):
+        return  # the common case, decided without a per-character loop
+    if path == "/":
+        return
     if path is None:
         raise InvalidPath("Path cannot be null")
     n = len(path)

@@ -1,0 +1,266 @@
+"""The load generator: several processes, each an asyncio + uvloop loop with many pipelined connections.
+
+Closed loop (throughput): each connection keeps `depth` requests in flight for `seconds`.
+Open loop (latency at a fixed rate): requests leave on a fixed schedule whatever the replies do, and latency
+counts from the scheduled time, so queueing in the server shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import random
+import struct
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+from . import proto
+
+_LEN = struct.Struct(">i")
+
+
+@dataclass
+class Result:
+    ops: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies_us: array = field(default_factory=lambda: array("d"))
+
+    def merge(self, other: Result) -> None:
+        self.ops += other.ops
+        self.errors += other.errors
+        self.seconds = max(self.seconds, other.seconds)
+        self.latencies_us.extend(other.latencies_us)
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        if not self.latencies_us:
+            return float("nan")
+        s = sorted(self.latencies_us)
+        return s[min(len(s) - 1, int(len(s) * p / 100))] / 1000
+
+
+class Conn(asyncio.Protocol):
+    """One session. Replies come back in request order, so send times queue up FIFO."""
+
+    def __init__(self, gen: Generator) -> None:
+        self.gen = gen
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.ready = asyncio.get_running_loop().create_future()
+        self.sent: deque[float] = deque()
+        self.xid = 0
+        self.session_id = 0
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        self.transport = transport
+        transport.write(proto.connect_frame())
+
+    def connection_lost(self, exc) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed during handshake"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def send(self, tpl: proto.Template, at: float | None = None) -> None:
+        self.xid += 1
+        self.sent.append(time.perf_counter() if at is None else at)
+        assert self.transport is not None
+        self.transport.write(tpl.frame(self.xid))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        pos, end = 0, len(buf)
+        now = time.perf_counter()
+        gen = self.gen
+        while end - pos >= 4:
+            (n,) = _LEN.unpack_from(buf, pos)
+            if end - pos - 4 < n:
+                break
+            if not self.ready.done():
+                self.session_id = struct.unpack_from(">q", buf, pos + 4 + 8)[0]
+                self.ready.set_result(None)
+            else:
+                xid, _zxid, err = proto.REPLY.unpack_from(buf, pos + 4)
+                if xid == -1:
+                    gen.on_event(self, now)
+                elif xid != -2:
+                    gen.on_reply(self, now - self.sent.popleft(), err)
+            pos += 4 + n
+        del buf[:pos]
+
+
+class Generator:
+    """Closed-loop load on a set of connections."""
+
+    def __init__(self, pick, depth: int) -> None:
+        self.pick = pick
+        self.depth = depth
+        self.measuring = False
+        self.running = True
+        self.result = Result()
+
+    def on_reply(self, conn: Conn, latency_s: float, err: int) -> None:
+        if self.measuring:
+            self.result.ops += 1
+            if err:
+                self.result.errors += 1
+            self.result.latencies_us.append(latency_s * 1e6)
+        if self.running:
+            conn.send(self.pick())
+
+    def on_event(self, conn: Conn, now: float) -> None:
+        pass
+
+
+async def open_conns(host: str, port: int, n: int, gen) -> list[Conn]:
+    loop = asyncio.get_running_loop()
+    conns = []
+    for _ in range(n):
+        _, c = await loop.create_connection(lambda: Conn(gen), host, port)
+        conns.append(c)
+    await asyncio.gather(*(c.ready for c in conns))
+    return conns
+
+
+async def close_conns(conns: list[Conn]) -> None:
+    for c in conns:
+        if c.transport is not None:
+            c.transport.close()
+
+
+def make_picker(workload: str, worker: int, conns_per_worker: int):
+    rng = random.Random(worker)
+    nodes = [f"/bench/n{i}" for i in range(1000)]
+    gets = [proto.get_data(p) for p in nodes]
+    exist = [proto.exists(p) for p in nodes]
+    data = b"x" * 100
+    sets = [proto.set_data(p, data) for p in nodes]
+    create = proto.create(f"/bench/c/w{worker}-", data, flags=2)
+    if workload == "get":
+        return lambda: gets[rng.randrange(1000)]
+    if workload == "exists":
+        return lambda: exist[rng.randrange(1000)]
+    if workload == "set":
+        return lambda: sets[rng.randrange(1000)]
+    if workload == "create":
+        return lambda: create
+    if workload == "mixed":
+        return lambda: sets[rng.randrange(1000)] if rng.random() < 0.1 else gets[rng.randrange(1000)]
+    raise ValueError(workload)
+
+
+async def closed_loop(host: str, port: int, workload: str, worker: int, conns: int, depth: int,
+                      warmup_s: float, seconds: float) -> Result:
+    gen = Generator(make_picker(workload, worker, conns), depth)
+    cs = await open_conns(host, port, conns, gen)
+    for c in cs:
+        for _ in range(depth):
+            c.send(gen.pick())
+    await asyncio.sleep(warmup_s)
+    gen.measuring = True
+    t0 = time.perf_counter()
+    await asyncio.sleep(seconds)
+    gen.measuring = False
+    gen.result.seconds = time.perf_counter() - t0
+    gen.running = False
+    await asyncio.sleep(0.2)
+    await close_conns(cs)
+    return gen.result
+
+
+async def open_loop(host: str, port: int, workload: str, worker: int, conns: int, rate: float,
+                    warmup_s: float, seconds: float) -> Result:
+    """Send at `rate` req/s from this worker, on a fixed schedule; latency from the scheduled time."""
+    gen = Generator(make_picker(workload, worker, conns), 0)
+    gen.running = False  # replies do not trigger sends
+    cs = await open_conns(host, port, conns, gen)
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    end_warm = start + warmup_s
+    end = end_warm + seconds
+    i = 0
+    measured_from = None
+    while True:
+        at = start + i * interval
+        if at >= end:
+            break
+        now = time.perf_counter()
+        if at > now:
+            await asyncio.sleep(at - now)
+        if measured_from is None and at >= end_warm:
+            gen.measuring = True
+            measured_from = at
+        cs[i % len(cs)].send(gen.pick(), at=at)
+        i += 1
+    await asyncio.sleep(1.0)
+    gen.result.seconds = end - (measured_from or end)
+    await close_conns(cs)
+    return gen.result
+
+
+async def connect_storm(host: str, port: int, concurrency: int, seconds: float) -> Result:
+    """Sessions opened (handshake), closed (closeSession answered) and disconnected, as fast as possible."""
+    result = Result()
+    loop = asyncio.get_running_loop()
+    close = proto.close_session()
+    stop_at = time.perf_counter() + seconds
+
+    class Once(Generator):
+        def on_reply(self, conn: Conn, latency_s: float, err: int) -> None:
+            if conn.transport is not None:
+                conn.transport.close()
+
+    async def one_loop() -> None:
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            gen = Once(None, 0)
+            try:
+                _, c = await loop.create_connection(lambda: Conn(gen), host, port)
+                await c.ready
+                c.send(close)
+                await c.closed
+            except (ConnectionError, OSError):
+                result.errors += 1
+                continue
+            result.ops += 1
+            result.latencies_us.append((time.perf_counter() - t) * 1e6)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_loop() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _worker(args: tuple) -> Result:
+    kind, params = args
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run({"closed": closed_loop, "open": open_loop, "storm": connect_storm}[kind](**params))
+
+
+def run_parallel(kind: str, params: list[dict]) -> Result:
+    """Run one worker process per params dict and merge their results."""
+    ctx = mp.get_context("fork")
+    with ctx.Pool(len(params)) as pool:
+        parts = pool.map(_worker, [(kind, p) for p in params])
+    total = Result()
+    for p in parts:
+        total.merge(p)
+    return total
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0))

@@ -1,0 +1,288 @@
+"""Side by side: the same loads against zoopark and Apache ZooKeeper, alternating A/B/A/B, with ratios.
+
+    python -m bench.run [--quick] [--only get,set] [--rounds 2] [--rss-nodes 1000000] [--write-docs]
+
+Each round starts fresh servers (data in a temp dir, fsync on, ZooKeeper with its zkEnv.sh heap of 1000 MB),
+creates the fixture nodes, runs the load from several worker processes, and stops the servers by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import math
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from tests.procs import ServerProcess, ZooKeeperProcess, ZooParkProcess
+
+from . import proto
+from .load import Conn, Generator, Result, cpu_count, open_conns, run_parallel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BenchZooKeeper(ZooKeeperProcess):
+    def command(self, cfg: Path) -> list[str]:
+        cmd = super().command(cfg)
+        return [cmd[0], "-Xmx1000m", *cmd[2:]]  # zkEnv.sh's ZK_SERVER_HEAP default
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# ---- fixtures ----------------------------------------------------------------------------------
+
+
+class Pipeline(Generator):
+    """Send a list of requests with a bounded window; count errors."""
+
+    def __init__(self, templates, window: int) -> None:
+        super().__init__(None, 0)
+        self.todo = iter(templates)
+        self.window = window
+        self.inflight = 0
+        self.done = asyncio.get_running_loop().create_future()
+        self.exhausted = False
+
+    def pump(self, conn: Conn) -> None:
+        while not self.exhausted and self.inflight < self.window:
+            t = next(self.todo, None)
+            if t is None:
+                self.exhausted = True
+                break
+            conn.send(t)
+            self.inflight += 1
+        if self.exhausted and self.inflight == 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def on_reply(self, conn: Conn, latency_s: float, err: int) -> None:
+        self.inflight -= 1
+        if err:
+            self.result.errors += 1
+        self.result.ops += 1
+        self.pump(conn)
+
+
+async def pipeline(host: str, port: int, templates, window: int = 2000) -> Result:
+    p = Pipeline(templates, window)
+    (c,) = await open_conns(host, port, 1, p)
+    p.pump(c)
+    await p.done
+    c.transport.close()
+    return p.result
+
+
+def setup_fixtures(server: ServerProcess) -> None:
+    data = b"x" * 100
+    tpls = [proto.create("/bench", b""), proto.create("/bench/c", b""), proto.create("/bench/w", b"w")]
+    tpls += [proto.create(f"/bench/n{i}", data) for i in range(1000)]
+    r = asyncio.run(pipeline(server.host, server.port, tpls))
+    assert r.errors == 0, f"fixture creation failed {r.errors} times"
+
+
+# ---- workloads ---------------------------------------------------------------------------------
+
+
+def throughput(server: ServerProcess, workload: str, cfg: argparse.Namespace) -> Result:
+    workers = cfg.workers
+    params = [dict(host=server.host, port=server.port, workload=workload, worker=w, conns=cfg.conns,
+                   depth=cfg.depth, warmup_s=cfg.warmup, seconds=cfg.seconds) for w in range(workers)]
+    return run_parallel("closed", params)
+
+
+def fixed_rate(server: ServerProcess, workload: str, cfg: argparse.Namespace) -> Result:
+    per = cfg.rate / 2
+    params = [dict(host=server.host, port=server.port, workload=workload, worker=w, conns=8, rate=per,
+                   warmup_s=cfg.warmup, seconds=cfg.seconds) for w in range(2)]
+    return run_parallel("open", params)
+
+
+def storm(server: ServerProcess, cfg: argparse.Namespace) -> Result:
+    params = [dict(host=server.host, port=server.port, concurrency=16, seconds=cfg.seconds) for _ in range(2)]
+    return run_parallel("storm", params)
+
+
+class FanOut(Generator):
+    def __init__(self) -> None:
+        super().__init__(None, 0)
+        self.waiting = 0
+        self.all_in = None
+        self.t_set = 0.0
+
+    def on_reply(self, conn: Conn, latency_s: float, err: int) -> None:
+        pass
+
+    def on_event(self, conn: Conn, now: float) -> None:
+        self.waiting -= 1
+        if self.waiting == 0 and self.all_in is not None and not self.all_in.done():
+            self.all_in.set_result(now)
+
+
+async def _fan_out(host: str, port: int, sessions: int, rounds: int) -> Result:
+    gen = FanOut()
+    watchers = await open_conns(host, port, sessions, gen)
+    writer_gen = Generator(None, 0)
+    writer_gen.running = False
+    (writer,) = await open_conns(host, port, 1, writer_gen)
+    arm = proto.get_data("/bench/w", watch=True)
+    setw = proto.set_data("/bench/w", b"y" * 100)
+    sync_probe = proto.exists("/bench/w")
+    res = Result()
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for c in watchers:
+            c.send(arm)
+        # a cheap round trip on each watcher so that every watch is registered before the write
+        for c in watchers:
+            c.send(sync_probe)
+        await asyncio.sleep(0)
+        while any(c.sent for c in watchers):
+            await asyncio.sleep(0.001)
+        gen.waiting = sessions
+        gen.all_in = asyncio.get_running_loop().create_future()
+        t_set = time.perf_counter()
+        writer.send(setw)
+        t_done = await asyncio.wait_for(gen.all_in, 30)
+        res.latencies_us.append((t_done - t_set) * 1e6)
+        res.ops += sessions
+    res.seconds = time.perf_counter() - t0
+    for c in [*watchers, writer]:
+        c.transport.close()
+    return res
+
+
+def fan_out(server: ServerProcess, cfg: argparse.Namespace) -> Result:
+    return asyncio.run(_fan_out(server.host, server.port, cfg.fan_out_sessions, cfg.fan_out_rounds))
+
+
+def rss_with_nodes(server: ServerProcess, n: int) -> float:
+    data = b"x" * 100
+
+    def tpls():
+        yield proto.create("/rss", b"")
+        for i in range(n):
+            yield proto.create(f"/rss/node-{i:08d}", data)
+    r = asyncio.run(pipeline(server.host, server.port, tpls(), window=5000))
+    assert r.errors == 0
+    time.sleep(2)  # let ZooKeeper's JVM settle after the burst (RSS is sampled, not synchronised)
+    return rss_mb(server.pid)
+
+
+# ---- the runner --------------------------------------------------------------------------------
+
+
+def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result | float, float]:
+    server: ServerProcess = ZooParkProcess(extra={"maxClientCnxns": "0"}) if kind == "zoopark" \
+        else BenchZooKeeper(extra={"maxClientCnxns": "0"})
+    with server:
+        if workload == "rss":
+            return rss_with_nodes(server, cfg.rss_nodes), 0.0
+        setup_fixtures(server)
+        if workload == "connect":
+            r = storm(server, cfg)
+        elif workload == "watch":
+            r = fan_out(server, cfg)
+        elif workload.endswith("@rate"):
+            r = fixed_rate(server, workload.split("@")[0], cfg)
+        else:
+            r = throughput(server, workload, cfg)
+        return r, rss_mb(server.pid)
+
+
+def fmt(x: float) -> str:
+    return "nan" if math.isnan(x) else f"{x:,.0f}" if x >= 100 else f"{x:.2f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.run")
+    ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
+    ap.add_argument("--only", default="get,exists,set,create,mixed,mixed@rate,watch,connect,rss")
+    ap.add_argument("--targets", default="zoopark,zk")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--depth", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--rate", type=float, default=2000.0)
+    ap.add_argument("--rss-nodes", type=int, default=1_000_000)
+    ap.add_argument("--fan-out-sessions", type=int, default=500)
+    ap.add_argument("--fan-out-rounds", type=int, default=20)
+    ap.add_argument("--write-docs", action="store_true")
+    cfg = ap.parse_args(argv)
+    if cfg.quick:
+        cfg.seconds, cfg.warmup, cfg.rounds, cfg.rss_nodes, cfg.fan_out_rounds = 3.0, 1.0, 1, 100_000, 5
+    targets = cfg.targets.split(",")
+    rows = []
+    for workload in cfg.only.split(","):
+        results: dict[str, list] = {t: [] for t in targets}
+        for _ in range(cfg.rounds):
+            for t in targets:  # A/B/A/B
+                results[t].append(run_one(t, workload, cfg))
+        rows.append((workload, results))
+        print(render([(workload, results)], targets, header=not rows[:-1]), flush=True)
+    table = render(rows, targets)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    text = describe(cfg) + "\n" + table
+    (out / f"{stamp}.md").write_text(text)
+    print("\n" + text)
+    if cfg.write_docs:
+        docs = ROOT / "docs" / "benchmarks.md"
+        head = docs.read_text().split("<!-- results -->")[0] if docs.exists() else "# Benchmarks\n\n"
+        docs.write_text(head + "<!-- results -->\n" + text)
+
+
+def describe(cfg: argparse.Namespace) -> str:
+    return (f"Machine: {platform.machine()}, {cpu_count()} cores, Python {platform.python_version()}. "
+            f"Load: {cfg.workers} processes x {cfg.conns} connections x depth {cfg.depth}, {cfg.seconds:g} s "
+            f"after {cfg.warmup:g} s warm-up, {cfg.rounds} rounds alternating zoopark / ZooKeeper, fresh "
+            f"servers each round, fsync on. Fixed-rate row: {cfg.rate:g} req/s open loop. Watch: "
+            f"{cfg.fan_out_sessions} sessions x {cfg.fan_out_rounds} rounds. RSS: {cfg.rss_nodes:,} znodes "
+            f"of 100 bytes.\n")
+
+
+def render(rows, targets, header: bool = True) -> str:
+    lines = []
+    if header:
+        lines.append("| workload | zoopark ops/s | ZooKeeper ops/s | ratio | zoopark p50 / p99 ms | "
+                     "ZooKeeper p50 / p99 ms | RSS MB zoopark / ZooKeeper |")
+        lines.append("|---|---|---|---|---|---|---|")
+    for workload, results in rows:
+        if workload == "rss":
+            zp = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
+            zk = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
+            lines.append(f"| rss | | | {zp / zk if zk else float('nan'):.2f} | | | {fmt(zp)} / {fmt(zk)} |")
+            continue
+        cells = {}
+        for t in ("zoopark", "zk"):
+            rs = [r for r, _ in results.get(t, [])]
+            if not rs:
+                cells[t] = (float("nan"), float("nan"), float("nan"), float("nan"))
+                continue
+            merged = Result()
+            for r in rs:
+                merged.merge(r)
+            rate = statistics.mean(r.rate for r in rs)
+            mem = statistics.mean(m for _, m in results[t])
+            cells[t] = (rate, merged.percentile_ms(50), merged.percentile_ms(99), mem)
+        zp, zk = cells["zoopark"], cells["zk"]
+        ratio = zp[0] / zk[0] if zk[0] and not math.isnan(zk[0]) else float("nan")
+        if workload.endswith("@rate") or workload == "watch":
+            ratio = zk[2] / zp[2] if zp[2] else float("nan")  # lower latency is better: ZK p99 / ours
+        lines.append(f"| {workload} | {fmt(zp[0])} | {fmt(zk[0])} | {ratio:.2f} | {zp[1]:.2f} / {zp[2]:.2f} | "
+                     f"{zk[1]:.2f} / {zk[2]:.2f} | {fmt(zp[3])} / {fmt(zk[3])} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
