@@ -137,9 +137,6 @@ def _normalise(rec):
         return dataclasses.replace(rec, ctime=0, mtime=0, ephemeral_owner=1 if rec.ephemeral_owner else 0)
     if isinstance(rec, ConnectResponse):
         return dataclasses.replace(rec, session_id=0, passwd=b"")
-    if isinstance(rec, GetChildrenResponse | GetChildren2Response):
-        # ZooKeeper lists children in its HashSet's order; clients may not rely on any order.
-        rec = dataclasses.replace(rec, children=sorted(rec.children or []))
     if dataclasses.is_dataclass(rec):
         return type(rec)(*(_normalise(getattr(rec, f.name)) for f in dataclasses.fields(rec)))
     if isinstance(rec, list):

@@ -29,3 +29,43 @@ def test_same_transcript_as_zookeeper(seed: int) -> None:
         got = Run(other.hosts, seed, OPS).run()
     diff = first_difference(expected, got)
     assert diff is None, f"seed {seed} (ZOOPARK_DIFF_SEED={seed} to replay): {diff}"
+
+
+def test_children_listed_in_zookeepers_order() -> None:
+    """Many children, deletions, table growth: getChildren lists them exactly as ZooKeeper's HashSet does."""
+    import random
+
+    from kazoo.client import KazooClient
+
+    def listing(hosts: str) -> list[list[str]]:
+        rng = random.Random(5)
+        kz = KazooClient(hosts=hosts)
+        kz.start(timeout=15)
+        out = []
+        try:
+            kz.create("/o")
+            names = []
+            for i in range(120):
+                name = rng.choice(["n", "task-", "lock-", "é-"]) + str(rng.randrange(10_000))
+                if name in names:
+                    continue
+                kz.create(f"/o/{name}")
+                names.append(name)
+                if i % 7 == 0:
+                    victim = names.pop(rng.randrange(len(names)))
+                    kz.delete(f"/o/{victim}")
+                if i % 10 == 0:
+                    out.append(kz.get_children("/o"))
+            for _ in range(20):
+                kz.create("/o/seq-", sequence=True)
+            out.append(kz.get_children("/o"))
+        finally:
+            kz.stop()
+            kz.close()
+        return out
+
+    with ZooKeeperProcess() as zk:
+        expected = listing(zk.hosts)
+    with ZooParkProcess() as zp:
+        got = listing(zp.hosts)
+    assert got == expected

@@ -186,9 +186,9 @@ class Run:
 
             def children():
                 res = kz.get_children(path, watch=c.watcher if w else None, include_data=inc)
-                if inc:
-                    return [sorted(res[0]), res[1]]
-                return sorted(res)
+                if inc:  # children in the server's order: zoopark lists them as ZooKeeper's HashSet does
+                    return [res[0], res[1]]
+                return res
             self.record(c, f"{op} {path} watch={w}", children)
         elif op == "acl":
             self.record(c, f"get_acls {path}", lambda: list(kz.get_acls(path)))
@@ -247,7 +247,7 @@ class Run:
         def walk(p: str) -> None:
             try:
                 data, st = kz.get(p)
-                kids = sorted(kz.get_children(p))
+                kids = kz.get_children(p)
             except KazooException as e:
                 self.out.append(f"dump {p} !{type(e).__name__}")
                 return

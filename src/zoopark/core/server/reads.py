@@ -63,7 +63,7 @@ def _children(ctx: ReadContext, rec, with_stat: bool) -> tuple[int, bytes]:
         return Err.NOAUTH, b""
     if rec.watch:
         ctx.tree.child_watches.add(rec.path, ctx.session)
-    body = encode(GetChildrenResponse(sorted(node.children) if node.children else []))
+    body = encode(GetChildrenResponse(ctx.tree.children(rec.path)))
     return OK, body + node.stat_bytes() if with_stat else body
 
 

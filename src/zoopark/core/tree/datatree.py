@@ -27,6 +27,7 @@ from ..jute.records import (
     TxnHeader,
 )
 from . import digest as dg
+from . import javaorder
 from .node import Node, is_ttl, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
@@ -78,11 +79,13 @@ class DataTree:
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self.approximate_data_size = 0
+        # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
+        self._child_capacity: dict[str, int] = {}
         self.digest = 0  # ZooKeeper's tree digest, kept current on every change
         root = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
-        root.children = {"zookeeper"}
+        root.children = {"zookeeper": None}
         zk = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
-        zk.children = {"quota", "config"}
+        zk.children = {"quota": None, "config": None}
         config = self._new_node(b"", READ_ACL_UNSAFE, 0, 0, 0)
         config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
         self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
@@ -99,8 +102,11 @@ class DataTree:
         return len(self.nodes)
 
     def children(self, path: str) -> list[str]:
+        """The children of `path` in the order ZooKeeper lists them (see javaorder)."""
         node = self.nodes[path]
-        return sorted(node.children) if node.children else []
+        if not node.children:
+            return []
+        return javaorder.ordered(node.children, self._child_capacity.get(path, javaorder.INITIAL_CAPACITY))
 
     def all_children_number(self, path: str) -> int:
         if path == "/":
@@ -272,8 +278,14 @@ class DataTree:
             parent.pzxid = zxid
         node = self._new_node(data, acl, zxid, time_ms, owner)
         if parent.children is None:
-            parent.children = set()
-        parent.children.add(name)
+            parent.children = {}
+        parent.children[name] = None
+        n = len(parent.children)
+        if n > javaorder.INITIAL_CAPACITY * 3 // 4:
+            cap = self._child_capacity.get(parent_path, javaorder.INITIAL_CAPACITY)
+            grown = javaorder.grown_capacity(n, cap)
+            if grown != cap:
+                self._child_capacity[parent_path] = grown
         parent.changed()
         self._digest_in(parent_path, parent)
         self.nodes[path] = node
@@ -296,7 +308,7 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self._digest_out(parent_path, parent)
         if parent.children:
-            parent.children.discard(name)
+            parent.children.pop(name, None)
             if not parent.children:
                 parent.children = None
         if zxid > parent.pzxid:
@@ -306,6 +318,7 @@ class DataTree:
         node = self.nodes.pop(path, None)
         if node is None:
             raise TreeError(Err.NONODE)
+        self._child_capacity.pop(path, None)
         self._digest_out(path, node)
         self.approximate_data_size -= len(path) + len(node.data)
         owner = node.owner

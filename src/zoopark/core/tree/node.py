@@ -46,7 +46,7 @@ class Node:
         self.aversion = 0
         self.owner = owner
         self.pzxid = zxid
-        self.children: set[str] | None = None
+        self.children: dict[str, None] | None = None  # insertion-ordered, like ZooKeeper's list order needs
         self._stat: bytes | None = None
 
     def changed(self) -> None:

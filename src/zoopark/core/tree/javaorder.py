@@ -1,0 +1,46 @@
+"""The order in which ZooKeeper lists a node's children: its java.util.HashSet's iteration order.
+
+DataNode keeps children in `new HashSet<String>(8)`: a table of 8 buckets, doubled whenever the count
+exceeds three quarters of it, never shrunk. Iteration walks the buckets in index order (index = the spread
+String.hashCode masked by the table size) and, within a bucket, the entries in insertion order. We keep
+children in an insertion-ordered dict and the table size per node, so a stable sort by bucket reproduces
+ZooKeeper's order exactly (bar a bucket of 8+ colliding names, where Java would treeify or resize).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+INITIAL_CAPACITY = 8
+
+
+@lru_cache(maxsize=65536)
+def java_hash(s: str) -> int:
+    """String.hashCode over UTF-16 code units, as an unsigned 32-bit value."""
+    h = 0
+    if s.isascii():
+        for c in s.encode("ascii"):
+            h = (31 * h + c) & 0xFFFFFFFF
+        return h
+    b = s.encode("utf-16-be")
+    for i in range(0, len(b), 2):
+        h = (31 * h + (b[i] << 8 | b[i + 1])) & 0xFFFFFFFF
+    return h
+
+
+def bucket(name: str, capacity: int) -> int:
+    h = java_hash(name)
+    return (h ^ (h >> 16)) & (capacity - 1)
+
+
+def grown_capacity(size: int, capacity: int) -> int:
+    """The table size after an insert made the set `size` long (HashMap.putVal's resize rule)."""
+    while size > capacity * 3 // 4:
+        capacity *= 2
+    return capacity
+
+
+def ordered(children: Iterable[str], capacity: int) -> list[str]:
+    """`children` (in insertion order) as ZooKeeper's getChildren lists them."""
+    return sorted(children, key=lambda name: bucket(name, capacity))
