@@ -18,6 +18,7 @@ from ..jute.records import (
     WhoAmIResponse,
 )
 from ..tree import acl as aclmod
+from ..tree import javaorder
 from ..tree.datatree import DataTree
 from .requests import encode
 
@@ -112,7 +113,7 @@ def sync(ctx: ReadContext, rec) -> tuple[int, bytes]:
 
 def who_am_i(ctx: ReadContext, rec) -> tuple[int, bytes]:
     infos = []
-    for a in ctx.auth:
+    for a in javaorder.auth_ordered(ctx.auth):
         user = a.id.split(":", 1)[0] if a.scheme == "digest" else (a.id if a.scheme == "ip" else "")
         infos.append(ClientInfo(a.scheme, user))
     return OK, encode(WhoAmIResponse(infos))

@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 
 from ..jute.records import ACL, Id
+from .javaorder import auth_ordered
 
 SUPER_ID = Id("super", "")
 # Plain ints (not Perm flags) on the hot paths: IntFlag arithmetic builds enum members.
@@ -91,7 +92,7 @@ def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id]) -> tuple[ACL, ...]:
             out.append(a)
         elif scheme == "auth":
             # Only ids of providers that say isAuthenticated() (digest; not ip) stand in for "auth".
-            ids = [i for i in auth if i.scheme == "digest"]
+            ids = [i for i in auth_ordered(auth) if i.scheme == "digest"]
             if not ids:
                 raise InvalidACL("auth scheme with no authenticated id")
             out.extend(ACL(a.perms, i) for i in ids)

@@ -44,3 +44,24 @@ def grown_capacity(size: int, capacity: int) -> int:
 def ordered(children: Iterable[str], capacity: int) -> list[str]:
     """`children` (in insertion order) as ZooKeeper's getChildren lists them."""
     return sorted(children, key=lambda name: bucket(name, capacity))
+
+
+def _signed32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def id_hash(scheme: str, ident: str) -> int:
+    """The jute-generated Id.hashCode: 37 * (37 * 17 + scheme.hashCode()) + id.hashCode(), as int32."""
+    result = 37 * 17 + _signed32(java_hash(scheme))
+    result = 37 * _signed32(result) + _signed32(java_hash(ident))
+    return result & 0xFFFFFFFF
+
+
+def auth_ordered(ids: list) -> list:
+    """A connection's auth ids in ZooKeeper's order: a ConcurrentHashMap-backed set of 16 buckets (it never
+    holds the 13 ids that would grow it), iterated by bucket, then insertion."""
+    def key(i) -> int:
+        h = id_hash(i.scheme, i.id)
+        return ((h ^ (h >> 16)) & 0x7FFFFFFF) & 15
+    return sorted(ids, key=key)
