@@ -9,14 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corehelp import Harness, parse_reply
-from procs import ZooParkProcess, four_letter
-from rawclient import RawClient
 from zoopark.core.jute import records
 from zoopark.core.jute.constants import Err, OpCode
 from zoopark.core.jute.io import JuteError, Reader
 from zoopark.core.jute.records import OPEN_ACL_UNSAFE, CreateRequest, ExistsRequest
 from zoopark.core.server.actions import Frame
+
+from corehelp import Harness, parse_reply
+from procs import ZooParkProcess, four_letter
+from rawclient import RawClient
 
 RECORDS = [getattr(records, n) for n in dir(records)
            if isinstance(getattr(records, n), type) and hasattr(getattr(records, n), "read")]

@@ -1,14 +1,21 @@
-"""Four-letter words (ruok, srvr, stat, conf, cons, ...) in ZooKeeper 3.8's output formats."""
+"""Four-letter words (ruok, srvr, stat, conf, cons, ...) in ZooKeeper 3.8's output formats.
+
+Each command is a function of the running server (its core, client port and config); `answer` applies
+4lw.commands.whitelist the way ZooKeeper does.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
-VERSION = "3.8.0-zoopark-0.1.0, built on 2026-11-24 00:00 UTC"
+from .. import __version__
+
+VERSION = f"3.8.0-zoopark-{__version__}, built on 2026-11-24 00:00 UTC"
 
 KNOWN = frozenset({
     "ruok", "srvr", "stat", "conf", "cons", "crst", "dump", "envi", "mntr", "wchs", "wchc", "wchp", "isro",
@@ -27,18 +34,28 @@ def answer(cmd: str, server: Any, remote_ip: str) -> str | None:
     return fn(server) if fn else ""
 
 
+def java_date(ms: int) -> str:
+    """java.util.Date.toString() in UTC: 'Tue Nov 24 23:52:25 UTC 2026'."""
+    return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(ms / 1000))
+
+
+def _hex(v: int) -> str:
+    return f"{v & 0xFFFFFFFFFFFFFFFF:x}"
+
+
 def _srvr_lines(server: Any) -> str:
     core = server.core
-    c = core.stats
+    st = core.stats
+    lat = st.latency
     return (
-        f"Latency min/avg/max: {c.latency_min_ms}/{c.latency_avg_ms():.4f}/{c.latency_max_ms}\n"
-        f"Received: {c.packets_received}\n"
-        f"Sent: {c.packets_sent}\n"
-        f"Connections: {len(server.port.conns)}\n"
-        f"Outstanding: {core.stats.outstanding}\n"
-        f"Zxid: 0x{core.tree.last_zxid:x}\n"
+        f"Latency min/avg/max: {lat.min_ms}/{lat.avg()!r}/{lat.max_ms}\n"
+        f"Received: {st.packets_received}\n"
+        f"Sent: {st.packets_sent}\n"
+        f"Connections: {len(core.conns)}\n"
+        f"Outstanding: {st.outstanding}\n"
+        f"Zxid: 0x{_hex(core.tree.last_zxid)}\n"
         f"Mode: standalone\n"
-        f"Node count: {core.tree.node_count() + 1}\n"
+        f"Node count: {core.tree.node_count() + 1}\n"  # ZooKeeper's map holds the root twice ("" and "/")
     )
 
 
@@ -46,13 +63,36 @@ def srvr(server: Any) -> str:
     return f"Zookeeper version: {VERSION}\n" + _srvr_lines(server)
 
 
+def _conn_line(conn: Any, core: Any, brief: bool) -> str:
+    """ServerCnxn.dumpConnectionInfo."""
+    st = conn.stats
+    interest = "1" if conn.session is not None else "0"  # a connection serving a 4lw has reads off
+    queued = len(core.queues.get(conn.session, ())) if conn.session is not None else 0
+    line = f" /{conn.remote_ip}:{st.remote_port}[{interest}](queued={queued},recved={st.recved},sent={st.sent}"
+    if not brief and conn.session is not None and conn.handshake_done:
+        s = core.sessions.get(conn.session)
+        lat = st.latency
+        line += (f",sid=0x{_hex(conn.session)},lop={st.last_op},est={st.established_ms},"
+                 f"to={s.timeout_ms if s else 0}")
+        if st.last_cxid >= 0:
+            line += f",lcxid=0x{_hex(st.last_cxid)}"
+        line += (f",lzxid=0x{_hex(st.last_zxid)},lresp={st.last_resp_ms},llat={lat.last_ms},"
+                 f"minlat={lat.min_ms},avglat={int(lat.avg())},maxlat={lat.max_ms}")
+    return line + ")\n"
+
+
 def stat(server: Any) -> str:
+    core = server.core
     out = [f"Zookeeper version: {VERSION}\n", "Clients:\n"]
-    for conn in server.port.conns.values():
-        out.append(f" /{conn.remote_ip}:0[1](queued=0,recved=0,sent=0)\n")
+    out.extend(_conn_line(c, core, brief=True) for c in core.conns.values())
     out.append("\n")
     out.append(_srvr_lines(server))
     return "".join(out)
+
+
+def cons(server: Any) -> str:
+    core = server.core
+    return "".join(_conn_line(c, core, brief=False) for c in core.conns.values()) + "\n"
 
 
 def ruok(server: Any) -> str:
@@ -63,14 +103,21 @@ def isro(server: Any) -> str:
     return "rw"
 
 
+def _dir_size(path) -> int:
+    try:
+        return sum(e.stat().st_size for e in os.scandir(path) if e.is_file())
+    except OSError:
+        return 0
+
+
 def conf(server: Any) -> str:
     cfg = server.cfg
     lines = [
         f"clientPort={cfg.client_port}",
         "secureClientPort=-1",
-        f"dataDir={cfg.data_dir}/version-2",
+        f"dataDir={cfg.snap_dir}",
         f"dataDirSize={_dir_size(cfg.snap_dir)}",
-        f"dataLogDir={cfg.data_log_dir}/version-2",
+        f"dataLogDir={cfg.log_dir}",
         f"dataLogSize={_dir_size(cfg.log_dir)}",
         f"tickTime={cfg.tick_time_ms}",
         f"maxClientCnxns={cfg.max_client_cnxns}",
@@ -82,45 +129,46 @@ def conf(server: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dir_size(path) -> int:
-    try:
-        return sum(e.stat().st_size for e in os.scandir(path) if e.is_file())
-    except OSError:
-        return 0
-
-
 def envi(server: Any) -> str:
     lines = [
         "Environment:",
         f"zookeeper.version={VERSION}",
         f"host.name={platform.node()}",
         f"python.version={sys.version.split()[0]}",
+        f"python.implementation={platform.python_implementation()}",
         f"os.name={platform.system()}",
         f"os.arch={platform.machine()}",
         f"os.version={platform.release()}",
+        f"user.name={os.environ.get('USER', '')}",
         f"user.dir={os.getcwd()}",
+        f"process.pid={os.getpid()}",
     ]
     return "\n".join(lines) + "\n"
 
 
 def mntr(server: Any) -> str:
     core = server.core
-    c = core.stats
+    st = core.stats
+    tree = core.tree
     rows = [
         ("zk_version", VERSION),
         ("zk_server_state", "standalone"),
-        ("zk_avg_latency", f"{c.latency_avg_ms():.4f}"),
-        ("zk_max_latency", c.latency_max_ms),
-        ("zk_min_latency", c.latency_min_ms),
-        ("zk_packets_received", core.stats.packets_received),
-        ("zk_packets_sent", c.packets_sent),
-        ("zk_num_alive_connections", len(server.port.conns)),
-        ("zk_outstanding_requests", core.stats.outstanding),
-        ("zk_znode_count", core.tree.node_count() + 1),
-        ("zk_watch_count", core.tree.watch_count()),
-        ("zk_ephemerals_count", sum(len(v) for v in core.tree.ephemerals.values())),
-        ("zk_approximate_data_size", core.tree.approximate_data_size),
+        ("zk_ephemerals_count", sum(len(v) for v in tree.ephemerals.values())),
+        ("zk_num_alive_connections", len(core.conns)),
+        ("zk_avg_latency", repr(st.latency.avg())),
+        ("zk_outstanding_requests", st.outstanding),
+        ("zk_znode_count", tree.node_count() + 1),
+        ("zk_global_sessions", len(core.sessions)),
+        ("zk_local_sessions", 0),
+        ("zk_packets_sent", st.packets_sent),
+        ("zk_packets_received", st.packets_received),
+        ("zk_watch_count", tree.watch_count()),
+        ("zk_min_latency", st.latency.min_ms),
+        ("zk_max_latency", st.latency.max_ms),
+        ("zk_approximate_data_size", tree.approximate_data_size),
         ("zk_open_file_descriptor_count", _open_fds()),
+        ("zk_max_file_descriptor_count", _max_fds()),
+        ("zk_uptime", int((time.time() - server.started_at) * 1000)),
     ]
     return "".join(f"{k}\t{v}\n" for k, v in rows)
 
@@ -132,58 +180,88 @@ def _open_fds() -> int:
         return -1
 
 
+def _max_fds() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def srst(server: Any) -> str:
     server.core.stats.reset()
     return "Server stats reset.\n"
 
 
 def crst(server: Any) -> str:
+    for c in server.core.conns.values():
+        c.stats.reset()
     return "Connection stats reset.\n"
+
+
+def _watch_sessions(tree) -> dict[int, set[str]]:
+    by_session: dict[int, set[str]] = {}
+    for table in (tree.data_watches,):  # ZooKeeper's wchc / wchp / wchs report the data watch table
+        for sid, paths in table.by_session.items():
+            by_session.setdefault(sid, set()).update(paths)
+    return by_session
 
 
 def wchs(server: Any) -> str:
     tree = server.core.tree
-    paths = set(tree.data_watches.by_path) | set(tree.child_watches.by_path)
-    sessions = set(tree.data_watches.by_session) | set(tree.child_watches.by_session)
-    return f"{len(sessions)} connections watching {len(paths)} paths\nTotal watches:{tree.watch_count()}\n"
+    by_session = _watch_sessions(tree)
+    paths = {p for ps in by_session.values() for p in ps}
+    total = sum(len(ps) for ps in by_session.values())
+    return f"{len(by_session)} connections watching {len(paths)} paths\nTotal watches:{total}\n"
 
 
 def wchc(server: Any) -> str:
-    tree = server.core.tree
     out = []
-    for sid in sorted(set(tree.data_watches.by_session) | set(tree.child_watches.by_session)):
-        out.append(f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}\n")
-        for p in sorted(tree.data_watches.by_session.get(sid, set()) | tree.child_watches.by_session.get(sid, set())):
-            out.append(f"\t{p}\n")
-    return "".join(out)
+    for sid, paths in sorted(_watch_sessions(server.core.tree).items()):
+        out.append(f"0x{_hex(sid)}\n")
+        out.extend(f"\t{p}\n" for p in sorted(paths))
+    return "".join(out) + "\n"
 
 
 def wchp(server: Any) -> str:
-    tree = server.core.tree
+    by_path: dict[str, set[int]] = {}
+    for sid, paths in _watch_sessions(server.core.tree).items():
+        for p in paths:
+            by_path.setdefault(p, set()).add(sid)
     out = []
-    for p in sorted(set(tree.data_watches.by_path) | set(tree.child_watches.by_path)):
+    for p in sorted(by_path):
         out.append(f"{p}\n")
-        sids = set(tree.data_watches.by_path.get(p, {})) | set(tree.child_watches.by_path.get(p, {}))
-        for sid in sorted(sids):
-            out.append(f"\t0x{sid & 0xFFFFFFFFFFFFFFFF:x}\n")
-    return "".join(out)
+        out.extend(f"\t0x{_hex(sid)}\n" for sid in sorted(by_path[p]))
+    return "".join(out) + "\n"
 
 
 def dump(server: Any) -> str:
     core = server.core
-    out = ["SessionTracker dump:\n", f"Session Sets ({len(core.sessions)})/{len(core.sessions)}:\n"]
+    buckets: dict[int, list[int]] = {}
+    for s in core.sessions.sessions.values():
+        buckets.setdefault(s.expire_at_ms, []).append(s.id)
+    out = ["SessionTracker dump:\n", f"Session Sets ({len(buckets)})/({len(core.sessions)}):\n"]
+    for at in sorted(buckets):
+        out.append(f"{len(buckets[at])} expire at {java_date(at)}:\n")
+        out.extend(f"\t0x{_hex(sid)}\n" for sid in sorted(buckets[at]))
     out.append("ephemeral nodes dump:\n")
     out.append(f"Sessions with Ephemerals ({len(core.tree.ephemerals)}):\n")
     for sid, paths in sorted(core.tree.ephemerals.items()):
-        out.append(f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}:\n")
-        for p in sorted(paths):
-            out.append(f"\t{p}\n")
+        out.append(f"0x{_hex(sid)}:\n")
+        out.extend(f"\t{p}\n" for p in sorted(paths))
+    # ZooKeeper's connection expiry queue: buckets of sessionlessCnxnTimeout, a connection due one
+    # session timeout (or that timeout, before it has a session) after its last activity.
+    conns: dict[int, list[str]] = {}
+    interval = server.cfg.sessionless_cnxn_timeout_ms
+    for c in core.conns.values():
+        s = core.sessions.get(c.session) if c.session is not None else None
+        timeout = s.timeout_ms if s is not None else interval
+        at = ((max(c.stats.last_resp_ms, c.stats.established_ms) + timeout) // interval + 1) * interval
+        conns.setdefault(at, []).append(f"\tip: /{c.remote_ip}:{c.stats.remote_port} sessionId: 0x{_hex(c.session or 0)}\n")
     out.append("Connections dump:\n")
+    out.append(f"Connections Sets ({len(conns)})/({len(core.conns)}):\n")
+    for at in sorted(conns):
+        out.append(f"{len(conns[at])} expire at {java_date(at)}:\n")
+        out.extend(conns[at])
     return "".join(out)
-
-
-def cons(server: Any) -> str:
-    return "".join(f" /{c.remote_ip}:0[1](queued=0,recved=0,sent=0)\n" for c in server.port.conns.values()) + "\n"
 
 
 def dirs(server: Any) -> str:

@@ -30,22 +30,23 @@ class ClientHandler:
     def connected(self, conn: ClientConnection) -> None: ...
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None: ...
     def disconnected(self, conn: ClientConnection) -> None: ...
-    def four_letter(self, cmd: str, remote_ip: str) -> str | None: ...
+    def four_letter(self, cmd: str, conn: ClientConnection) -> str | None: ...
 
 
 class ClientConnection(asyncio.Protocol):
-    __slots__ = ("id", "port", "transport", "remote_ip", "decoder", "first", "closed", "_handshake_timer", "out")
+    __slots__ = ("id", "port", "transport", "remote_ip", "remote_port", "decoder", "first", "closed",
+                 "_handshake_timer")
 
     def __init__(self, port: ClientPort, conn_id: int) -> None:
         self.id = conn_id
         self.port = port
         self.transport: asyncio.Transport | None = None
         self.remote_ip = "?"
+        self.remote_port = 0
         self.decoder = FrameDecoder(port.settings.jute_max_buffer_bytes)
         self.first = True
         self.closed = False
         self._handshake_timer: asyncio.TimerHandle | None = None
-        self.out: list[bytes] = []
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 
@@ -53,6 +54,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.remote_ip = peer[0] if peer else "?"
+        self.remote_port = peer[1] if peer else 0
         if not self.port.admit(self):
             log.warning("too many connections from %s - max is %d", self.remote_ip,
                         self.port.settings.max_client_cnxns)
@@ -120,7 +122,7 @@ class ClientConnection(asyncio.Protocol):
         word = data[:4]
         if len(word) < 4 or not word.isascii() or not word.isalpha():
             return False
-        answer = self.port.handler.four_letter(word.decode("ascii"), self.remote_ip)
+        answer = self.port.handler.four_letter(word.decode("ascii"), self)
         if answer is None:
             return False
         if self._handshake_timer is not None:

@@ -200,7 +200,7 @@ class Server(ClientHandler):
     # ---- ClientHandler -----------------------------------------------------------------------
 
     def connected(self, conn: ClientConnection) -> None:
-        self._step(Connected(conn.id, conn.remote_ip))
+        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
         t = now_ms()
@@ -215,8 +215,14 @@ class Server(ClientHandler):
     def disconnected(self, conn: ClientConnection) -> None:
         self._step(Disconnected(conn.id))
 
-    def four_letter(self, cmd: str, remote_ip: str) -> str | None:
-        return fourlw.answer(cmd, self, remote_ip)
+    def four_letter(self, cmd: str, conn: ClientConnection) -> str | None:
+        if cmd not in fourlw.KNOWN:
+            return None
+        c = self.core.conns.get(conn.id)
+        if c is not None:  # ZooKeeper counts the command as a packet received
+            c.stats.recved += 1
+            self.core.stats.packets_received += 1
+        return fourlw.answer(cmd, self, conn.remote_ip)
 
 
 def run_server(cfg: Config) -> None:

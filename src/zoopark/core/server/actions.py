@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 class Connected:
     conn: int
     remote_ip: str
+    remote_port: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from .prep import Prep, PrepError, Request
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
 from .settings import CoreSettings
+from .stats import OP_NAMES, ConnStats, CoreStats
 
 _WRITE_OPS = frozenset({
     OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL, OpCode.DELETE,
@@ -65,6 +66,7 @@ class Conn:
     closing: bool = False
     old_client: bool = False  # sent no readOnly byte: gets none back
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
+    stats: ConnStats | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -144,7 +146,8 @@ class ServerCore:
         elif isinstance(event, Tick):
             self._on_tick(out)
         elif isinstance(event, Connected):
-            self.conns[event.conn] = Conn(event.conn, event.remote_ip, [Id("ip", event.remote_ip)])
+            self.conns[event.conn] = Conn(event.conn, event.remote_ip, [Id("ip", event.remote_ip)],
+                                          stats=ConnStats(event.remote_port, self.now_ms))
         elif isinstance(event, Disconnected):
             self._on_disconnected(event.conn)
         elif isinstance(event, LogFailed):
@@ -173,6 +176,8 @@ class ServerCore:
         conn = self.conns.get(conn_id)
         if conn is None or conn.closing:
             return
+        conn.stats.recved += 1
+        self.stats.packets_received += 1
         if not conn.handshake_done:
             if conn.session is None:
                 self._on_connect(conn, data, out)
@@ -192,7 +197,6 @@ class ServerCore:
             out.append(Send(conn_id, reply(xid, 0, Err.SESSIONEXPIRED)))
             self._close(conn, "request on an expired session", out)
             return
-        self.stats.packets_received += 1
         if op not in _ALL_OPS:
             out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing"))
             out.append(Send(conn_id, reply(xid, 0, Err.UNIMPLEMENTED)))
@@ -259,6 +263,19 @@ class ServerCore:
         conn.session = s.id
         conn.handshake_done = True
         out.append(Send(conn.id, self._connect_response(s.id, timeout, old_client)))
+        conn.stats.sent += 1
+
+    def _answered(self, conn: Conn, op: int, xid: int, latency_ms: int) -> None:
+        st = conn.stats
+        st.sent += 1
+        st.last_op = OP_NAMES.get(op, "NA")
+        if xid >= 0:
+            st.last_cxid = xid
+        st.last_zxid = self.tree.last_zxid
+        st.last_resp_ms = self.now_ms
+        st.latency.add(latency_ms)
+        self.stats.packets_sent += 1
+        self.stats.latency.add(latency_ms)
 
     def _connect_response(self, sid: int, timeout: int, old_client: bool) -> bytes:
         body = encode(ConnectResponse(0, timeout, sid, generate_password(sid) if sid else bytes(16)))
@@ -324,6 +341,7 @@ class ServerCore:
         s.conn = conn_id
         conn.handshake_done = True
         out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
+        self._answered(conn, OpCode.CREATE_SESSION, -1, self.now_ms - conn.stats.established_ms)
         out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client {conn.remote_ip}"))
         early, conn.early = conn.early or [], None
         for frame in early:
@@ -367,8 +385,7 @@ class ServerCore:
                 conn = self.conns.get(p.conn)
                 if conn is not None and not conn.closing:
                     out.append(Send(p.conn, p.reply))
-                    self.stats.packets_sent += 1
-                    self.stats.latency(self.now_ms - p.arrived_ms)
+                    self._answered(conn, p.op, p.xid, self.now_ms - p.arrived_ms)
                     if p.close_after:
                         self._close(conn, "client closed the session", out)
                 continue
@@ -382,9 +399,7 @@ class ServerCore:
     def _answer(self, sid: int, conn: Conn, xid: int, op: int, record: object, out: list[Action]) -> None:
         """Answer a read or a connection-local request now."""
         tree = self.tree
-        stats = self.stats
-        stats.packets_sent += 1
-        stats.latency(0)
+        self._answered(conn, op, xid, 0)
         if record is _MALFORMED:
             out.append(Send(conn.id, reply(xid, tree.last_zxid, Err.MARSHALLINGERROR)))
             return
@@ -394,7 +409,7 @@ class ServerCore:
         if op in _LOCAL_OPS:
             self._local(sid, conn, xid, op, record, out)
             return
-        stats.reads += 1
+        self.stats.reads += 1
         err, body = reads.READS[op](reads.ReadContext(tree, sid, conn.auth), record)
         out.append(Send(conn.id, reply(xid, tree.last_zxid, err, b"" if err else body)))
 
@@ -444,6 +459,10 @@ class ServerCore:
             body = encode(WatcherEvent(ev.type, KeeperState.SYNC_CONNECTED, ev.path))
             out.append(Send(s.conn, _NOTIFY.pack(16 + len(body), -1, -1, 0) + body))
             self.stats.notifications += 1
+            self.stats.packets_sent += 1
+            conn = self.conns.get(s.conn)
+            if conn is not None:
+                conn.stats.sent += 1
 
     # ---- time --------------------------------------------------------------------------------
 
@@ -488,39 +507,6 @@ class ServerCore:
 
     def session_count(self) -> int:
         return len(self.sessions)
-
-
-class CoreStats:
-    """Counters for srvr / stat / mntr; `reset` is srst."""
-
-    __slots__ = ("packets_received", "packets_sent", "reads", "writes", "notifications", "outstanding",
-                 "latency_min_ms", "latency_max_ms", "latency_total_ms", "latency_count")
-
-    def __init__(self) -> None:
-        self.outstanding = 0
-        self.reset()
-
-    def reset(self) -> None:
-        self.packets_received = 0
-        self.packets_sent = 0
-        self.reads = 0
-        self.writes = 0
-        self.notifications = 0
-        self.latency_min_ms = 0
-        self.latency_max_ms = 0
-        self.latency_total_ms = 0
-        self.latency_count = 0
-
-    def latency(self, ms: int) -> None:
-        if self.latency_count == 0 or ms < self.latency_min_ms:
-            self.latency_min_ms = ms
-        if ms > self.latency_max_ms:
-            self.latency_max_ms = ms
-        self.latency_total_ms += ms
-        self.latency_count += 1
-
-    def latency_avg_ms(self) -> float:
-        return self.latency_total_ms / self.latency_count if self.latency_count else 0.0
 
 
 class _Malformed:
