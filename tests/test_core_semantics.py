@@ -214,3 +214,61 @@ def test_failed_fsync_refuses_the_write_and_later_writes_succeed():
     rep = h.request(c, OpCode.CREATE, CreateRequest("/lost", b"", OPEN, 0), xid=2)
     assert rep.err == 0 and CreateResponse.read(Reader(rep.body)).path == "/lost"
     assert encode(CreateResponse("/lost"))
+
+
+def test_set_watches_after_reconnect_reports_what_changed_meanwhile():
+    from zoopark.core.jute.records import SetWatches
+    from zoopark.core.server.actions import Disconnected
+
+    h = Harness()
+    a, resp = h.connect()
+    b, _ = h.connect()
+    create(h, b, "/x")
+    create(h, b, "/p")
+    create(h, b, "/same")
+    seen = h.core.tree.last_zxid
+    h.step(Disconnected(a.id))
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/x", b"new", -1))
+    create(h, b, "/born")
+    create(h, b, "/p/kid")
+    a2, resp2 = h.connect(session_id=resp.session_id, passwd=resp.passwd)
+    assert resp2.session_id == resp.session_id
+    rep = h.request(a2, OpCode.SET_WATCHES, SetWatches(seen, ["/x", "/same", "/gone"], ["/born", "/never"], ["/p"]),
+                    xid=-8)
+    assert rep.err == 0
+    got = {(e.type, e.path) for e in events(a2)}
+    assert got == {
+        (EventType.NODE_DATA_CHANGED, "/x"),
+        (EventType.NODE_DELETED, "/gone"),
+        (EventType.NODE_CREATED, "/born"),
+        (EventType.NODE_CHILDREN_CHANGED, "/p"),
+    }
+    # the unchanged ones were re-armed: they fire on the next change
+    h.request(b, OpCode.SET_DATA, SetDataRequest("/same", b"1", -1))
+    create(h, b, "/never")
+    later = [(e.type, e.path) for e in events(a2)][len(got):]
+    assert later == [(EventType.NODE_DATA_CHANGED, "/same"), (EventType.NODE_CREATED, "/never")]
+
+
+def test_frames_sent_before_the_session_is_logged_are_answered_after_it():
+    """Java clients send SetWatches and auth right behind their ConnectRequest."""
+    from zoopark.core.jute.io import Writer
+    from zoopark.core.jute.records import ConnectRequest
+    from zoopark.core.server.actions import Connected, Frame
+
+    h = Harness(auto_sync=False)
+    conn_id = 99
+    from corehelp import FakeConn
+
+    h.conns[conn_id] = c = FakeConn(conn_id)
+    h.step(Connected(conn_id, "127.0.0.1"))
+    w = Writer()
+    ConnectRequest(0, 0, 10_000, 0, bytes(16)).write(w)
+    w.bool(False)
+    h.step(Frame(conn_id, w.getvalue()))
+    h.send(c, -4, OpCode.AUTH, AuthPacket(0, "digest", b"u:p"))
+    h.send(c, 1, OpCode.EXISTS, ExistsRequest("/", False))
+    assert c.frames == []  # nothing before the session is durable
+    h.sync()
+    assert len(c.frames) == 3 and c.closed is None
+    assert [parse_reply(f).xid for f in c.frames[1:]] == [-4, 1]

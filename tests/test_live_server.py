@@ -10,7 +10,7 @@ import pytest
 from kazoo.client import KazooClient
 
 from zoopark.core.jute.constants import Err, EventType, OpCode
-from zoopark.core.jute.io import Reader
+from zoopark.core.jute.io import Reader, Writer
 from zoopark.core.jute.records import (
     OPEN_ACL_UNSAFE,
     AddWatchRequest,
@@ -222,3 +222,20 @@ def test_four_letter_whitelist_like_zookeeper(cmd):
             except OSError as e:
                 answers.append(f"error {type(e).__name__}")
     assert answers[0] == answers[1]
+
+
+def test_a_burst_beyond_global_outstanding_limit_completes_in_order():
+    """Reading pauses while more than globalOutstandingLimit writes wait for the disk, and resumes."""
+    with ZooParkProcess(extra={"globalOutstandingLimit": "5"}) as server:
+        c = RawClient(server.port, timeout=20)
+        c.connect()
+        frames = []
+        for i in range(300):
+            body = struct.pack(">ii", i + 1, OpCode.CREATE)
+            rec = CreateRequest(f"/burst-{i}", b"x" * 100, list(OPEN_ACL_UNSAFE), 0)
+            w = Writer()
+            rec.write(w)
+            frames.append(struct.pack(">i", len(body) + len(w.getvalue())) + body + w.getvalue())
+        c.sock.sendall(b"".join(frames))
+        xids = [struct.unpack_from(">iqi", c.read_frame())[0::2] for _ in range(300)]
+        assert xids == [(i + 1, 0) for i in range(300)]

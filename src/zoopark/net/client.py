@@ -64,6 +64,8 @@ class ClientConnection(asyncio.Protocol):
         self._handshake_timer = asyncio.get_running_loop().call_later(
             self.port.settings.handshake_timeout_s, self._handshake_expired)
         self.port.handler.connected(self)
+        if self.port.paused:
+            transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
@@ -95,7 +97,7 @@ class ClientConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and not self.closed and not self.port.paused:
             self.transport.resume_reading()
 
     # ---- used by the runtime -----------------------------------------------------------------
@@ -143,6 +145,7 @@ class ClientPort:
         self.per_ip: dict[str, int] = {}
         self._next_id = 1
         self.server: asyncio.AbstractServer | None = None
+        self.paused = False  # reading is off on every connection (the server is throttling)
 
     def factory(self) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
@@ -173,6 +176,18 @@ class ClientPort:
         else:
             self.per_ip.pop(conn.remote_ip, None)
         return True
+
+    def pause_all(self) -> None:
+        self.paused = True
+        for c in self.conns.values():
+            if c.transport is not None and not c.closed:
+                c.transport.pause_reading()
+
+    def resume_all(self) -> None:
+        self.paused = False
+        for c in self.conns.values():
+            if c.transport is not None and not c.closed:
+                c.transport.resume_reading()
 
     def bound_port(self) -> int:
         assert self.server is not None

@@ -70,6 +70,7 @@ class Server(ClientHandler):
         self.started_at = time.time()
         self._dirty: dict[int, list[bytes]] = {}
         self._batch: list[tuple[int, bytes]] = []
+        self._paused = False
         self._thens: list[object] = []
         self._tick_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -149,7 +150,18 @@ class Server(ClientHandler):
             elif t is Log:
                 _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message)
 
+    def _throttle(self) -> None:
+        """globalOutstandingLimit: stop reading from clients while too many writes wait for the disk."""
+        outstanding = len(self.core.proposals)
+        if not self._paused and outstanding > self.cfg.global_outstanding_limit:
+            self._paused = True
+            self.port.pause_all()
+        elif self._paused and outstanding <= self.cfg.global_outstanding_limit // 2:
+            self._paused = False
+            self.port.resume_all()
+
     def _submit(self) -> None:
+        self._throttle()
         if not self._batch:
             return
         batch, thens = self._batch, self._thens
