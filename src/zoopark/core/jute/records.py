@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import struct
 
-from .io import Reader, Writer
+from .io import INT as _INT
+from .io import JuteError, Reader, Writer
 from .schema import Bool, Buffer, Int, Long, OptString, Strings, UString, Vec, finalize, record
 
 # ---- org.apache.zookeeper.data ---------------------------------------------------------------
@@ -23,6 +24,45 @@ class Id:
 class ACL:
     perms: Int
     id: Id
+
+    @staticmethod
+    def read_vector(r: Reader) -> tuple[ACL, ...] | None:
+        return _read_acl_vector(r)
+
+
+# Nearly every request carries one of a handful of ACLs: decode each distinct byte string once and hand out
+# the same tuple again, so that later stages can recognise it by identity. (ACL vectors decode to tuples.)
+_ACL_VECTORS: dict[bytes, tuple] = {}
+_ACL_VECTORS_MAX = 4096
+
+
+def _read_acl_vector(r: Reader):
+    start = r.pos
+    n = r.int()
+    if n < 0:
+        return None
+    buf, pos, end = r.buf, r.pos, r.end
+    try:
+        for _ in range(n):
+            pos += 4
+            for _ in range(2):
+                (ln,) = _INT.unpack_from(buf, pos)
+                pos += 4 + max(ln, 0)
+    except struct.error:
+        pos = end + 1
+    if pos <= end:
+        raw = bytes(buf[start:pos])
+        acls = _ACL_VECTORS.get(raw)
+        if acls is not None:
+            r.pos = pos
+            return acls
+    r.pos = start + 4
+    if n > r.remaining():
+        raise JuteError(f"vector of {n} ACLs at offset {start} exceeds the frame")
+    acls = tuple(ACL.read(r) for _ in range(n))
+    if pos <= end and len(_ACL_VECTORS) < _ACL_VECTORS_MAX:
+        _ACL_VECTORS[bytes(buf[start:r.pos])] = acls
+    return acls
 
 
 STAT = struct.Struct(">qqqqiiiqiiq")

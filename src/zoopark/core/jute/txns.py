@@ -70,21 +70,21 @@ def multi_txn(parts: list[tuple[int, object]]) -> MultiTxn:
     return MultiTxn([Txn(t, encode(rec)) for t, rec in parts])
 
 
-_ACL_BYTES: dict[tuple, bytes] = {}
+_ACL_BYTES: dict[int, tuple[tuple, bytes]] = {}
 _HDR = struct.Struct(">qiqqi")
 _TAIL_CREATE = struct.Struct(">?i")
 
 
 def acl_bytes(acl) -> bytes:
-    """The serialized vector<ACL>; cached, since nearly every node shares one of a few ACLs."""
-    key = tuple(acl)
-    b = _ACL_BYTES.get(key)
-    if b is None:
-        w = Writer()
-        w.vector(key, lambda w_, a: a.write(w_))
-        b = w.getvalue()
-        if len(_ACL_BYTES) < 10_000:
-            _ACL_BYTES[key] = b
+    """The serialized vector<ACL>; cached by the identity of the (interned, long-lived) tuple."""
+    hit = _ACL_BYTES.get(id(acl))
+    if hit is not None and hit[0] is acl:
+        return hit[1]
+    w = Writer()
+    w.vector(acl, lambda w_, a: a.write(w_))
+    b = w.getvalue()
+    if isinstance(acl, tuple) and len(_ACL_BYTES) < 10_000:
+        _ACL_BYTES[id(acl)] = (acl, b)
     return b
 
 

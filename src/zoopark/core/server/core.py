@@ -18,6 +18,7 @@ from ..jute.records import (
     ConnectRequest,
     ConnectResponse,
     CreateSessionTxn,
+    ErrorTxn,
     Id,
     TxnHeader,
     WatcherEvent,
@@ -26,7 +27,7 @@ from ..jute.txns import decode_txn, encode_txn
 from ..session import SessionTable, generate_password, initial_session_id
 from ..tree import acl as aclmod
 from ..tree.datatree import DataTree, TxnResult, WatchEvent
-from . import reads
+from . import reads, reaper
 from .actions import (
     Action,
     AppendLog,
@@ -293,8 +294,6 @@ class ServerCore:
     def _submit_write(self, sid: int, conn: Conn, p: Pending, out: list[Action]) -> None:
         hdr = self._header(sid, p.xid, p.op)
         if p.record is _MALFORMED:
-            from ..jute.records import ErrorTxn
-
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
             txn_type, txn = self.prep.prep(Request(sid, p.op, p.record, conn.auth), hdr.zxid)
@@ -477,28 +476,11 @@ class ServerCore:
             self._reap_containers(out)
 
     def _reap_containers(self, out: list[Action]) -> None:
-        """ZooKeeper's ContainerManager: empty containers that once had children, and expired TTL nodes."""
-        tree = self.tree
-        candidates = []
-        for path in sorted(tree.containers):
-            n = tree.get(path)
-            if n is not None and not n.children and n.cversion > 0:
-                candidates.append(path)
-        for path in sorted(tree.ttls):
-            n = tree.get(path)
-            if n is not None and not n.children:
-                from ..tree.node import ttl_of
-
-                ttl = ttl_of(n.owner)
-                if ttl and self.now_ms - n.mtime > ttl:
-                    candidates.append(path)
-        for path in candidates[: self.settings.container_max_per_minute]:
+        for path in reaper.candidates(self.tree, self.now_ms, self.settings.container_max_per_minute):
             hdr = self._header(0, 0, OpCode.DELETE_CONTAINER)
             try:
                 txn = self.prep.delete_container(path, hdr.zxid)
             except PrepError as e:
-                from ..jute.records import ErrorTxn
-
                 hdr = TxnHeader(0, 0, hdr.zxid, hdr.time, OpCode.ERROR)
                 txn = ErrorTxn(e.err)
             self._propose(Proposal(hdr.zxid, hdr, txn), out)

@@ -85,6 +85,7 @@ class Prep:
         self.changes: dict[str, tuple[int, View | None]] = {}
         self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
         self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
+        self._fixed: dict[int, tuple[tuple, tuple[ACL, ...]]] = {}
 
     # ---- overlay -----------------------------------------------------------------------------
 
@@ -154,10 +155,18 @@ class Prep:
         return current + 1
 
     def _fixup(self, acl, auth: list[Id], path: str) -> tuple[ACL, ...]:
+        # The codec hands out one tuple per distinct ACL; an ACL without `auth` entries fixes up the same way
+        # whoever asks, so its result is remembered by the tuple's identity.
+        hit = self._fixed.get(id(acl))
+        if hit is not None and hit[0] is acl:
+            return hit[1]
         try:
-            return self.tree.intern_acl(aclmod.fixup(acl, auth))
+            fixed = self.tree.intern_acl(aclmod.fixup(acl, auth))
         except aclmod.InvalidACL as e:
             raise PrepError(Err.INVALIDACL, path) from e
+        if isinstance(acl, tuple) and len(self._fixed) < 1024 and all(a.id.scheme != "auth" for a in acl):
+            self._fixed[id(acl)] = (acl, fixed)
+        return fixed
 
     # ---- ops ---------------------------------------------------------------------------------
 
@@ -219,14 +228,14 @@ class Prep:
             raise PrepError(Err.NOCHILDRENFOREPHEMERALS, path)
         new_cversion = parent.cversion + 1
         if op == OpCode.CREATE_CONTAINER:
-            txn: object = CreateContainerTxn(path, rec.data, list(acl), new_cversion)
+            txn: object = CreateContainerTxn(path, rec.data, acl, new_cversion)
             owner = CONTAINER_EPHEMERAL_OWNER
         elif op == OpCode.CREATE_TTL:
-            txn = CreateTTLTxn(path, rec.data, list(acl), new_cversion, ttl)
+            txn = CreateTTLTxn(path, rec.data, acl, new_cversion, ttl)
             owner = ttl_owner(ttl)
         else:
             # A plain create with CONTAINER flags makes a persistent node, as ZooKeeper's does.
-            txn = CreateTxn(path, rec.data, list(acl), mode.ephemeral, new_cversion)
+            txn = CreateTxn(path, rec.data, acl, mode.ephemeral, new_cversion)
             owner = req.session if mode.ephemeral else 0
         self._put(parent_path, zxid, parent.with_children(+1, new_cversion))
         self._put(path, zxid, View(0, 0, 0, owner, 0, acl))
@@ -284,7 +293,7 @@ class Prep:
         changed = node.copy()
         changed.aversion, changed.acl = version, acl
         self._put(rec.path, zxid, changed)
-        return SetACLTxn(rec.path, list(acl), version)
+        return SetACLTxn(rec.path, acl, version)
 
     def _check(self, rec, req: Request):
         assert isinstance(rec, CheckVersionRequest)

@@ -34,12 +34,20 @@ class ReadContext:
         self.auth = auth
 
 
-def get_data(ctx: ReadContext, rec) -> tuple[int, bytes]:
-    node = ctx.tree.nodes.get(rec.path)
+def _readable(ctx: ReadContext, path: str, perm: int = aclmod.READ):
+    """(error, node): NONODE, NOAUTH, or OK and the node."""
+    node = ctx.tree.nodes.get(path)
     if node is None:
-        return Err.NONODE, b""
-    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
-        return Err.NOAUTH, b""
+        return Err.NONODE, None
+    if not aclmod.check(node.acl, perm, ctx.auth):
+        return Err.NOAUTH, None
+    return OK, node
+
+
+def get_data(ctx: ReadContext, rec) -> tuple[int, bytes]:
+    err, node = _readable(ctx, rec.path)
+    if err:
+        return err, b""
     if rec.watch:
         ctx.tree.data_watches.add(rec.path, ctx.session)
     return OK, encode_buffer(node.data) + node.stat_bytes()
@@ -57,11 +65,9 @@ def exists(ctx: ReadContext, rec) -> tuple[int, bytes]:
 
 
 def _children(ctx: ReadContext, rec, with_stat: bool) -> tuple[int, bytes]:
-    node = ctx.tree.nodes.get(rec.path)
-    if node is None:
-        return Err.NONODE, b""
-    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
-        return Err.NOAUTH, b""
+    err, node = _readable(ctx, rec.path)
+    if err:
+        return err, b""
     if rec.watch:
         ctx.tree.child_watches.add(rec.path, ctx.session)
     body = encode(GetChildrenResponse(ctx.tree.children(rec.path)))
@@ -77,11 +83,9 @@ def get_children2(ctx: ReadContext, rec) -> tuple[int, bytes]:
 
 
 def get_acl(ctx: ReadContext, rec) -> tuple[int, bytes]:
-    node = ctx.tree.nodes.get(rec.path)
-    if node is None:
-        return Err.NONODE, b""
-    if not aclmod.check(node.acl, aclmod.READ | aclmod.ADMIN, ctx.auth):
-        return Err.NOAUTH, b""
+    err, node = _readable(ctx, rec.path, aclmod.READ | aclmod.ADMIN)
+    if err:
+        return err, b""
     acl = list(node.acl)
     if not aclmod.check(node.acl, aclmod.ADMIN, ctx.auth):
         acl = aclmod.redact_digests(acl)
@@ -89,11 +93,9 @@ def get_acl(ctx: ReadContext, rec) -> tuple[int, bytes]:
 
 
 def get_all_children_number(ctx: ReadContext, rec) -> tuple[int, bytes]:
-    node = ctx.tree.nodes.get(rec.path)
-    if node is None:
-        return Err.NONODE, b""
-    if not aclmod.check(node.acl, aclmod.READ, ctx.auth):
-        return Err.NOAUTH, b""
+    err, _ = _readable(ctx, rec.path)
+    if err:
+        return err, b""
     return OK, encode(GetAllChildrenNumberResponse(ctx.tree.all_children_number(rec.path)))
 
 

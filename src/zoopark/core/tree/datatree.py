@@ -78,6 +78,7 @@ class DataTree:
         self.child_watches = WatchTable()
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
+        self._acl_ids: dict[int, tuple[ACL, ...]] = {}
         self.approximate_data_size = 0
         # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
         self._child_capacity: dict[str, int] = {}
@@ -118,8 +119,14 @@ class DataTree:
         return self.ephemerals.get(session, set())
 
     def intern_acl(self, acl: tuple[ACL, ...] | list[ACL]) -> tuple[ACL, ...]:
-        acl = tuple(acl)
-        return self._acls.setdefault(acl, acl)
+        """The one shared tuple for this ACL (ZooKeeper's ACL cache). Interned tuples live as long as the tree,
+        so recognising one by identity is safe and skips hashing the records."""
+        if self._acl_ids.get(id(acl)) is acl:
+            return acl  # type: ignore[return-value]
+        t = tuple(acl)
+        got = self._acls.setdefault(t, t)
+        self._acl_ids[id(got)] = got
+        return got
 
     def _new_node(self, data: bytes, acl, zxid: int, time_ms: int, owner: int) -> Node:
         return Node(data, self.intern_acl(acl), zxid, time_ms, owner)
