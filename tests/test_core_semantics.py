@@ -272,3 +272,18 @@ def test_frames_sent_before_the_session_is_logged_are_answered_after_it():
     h.sync()
     assert len(c.frames) == 3 and c.closed is None
     assert [parse_reply(f).xid for f in c.frames[1:]] == [-4, 1]
+
+
+def test_tracked_digest_equals_a_full_recomputation():
+    from zoopark.core.tree.datatree import DataTree
+
+    h = Harness()
+    h.core.tree = tree = DataTree(track_digest=True)
+    h.core.prep.tree = tree
+    c, _ = h.connect()
+    create(h, c, "/d", b"1")
+    create(h, c, "/d/e", b"22", flags=1)
+    h.request(c, OpCode.SET_DATA, SetDataRequest("/d", b"333", -1))
+    h.request(c, OpCode.DELETE, DeleteRequest("/d/e", -1))
+    create(h, c, "/d/s-", flags=2)
+    assert tree.digest == tree.recompute_digest() != 0

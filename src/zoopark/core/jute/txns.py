@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 from .constants import OpCode
+from .io import INT as _INT
 from .io import JuteError, Reader, Writer, encode_buffer, encode_string
 from .records import (
     CheckVersionTxn,
@@ -91,9 +92,12 @@ def acl_bytes(acl) -> bytes:
 def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
     """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
     head = _HDR.pack(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type)
-    if type(record) is CreateTxn:  # the commonest write: skip the generic writer
+    t = type(record)
+    if t is CreateTxn:  # the commonest writes skip the generic writer
         return b"".join((head, encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
                          _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
+    if t is SetDataTxn:
+        return b"".join((head, encode_string(record.path), encode_buffer(record.data), _INT.pack(record.version)))
     w = Writer()
     w.raw(head)
     if record is not None:

@@ -68,8 +68,11 @@ class TreeError(Exception):
 
 
 class DataTree:
-    def __init__(self, extended_types: bool = False) -> None:
+    def __init__(self, extended_types: bool = False, track_digest: bool = False) -> None:
         self.extended_types = extended_types
+        # Keeping the digest current costs three CRCs per write; the simulator and replicas comparing trees
+        # turn it on, a standalone server computes it when asked (recompute_digest).
+        self.track_digest = track_digest
         self.nodes: dict[str, Node] = {}
         self.ephemerals: dict[int, set[str]] = {}
         self.containers: set[str] = set()
@@ -91,8 +94,7 @@ class DataTree:
         config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
         self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
         self.nodes[CONFIG] = config
-        for path, node in self.nodes.items():
-            self.digest = dg.add(self.digest, dg.of(path, node))
+        self.digest = self.recompute_digest() if track_digest else 0
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -380,10 +382,12 @@ class DataTree:
                 pass  # already gone: replaying a log over a fuzzy snapshot
 
     def _digest_in(self, path: str, node: Node) -> None:
-        self.digest = dg.add(self.digest, dg.of(path, node))
+        if self.track_digest:
+            self.digest = dg.add(self.digest, dg.of(path, node))
 
     def _digest_out(self, path: str, node: Node) -> None:
-        self.digest = dg.add(self.digest, -dg.of(path, node))
+        if self.track_digest:
+            self.digest = dg.add(self.digest, -dg.of(path, node))
 
     def recompute_digest(self) -> int:
         total = 0
