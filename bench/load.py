@@ -125,7 +125,7 @@ async def open_conns(host: str, port: int, n: int, gen) -> list[Conn]:
     loop = asyncio.get_running_loop()
     conns = []
     for _ in range(n):
-        _, c = await loop.create_connection(lambda: Conn(gen), host, port)
+        _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port)
         conns.append(c)
     await asyncio.gather(*(c.ready for c in conns))
     return conns
@@ -224,7 +224,7 @@ async def connect_storm(host: str, port: int, concurrency: int, seconds: float) 
             t = time.perf_counter()
             gen = Once(None, 0)
             try:
-                _, c = await loop.create_connection(lambda: Conn(gen), host, port)
+                _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port)
                 await c.ready
                 c.send(close)
                 await c.closed

@@ -64,8 +64,7 @@ MULTI_RESULTS = {OpCode.CREATE: CreateResponse, OpCode.CREATE2: Create2Response,
 
 
 def load() -> list[dict]:
-    if not GOLDEN.exists():
-        pytest.skip(f"{GOLDEN} missing: run python -m tests.capture")
+    assert GOLDEN.exists(), f"{GOLDEN} missing: regenerate it with python tests/capture.py"
     return [json.loads(line) for line in GOLDEN.read_text().splitlines()]
 
 
