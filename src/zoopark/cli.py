@@ -1,11 +1,13 @@
-"""The `zoopark` command: `zoopark server [zoo.cfg]`, `zoopark version`, more to come."""
+"""The `zoopark` command: server, purge, logdump, snapdump, version."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load_config
@@ -20,9 +22,79 @@ def _server(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"zoopark: invalid configuration {args.config}: {e}", file=sys.stderr)
         return 2
+    from .persist.recovery import RecoveryError
+    from .persist.txnlog import CorruptLog
     from .runtime.server import run_server
 
-    run_server(cfg)
+    try:
+        run_server(cfg)
+    except (RecoveryError, CorruptLog) as e:
+        logging.getLogger("zoopark.server").critical("cannot start: %s", e)
+        return 3
+    return 0
+
+
+def _dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(snapshot dir, log dir) from --config or from the positional directories (with or without version-2)."""
+    if args.config:
+        cfg = load_config(args.config)
+        return cfg.snap_dir, cfg.log_dir
+
+    def v2(d: str) -> Path:
+        p = Path(d)
+        return p if p.name == "version-2" else p / "version-2"
+    if not args.dirs:
+        raise ConfigError("give --config zoo.cfg, or dataLogDir [snapDir]")
+    log_dir = v2(args.dirs[0])
+    return (v2(args.dirs[1]) if len(args.dirs) > 1 else log_dir), log_dir
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from .persist.purge import MIN_RETAIN, purge
+
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    if args.n < MIN_RETAIN:
+        print(f"zoopark purge: -n must be at least {MIN_RETAIN}", file=sys.stderr)
+        return 2
+    try:
+        snap_dir, log_dir = _dirs(args)
+    except ConfigError as e:
+        print(f"zoopark purge: {e}", file=sys.stderr)
+        return 2
+    result = purge(snap_dir, log_dir, args.n, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for p in result.removed:
+        print(f"{verb} {p}")
+    print(f"kept {len(result.kept_snapshots)} snapshots and {len(result.kept_logs)} txn logs; "
+          f"{verb} {len(result.removed)} files")
+    return 0
+
+
+def _logdump(args: argparse.Namespace) -> int:
+    from .persist.txnlog import CorruptLog
+    from .tools.dump import dump_log
+
+    try:
+        dump_log(Path(args.file), args.json)
+    except BrokenPipeError:
+        raise
+    except (OSError, CorruptLog) as e:
+        print(f"zoopark logdump: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _snapdump(args: argparse.Namespace) -> int:
+    from .core.tree.snapshot import SnapshotError
+    from .tools.dump import dump_snapshot
+
+    try:
+        dump_snapshot(Path(args.file), args.json, args.data)
+    except BrokenPipeError:
+        raise
+    except (OSError, SnapshotError) as e:
+        print(f"zoopark snapdump: {args.file}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -38,17 +110,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("config", nargs="?", default="conf/zoo.cfg", help="zoo.cfg (default: conf/zoo.cfg)")
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     s.set_defaults(func=_server)
+    pg = sub.add_parser("purge", help="keep the N newest snapshots and the txn logs they need (PurgeTxnLog)")
+    pg.add_argument("dirs", nargs="*", metavar="dataLogDir [snapDir]")
+    pg.add_argument("-c", "--config", help="take the directories from this zoo.cfg")
+    pg.add_argument("-n", type=int, default=3, help="snapshots to keep (at least 3, the default)")
+    pg.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    pg.set_defaults(func=_purge)
+    ld = sub.add_parser("logdump", help="print the txns of a txn log file")
+    ld.add_argument("file")
+    ld.add_argument("--json", action="store_true", help="one JSON object per txn")
+    ld.set_defaults(func=_logdump)
+    sd = sub.add_parser("snapdump", help="print the sessions and znodes of a snapshot file")
+    sd.add_argument("file")
+    sd.add_argument("--json", action="store_true", help="one JSON object per znode")
+    sd.add_argument("--data", action="store_true", help="include each znode's data")
+    sd.set_defaults(func=_snapdump)
     v = sub.add_parser("version", help="print the version")
     v.set_defaults(func=_version)
     return p
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"server": _server, "version": _version}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "server": _server, "purge": _purge, "logdump": _logdump, "snapdump": _snapdump, "version": _version,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `zoopark logdump ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ _KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "cnxTimeout": ("cnx_timeout_ms", _positive),
     "electionPortBindRetry": ("election_port_bind_retry", _non_negative),
     "zookeeper.digest.enabled": ("digest_enabled", _bool),
+    "snapshot.trust.empty": ("snapshot_trust_empty", _bool),
+    "zookeeper.snapshot.trust.empty": ("snapshot_trust_empty", _bool),
+    "snapSizeLimitInKb": ("snap_size_limit_kb", _int),
+    "zookeeper.snapSizeLimitInKb": ("snap_size_limit_kb", _int),
     "digest.enabled": ("digest_enabled", _bool),
     "secureClientPort": ("secure_client_port", _port),
     "nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
@@ -155,6 +159,8 @@ class Config:
     autopurge_purge_interval_h: int = 0
     four_letter_words: frozenset[str] = frozenset({"srvr"})
     snap_count: int = 100_000
+    snap_size_limit_kb: int = 4_194_304  # ZooKeeper's default, 4 GB of log since the last snapshot
+    snapshot_trust_empty: bool = False
     pre_alloc_size_kb: int = 65536
     jute_max_buffer_bytes: int = 0xFFFFF
     extended_types_enabled: bool = False

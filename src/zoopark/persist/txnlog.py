@@ -12,6 +12,7 @@ at the end of a file that was being written when the process died.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import struct
 import zlib
@@ -111,9 +112,18 @@ class TornTail:
     reason: str
 
 
-def _scan(path: Path) -> tuple[list[tuple[int, bytes]], TornTail | None]:
-    """Every valid (offset, entry bytes) of one file, and where its written data ends badly, if it does."""
-    data = path.read_bytes()
+def scan_file(path: Path) -> tuple[list[tuple[int, bytes]], TornTail | None]:
+    """Every valid (offset, entry bytes) of one file, and where its written data ends badly, if it does.
+    The file is mapped, not read: the pre-allocated zeros after the last entry are never touched."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < HEADER_BYTES:
+            return [], TornTail(path, 0, "file shorter than its header")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _scan(path, data)
+
+
+def _scan(path: Path, data: mmap.mmap) -> tuple[list[tuple[int, bytes]], TornTail | None]:
     if len(data) < HEADER_BYTES:
         return [], TornTail(path, 0, "file shorter than its header")
     magic, version, _dbid = _HEADER.unpack_from(data, 0)
@@ -163,7 +173,7 @@ def _valid_entry_after(data: bytes, pos: int) -> bool:
     return False
 
 
-def _decode(path: Path, offset: int, entry: bytes) -> LogEntry:
+def decode_entry(path: Path, offset: int, entry: bytes) -> LogEntry:
     """TxnHeader, the txn record its type names, then the optional TxnDigest 3.8 appends."""
     try:
         r = Reader(entry)
@@ -186,14 +196,14 @@ def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
     files = files_from(log_dir, from_zxid)
     firsts = [zxid_of_name(p.name, "log") or 0 for p in files]
     for i, path in enumerate(files):
-        entries, torn = _scan(path)
+        entries, torn = scan_file(path)
         if torn is not None and i != len(files) - 1:
             log.warning("%s: %s at offset %d; later files continue the log", path, torn.reason, torn.offset)
         # A later file supersedes anything of this one at or past its first zxid (a write that failed and
         # was retried in a new file after the disk recovered).
         stop = firsts[i + 1] if i + 1 < len(files) else None
         for offset, entry in entries:
-            e = _decode(path, offset, entry)
+            e = decode_entry(path, offset, entry)
             if stop is not None and e.zxid >= stop:
                 log.warning("%s: ignoring zxid 0x%x and later, superseded by %s", path, e.zxid, files[i + 1].name)
                 break
@@ -204,7 +214,7 @@ def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
 def find_torn_tails(log_dir: Path) -> list[TornTail]:
     out = []
     for _, path in log_files(log_dir):
-        _, torn = _scan(path)
+        _, torn = scan_file(path)
         if torn is not None:
             out.append(torn)
     return out
@@ -235,10 +245,10 @@ def truncate(log_dir: Path, zxid: int) -> None:
         if first > zxid:
             path.unlink()
             continue
-        entries, _ = _scan(path)
+        entries, _ = scan_file(path)
         cut = None
         for offset, entry in entries:
-            if _decode(path, offset, entry).zxid > zxid:
+            if decode_entry(path, offset, entry).zxid > zxid:
                 cut = offset
                 break
         if cut is not None:
@@ -251,9 +261,9 @@ def last_zxid(log_dir: Path) -> int:
     last = 0
     files = log_files(log_dir)
     for _, path in reversed(files):
-        entries, _ = _scan(path)
+        entries, _ = scan_file(path)
         if entries:
-            return _decode(path, *entries[-1]).zxid
+            return decode_entry(path, *entries[-1]).zxid
     return last
 
 
@@ -288,7 +298,7 @@ class TxnLog:
         self._fd, self.path = fd, path
         self._position = self._durable = HEADER_BYTES
         self._size = HEADER_BYTES
-        _fsync_dir(self.log_dir)
+        fsync_dir(self.log_dir)
 
     def sync(self) -> None:
         """Write what was appended and fsync it: the group-commit unit. On OSError nothing new is durable."""
@@ -352,7 +362,7 @@ class TxnLog:
 _HAS_FALLOCATE = hasattr(os, "posix_fallocate")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -64,6 +64,7 @@ class LogWriter:
         self._closing = False
         self._epoch = 0  # batches submitted before the last failure carry an older epoch and are dropped
         self._failed = False
+        self._roll = False
         self.stats = WriterStats()
         self._thread = threading.Thread(target=self._run, name="zoopark-txnlog", daemon=True)
         self._thread.start()
@@ -73,6 +74,11 @@ class LogWriter:
             assert not self._closing, "submit after close"
             self._queue.append((entries, on_durable, self._epoch))
             self._cv.notify()
+
+    def roll(self) -> None:
+        """Start a new log file at the next append (a snapshot has begun: recovery replays from there)."""
+        with self._cv:
+            self._roll = True
 
     def resume(self) -> None:
         """After a failure has been handled: accept batches again (anything submitted before is dropped)."""
@@ -125,6 +131,10 @@ class LogWriter:
             self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
 
     def _write(self, batches: list[Batch]) -> None:
+        with self._cv:
+            roll, self._roll = self._roll, False
+        if roll:
+            self.log.roll()
         n = 0
         for entries, _, _ in batches:
             for zxid, entry in entries:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -29,11 +30,13 @@ from ..core.server.actions import (
     Send,
     Tick,
 )
-from ..core.server.core import ServerCore
+from ..core.server.core import ServerCore, replay_txn
 from ..core.server.settings import CoreSettings
 from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPortSettings
-from ..persist import txnlog
+from ..persist import purge
+from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
+from .snapshotter import Snapshotter, write_now
 
 log = logging.getLogger("zoopark.server")
 _core_log = logging.getLogger("zoopark.core")
@@ -73,28 +76,38 @@ class Server(ClientHandler):
         self._paused = False
         self._thens: list[object] = []
         self._tick_task: asyncio.Task | None = None
+        self._purge_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.recovered: Recovered | None = None
+        self.snapshotter = Snapshotter(
+            cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    def recover(self) -> int:
-        """Replay the txn log into the core; returns the number of txns replayed."""
-        log_dir = Path(self.cfg.log_dir)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        for warning in txnlog.truncate_torn_tail(log_dir):
-            log.warning("%s", warning)
-        n = 0
-        for entry in txnlog.iter_entries(log_dir):
-            self.core.replay(entry.hdr, entry.record)
-            n += 1
-        return n
+    def recover(self) -> Recovered:
+        """Load the newest snapshot and replay the txn log after it into a new core."""
+        start = time.monotonic()
+        rec = recover(
+            self.cfg.snap_dir, self.cfg.log_dir,
+            lambda tree, sessions, e: replay_txn(tree, sessions, e.hdr, e.record),
+            extended_types=self.cfg.extended_types_enabled,
+            trust_empty=self.cfg.snapshot_trust_empty,
+        )
+        self.core = ServerCore(core_settings(self.cfg), rec.tree, rec.sessions)
+        self.recovered = rec
+        log.info("recovered in %.2f s: snapshot 0x%x, %d txns replayed, last zxid 0x%x, %d znodes, %d sessions",
+                 time.monotonic() - start, max(rec.snapshot_zxid, 0), rec.replayed, rec.tree.last_zxid,
+                 len(rec.tree.nodes), len(rec.sessions))
+        if rec.snapshot_zxid < 0:
+            # ZooKeeper's start-up snapshot: from here on a log is never without the snapshot it follows.
+            path = write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
+            log.info("wrote the initial snapshot %s", path)
+        return rec
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        replayed = self.recover()
+        rec = self.recover()
         self.core.start(now_ms())
-        log.info("recovered %d txns, last zxid 0x%x, %d sessions", replayed, self.core.tree.last_zxid,
-                 len(self.core.sessions))
         self.writer = LogWriter(
             Path(self.cfg.log_dir),
             prealloc_bytes=self.cfg.pre_alloc_size_bytes,
@@ -102,14 +115,48 @@ class Server(ClientHandler):
             notify=self._loop.call_soon_threadsafe,
             on_error=self._log_error,
         )
+        if rec.snapshot_zxid >= 0 and rec.replayed:
+            self._snapshot()  # as ZooKeeper does at start-up, so the next start replays less
         host = self.cfg.client_port_address
         await self.port.start(host, self.cfg.client_port)
         log.info("serving clients on %s:%d", host, self.port.bound_port())
         self._tick_task = asyncio.create_task(self._ticker())
+        if self.cfg.autopurge_purge_interval_h > 0:
+            self._purge_task = asyncio.create_task(self._autopurge(self.cfg.autopurge_purge_interval_h * 3600.0))
+
+    def _snapshot(self) -> None:
+        assert self.writer is not None and self._loop is not None
+        self.writer.roll()
+        pid = self.snapshotter.start(self.core.tree, self.core.sessions)
+        try:  # hear of the child's exit at once (the ticker polls too, where pidfd is missing)
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            return
+        loop = self._loop
+
+        def exited() -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            self.snapshotter.poll()
+        loop.add_reader(fd, exited)
+
+    async def _autopurge(self, interval_s: float) -> None:
+        """autopurge.purgeInterval: ZooKeeper's DatadirCleanupManager, run off the loop."""
+        retain = self.cfg.autopurge_snap_retain_count
+        while True:
+            try:
+                result = await asyncio.to_thread(purge.purge, self.cfg.snap_dir, self.cfg.log_dir, retain)
+                log.info("autopurge: kept %d snapshots and %d logs, removed %d files",
+                         len(result.kept_snapshots), len(result.kept_logs), len(result.removed))
+            except OSError as e:
+                log.error("autopurge failed: %s", e)
+            await asyncio.sleep(interval_s)
 
     async def stop(self) -> None:
-        if self._tick_task is not None:
-            self._tick_task.cancel()
+        for task in (self._tick_task, self._purge_task):
+            if task is not None:
+                task.cancel()
+        self.snapshotter.stop()
         await self.port.stop()
         if self.writer is not None:
             self.writer.close()
@@ -118,6 +165,7 @@ class Server(ClientHandler):
         while True:
             await asyncio.sleep(_TICK_S)
             self._step(Tick())
+            self.snapshotter.poll()
 
     # ---- core in, actions out ----------------------------------------------------------------
 
@@ -168,6 +216,8 @@ class Server(ClientHandler):
         self._batch, self._thens = [], []
         assert self.writer is not None
         self.writer.submit(batch, lambda: self._durable(thens))
+        if self.snapshotter.appended(len(batch), sum(len(e) for _, e in batch)):
+            self._snapshot()
 
     def _durable(self, thens: list[object]) -> None:
         # Every `then` so far is a LogSynced, and committing up to the last one commits them all.

@@ -94,11 +94,25 @@ class Proposal:
     connect: tuple[int, int] | None = None  # (conn, negotiated timeout) for a createSession
 
 
+def replay_txn(tree: DataTree, sessions: dict[int, int], hdr: TxnHeader, txn: object | None) -> None:
+    """Apply a logged txn at start-up, sessions included (FileTxnSnapLog.processTransaction)."""
+    if hdr.type == OpCode.CREATE_SESSION:
+        assert isinstance(txn, CreateSessionTxn)
+        sessions[hdr.client_id] = txn.time_out
+    elif hdr.type == OpCode.CLOSE_SESSION:
+        sessions.pop(hdr.client_id, None)
+    tree.apply(hdr, txn)
+
+
 class ServerCore:
-    def __init__(self, settings: CoreSettings, tree: DataTree | None = None) -> None:
+    def __init__(self, settings: CoreSettings, tree: DataTree | None = None,
+                 sessions: dict[int, int] | None = None) -> None:
+        """`tree` and `sessions` (id -> timeout ms) are what recovery loaded; a fresh core has neither."""
         self.settings = settings
         self.tree = tree or DataTree(extended_types=settings.extended_types)
         self.sessions = SessionTable(settings.tick_ms)
+        for sid, timeout in (sessions or {}).items():
+            self.sessions.add(sid, timeout, 0)
         self.prep = Prep(self.tree, self.sessions, settings.extended_types)
         self.conns: dict[int, Conn] = {}
         self.queues: dict[int, deque[Pending]] = {}  # session -> requests owed a reply, in order
@@ -111,16 +125,6 @@ class ServerCore:
         self.stats = CoreStats()
 
     # ---- recovery ----------------------------------------------------------------------------
-
-    def replay(self, hdr: TxnHeader, txn: object | None) -> None:
-        """Apply a logged txn at start-up, sessions included."""
-        if hdr.type == OpCode.CREATE_SESSION:
-            assert isinstance(txn, CreateSessionTxn)
-            self.sessions.add(hdr.client_id, txn.time_out, 0)
-        elif hdr.type == OpCode.CLOSE_SESSION:
-            self.sessions.remove(hdr.client_id)
-        self.tree.apply(hdr, txn)
-        self.next_zxid = max(self.next_zxid, hdr.zxid + 1)
 
     def start(self, now_ms: int) -> None:
         """Begin serving: session ids from the clock, recovered sessions' timers restarted."""
@@ -352,6 +356,8 @@ class ServerCore:
         failed = [p for p in self.proposals if p.zxid >= event.zxid]
         self.proposals = deque(p for p in self.proposals if p.zxid < event.zxid)
         self.prep.reset()
+        # The next txn takes the first refused zxid: the log stays gap-free (recovery checks that).
+        self.next_zxid = min(self.next_zxid, event.zxid)
         if not self.proposals:
             self.next_zxid = self.tree.last_zxid + 1
         for prop in failed:

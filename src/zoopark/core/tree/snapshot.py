@@ -1,0 +1,275 @@
+"""Snapshots in ZooKeeper 3.8's format (FileSnap), as a byte stream: no files here, the adapters write them.
+
+A snapshot `snapshot.<hex zxid>` is one Adler32-checked stream:
+    FileHeader     int magic "ZKSN", int version 2, long dbid -1
+    sessions       int count, then (long id, int timeout) each
+    ACL cache      int count, then (long key, vector<ACL>) each
+    nodes          (string path, DataNode) each, parents before children, the root as path "",
+                   DataNode = buffer data, long acl key (-1: OPEN_ACL_UNSAFE), StatPersisted
+                   ended by the path "/"
+    seal           long Adler32 of every byte so far, string "/"
+    ZxidDigest     long zxid, int digest version, long digest (written when digests are enabled, as in 3.8)
+    seal           long Adler32 of every byte so far, string "/"
+The tree's `nodes` dict is insertion-ordered and a node is always inserted after its parent (a parent can only
+be deleted once it has no children), so walking it in order writes parents first, with no recursion.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..jute.io import JuteError, Reader, Writer
+from ..jute.records import ACL, OPEN_ACL_UNSAFE
+from . import digest as dg
+from . import javaorder
+from .datatree import CONFIG, QUOTA, SPECIAL_PATHS, ZOOKEEPER, DataTree
+from .node import Node, is_container, is_ttl
+
+SNAP_MAGIC = 0x5A4B534E  # "ZKSN"
+VERSION = 2
+DBID = -1
+OPEN_UNSAFE_ACL_ID = -1
+_HEADER = struct.Struct(">iiq")
+_SESSION = struct.Struct(">qi")
+_INT = struct.Struct(">i")
+_LONG = struct.Struct(">q")
+# long acl, StatPersisted: czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid
+_NODE_TAIL = struct.Struct(">qqqqqiiiqq")
+_ZXID_DIGEST = struct.Struct(">qiq")
+_END = _INT.pack(1) + b"/"
+_CHUNK_NODES = 4096
+# Nodes whose ACL ZooKeeper keeps as the key -1 (created with a null ACL list, not through the cache).
+_UNCACHED = frozenset({"/", ZOOKEEPER, QUOTA})
+
+
+class SnapshotError(Exception):
+    """The stream is not a whole, intact snapshot; `offset` is where reading failed."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"{reason} (at offset {offset})")
+        self.offset = offset
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Snapshot:
+    tree: DataTree
+    sessions: dict[int, int]  # session id -> timeout ms
+    zxid_digest: tuple[int, int, int] | None  # (zxid, digest version, digest) if the snapshot has one
+
+
+def _string(s: str) -> bytes:
+    b = s.encode("utf-8")
+    return _INT.pack(len(b)) + b
+
+
+def serialize(tree: DataTree, sessions: dict[int, int], digest: tuple[int, int] | None) -> Iterator[bytes]:
+    """The snapshot of `tree` and `sessions` as chunks of bytes. `digest` is (zxid, tree digest) for the
+    ZxidDigest section, or None to leave it out (as 3.8 does with digests disabled)."""
+    adler = 1
+    head = Writer()
+    head.raw(_HEADER.pack(SNAP_MAGIC, VERSION, DBID))
+    head.int(len(sessions))
+    for sid, timeout in sessions.items():
+        head.raw(_SESSION.pack(sid, timeout))
+    acl_keys: dict[int, int] = {}  # id(interned ACL tuple) -> key
+    acl_lists: list[tuple[int, tuple[ACL, ...]]] = []
+    for path, node in tree.nodes.items():
+        if path in _UNCACHED and node.acl == OPEN_ACL_UNSAFE:
+            continue
+        if id(node.acl) not in acl_keys:
+            key = len(acl_lists) + 1
+            acl_keys[id(node.acl)] = key
+            acl_lists.append((key, node.acl))
+    head.int(len(acl_lists))
+    for key, acls in acl_lists:
+        head.long(key)
+        head.vector(acls, lambda w, a: a.write(w))
+    chunk = head.getvalue()
+    adler = zlib.adler32(chunk, adler)
+    yield chunk
+
+    parts: list[bytes] = []
+    pack_tail = _NODE_TAIL.pack
+    pack_int = _INT.pack
+    n = 0
+    for path, node in tree.nodes.items():
+        p = b"" if path == "/" else path.encode("utf-8")
+        acl = OPEN_UNSAFE_ACL_ID if path in _UNCACHED and node.acl == OPEN_ACL_UNSAFE else acl_keys[id(node.acl)]
+        data = node.data
+        parts.append(pack_int(len(p)))
+        parts.append(p)
+        parts.append(pack_int(len(data)))
+        parts.append(data)
+        parts.append(pack_tail(acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
+                               node.cversion, node.aversion, node.owner, node.pzxid))
+        n += 1
+        if n % _CHUNK_NODES == 0:
+            chunk = b"".join(parts)
+            parts.clear()
+            adler = zlib.adler32(chunk, adler)
+            yield chunk
+    parts.append(_END)
+    chunk = b"".join(parts)
+    adler = zlib.adler32(chunk, adler)
+    seal = _LONG.pack(adler) + _END
+    adler = zlib.adler32(seal, adler)
+    if digest is None:
+        yield chunk + seal
+        return
+    zd = _ZXID_DIGEST.pack(digest[0], dg.DIGEST_VERSION, digest[1])
+    adler = zlib.adler32(zd, adler)
+    yield chunk + seal + zd + _LONG.pack(adler) + _END
+
+
+def looks_complete(tail: bytes) -> bool:
+    """SnapStream.isValidCheckedStream: a snapshot ends with the string "/" (a cheap check before reading)."""
+    return len(tail) >= 5 and tail[-5:] == _END
+
+
+def deserialize(
+    data: bytes | memoryview,
+    extended_types: bool = False,
+    track_digest: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Snapshot:
+    """Read a whole snapshot. `progress(bytes read, total)` is called every few thousand nodes."""
+    buf = memoryview(data)
+    total = len(buf)
+    try:
+        return _deserialize(buf, total, extended_types, track_digest, progress)
+    except (struct.error, JuteError, UnicodeDecodeError, IndexError) as e:
+        raise SnapshotError(total, f"truncated or malformed snapshot: {e}") from e
+
+
+def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest: bool,
+                 progress: Callable[[int, int], None] | None) -> Snapshot:
+    magic, version, _dbid = _HEADER.unpack_from(buf, 0)
+    if magic != SNAP_MAGIC:
+        raise SnapshotError(0, f"not a snapshot (magic 0x{magic & 0xFFFFFFFF:08x}, expected 0x{SNAP_MAGIC:08x})")
+    if version != VERSION:
+        raise SnapshotError(4, f"unsupported snapshot version {version}")
+    pos = _HEADER.size
+    (count,) = _INT.unpack_from(buf, pos)
+    pos += 4
+    if count < 0 or count * _SESSION.size > total - pos:
+        raise SnapshotError(pos - 4, f"bad session count {count}")
+    sessions: dict[int, int] = {}
+    for _ in range(count):
+        sid, timeout = _SESSION.unpack_from(buf, pos)
+        sessions[sid] = timeout
+        pos += _SESSION.size
+
+    r = Reader(buf, pos)
+    n_acls = r.int()
+    if n_acls < 0 or n_acls > total:
+        raise SnapshotError(r.pos - 4, f"bad ACL cache size {n_acls}")
+    tree = DataTree(extended_types=extended_types, track_digest=False)
+    acls: dict[int, tuple[ACL, ...]] = {OPEN_UNSAFE_ACL_ID: tree.intern_acl(OPEN_ACL_UNSAFE)}
+    for _ in range(n_acls):
+        key = r.long()
+        lst = r.vector(ACL.read)
+        acls[key] = tree.intern_acl(lst or ())
+    pos = r.pos
+
+    nodes = tree.nodes
+    nodes.clear()
+    unpack_int = _INT.unpack_from
+    unpack_tail = _NODE_TAIL.unpack_from
+    tail_size = _NODE_TAIL.size
+    new = Node.__new__
+    data_size = 0
+    count = 0
+    while True:
+        (plen,) = unpack_int(buf, pos)
+        pos += 4
+        if plen < 0 or pos + plen > total:
+            raise SnapshotError(pos - 4, f"bad path length {plen}")
+        path = str(buf[pos : pos + plen], "utf-8")
+        pos += plen
+        if path == "/":
+            break
+        (dlen,) = unpack_int(buf, pos)
+        pos += 4
+        if dlen < 0:
+            data = b""  # a null buffer
+        else:
+            if pos + dlen > total:
+                raise SnapshotError(pos - 4, f"bad data length {dlen} of {path!r}")
+            data = bytes(buf[pos : pos + dlen])
+            pos += dlen
+        (acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid) = unpack_tail(buf, pos)
+        pos += tail_size
+        node = new(Node)
+        node.data = data
+        try:
+            node.acl = acls[acl]
+        except KeyError:
+            raise SnapshotError(pos - tail_size, f"node {path!r} names ACL {acl}, not in the ACL cache") from None
+        node.czxid, node.mzxid, node.ctime, node.mtime = czxid, mzxid, ctime, mtime
+        node.version, node.cversion, node.aversion = version, cversion, aversion
+        node.owner, node.pzxid = owner, pzxid
+        node.children = None
+        node._stat = None
+        if not path:
+            nodes["/"] = node
+        else:
+            cut = path.rfind("/")
+            parent = nodes.get(path[:cut] or "/")
+            if parent is None or not path.startswith("/"):
+                raise SnapshotError(pos, f"node {path!r} comes before its parent")
+            if parent.children is None:
+                parent.children = {}
+            parent.children[path[cut + 1 :]] = None
+            nodes[path] = node
+            if path not in SPECIAL_PATHS:  # as the live tree counts
+                data_size += len(path) + len(data)
+            if owner:
+                if is_container(owner):
+                    tree.containers.add(path)
+                elif is_ttl(owner, extended_types):
+                    tree.ttls.add(path)
+                else:
+                    tree.ephemerals.setdefault(owner, set()).add(path)
+        count += 1
+        if progress is not None and count % 100_000 == 0:
+            progress(pos, total)
+    if "/" not in nodes:
+        raise SnapshotError(pos, "snapshot has no root node")
+    _check_seal(buf, pos)
+    pos += 13
+    zxid_digest = None
+    if pos < total:
+        zxid, version, value = _ZXID_DIGEST.unpack_from(buf, pos)
+        if version < 2:
+            raise SnapshotError(pos, f"digest version {version} (a hex string) is not supported")
+        pos += _ZXID_DIGEST.size
+        _check_seal(buf, pos)
+        pos += 13
+        zxid_digest = (zxid, version, value) if zxid > 0 else None
+    if pos != total:
+        raise SnapshotError(pos, f"{total - pos} bytes after the end of the snapshot")
+    for name in ("/", ZOOKEEPER, QUOTA, CONFIG):
+        if name not in nodes:
+            raise SnapshotError(pos, f"snapshot has no {name} node")
+    tree.approximate_data_size = data_size
+    for path, node in nodes.items():
+        if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
+            tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
+    tree.track_digest = track_digest
+    tree.digest = tree.recompute_digest() if track_digest else 0
+    if progress is not None:
+        progress(total, total)
+    return Snapshot(tree, sessions, zxid_digest)
+
+
+def _check_seal(buf: memoryview, pos: int) -> None:
+    (val,) = _LONG.unpack_from(buf, pos)
+    if bytes(buf[pos + 8 : pos + 13]) != _END:
+        raise SnapshotError(pos, "seal is not followed by \"/\"")
+    actual = zlib.adler32(buf[:pos])
+    if val != actual:
+        raise SnapshotError(pos, f"checksum mismatch (stored 0x{val & 0xFFFFFFFF:08x}, computed 0x{actual:08x})")

@@ -1,0 +1,1 @@
+"""Operator tools run from the command line: dumps of the on-disk files, purge."""

@@ -1,0 +1,132 @@
+"""The snapshot codec: round trips of random trees, and damaged streams rejected with their offset."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zoopark.core.jute.constants import CONTAINER_EPHEMERAL_OWNER, OpCode
+from zoopark.core.jute.records import (
+    ACL,
+    OPEN_ACL_UNSAFE,
+    CreateContainerTxn,
+    CreateTTLTxn,
+    CreateTxn,
+    DeleteTxn,
+    Id,
+    SetACLTxn,
+    SetDataTxn,
+    TxnHeader,
+)
+from zoopark.core.tree import snapshot as snap
+from zoopark.core.tree.datatree import DataTree
+
+ACLS = [OPEN_ACL_UNSAFE, (ACL(31, Id("digest", "bob:X/abc=")),), (ACL(1, Id("world", "anyone")),
+        ACL(31, Id("ip", "127.0.0.1")))]
+
+
+def random_tree(seed: int, ops: int = 400) -> tuple[DataTree, dict[int, int]]:
+    rng = random.Random(seed)
+    tree = DataTree(extended_types=True, track_digest=True)
+    paths = ["/"]
+    sessions = {0x1000 + i: rng.choice([4000, 30000]) for i in range(rng.randrange(0, 4))}
+    for zxid in range(1, ops + 1):
+        now = 1_700_000_000_000 + zxid
+        kind = rng.random()
+        if kind < 0.55 or len(paths) == 1:
+            parent = rng.choice([p for p in paths if tree.get(p) is not None and not tree.get(p).owner] or ["/"])
+            path = (parent.rstrip("/") + "/" + rng.choice(["a", "b", "node", "é", "x" * 30]) + str(zxid))
+            data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 5, 100])))
+            acl = rng.choice(ACLS)
+            r = rng.random()
+            if r < 0.15 and sessions:
+                sid = rng.choice(list(sessions))
+                hdr, txn = TxnHeader(sid, zxid, zxid, now, OpCode.CREATE), CreateTxn(path, data, acl, True, -1)
+            elif r < 0.22:
+                hdr, txn = TxnHeader(0, zxid, zxid, now, OpCode.CREATE_CONTAINER), CreateContainerTxn(
+                    path, data, acl, -1)
+            elif r < 0.28:
+                hdr, txn = TxnHeader(0, zxid, zxid, now, OpCode.CREATE_TTL), CreateTTLTxn(path, data, acl, -1, 5000)
+            else:
+                hdr, txn = TxnHeader(0, zxid, zxid, now, OpCode.CREATE), CreateTxn(path, data, acl, False, -1)
+            if tree.apply(hdr, txn).err == 0:
+                paths.append(path)
+        elif kind < 0.75:
+            path = rng.choice(paths[1:])
+            tree.apply(TxnHeader(0, zxid, zxid, now, OpCode.SET_DATA), SetDataTxn(path, b"v%d" % zxid, zxid))
+        elif kind < 0.85:
+            path = rng.choice(paths[1:])
+            tree.apply(TxnHeader(0, zxid, zxid, now, OpCode.SET_ACL), SetACLTxn(path, rng.choice(ACLS), 3))
+        else:
+            path = rng.choice(paths[1:])
+            node = tree.get(path)
+            if node is not None and not node.children:
+                tree.apply(TxnHeader(0, zxid, zxid, now, OpCode.DELETE), DeleteTxn(path))
+                paths.remove(path)
+    return tree, sessions
+
+
+def roundtrip(tree: DataTree, sessions: dict[int, int]) -> tuple[bytes, snap.Snapshot]:
+    data = b"".join(snap.serialize(tree, sessions, (tree.last_zxid, tree.digest)))
+    return data, snap.deserialize(data, extended_types=True, track_digest=True)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_trees_round_trip(seed: int) -> None:
+    tree, sessions = random_tree(seed)
+    _, got = roundtrip(tree, sessions)
+    t2 = got.tree
+    assert got.sessions == sessions
+    assert got.zxid_digest == (tree.last_zxid, 2, tree.digest)
+    assert list(t2.nodes) == list(tree.nodes)
+    for path, node in tree.nodes.items():
+        other = t2.nodes[path]
+        assert (other.data, other.acl, other.stat_bytes()) == (node.data, node.acl, node.stat_bytes()), path
+        assert sorted(t2.children(path)) == sorted(tree.children(path)), path
+    assert t2.ephemerals == tree.ephemerals
+    assert t2.containers == tree.containers and t2.ttls == tree.ttls
+    assert t2.digest == tree.digest == t2.recompute_digest()
+    assert t2.approximate_data_size == tree.approximate_data_size
+
+
+def test_containers_and_ephemerals_are_indexed_after_load() -> None:
+    tree, sessions = random_tree(3, ops=600)
+    _, got = roundtrip(tree, sessions)
+    owners = {n.owner for n in got.tree.nodes.values()}
+    assert CONTAINER_EPHEMERAL_OWNER in owners or not tree.containers
+
+
+def test_every_single_byte_flip_is_detected() -> None:
+    tree, sessions = random_tree(5, ops=60)
+    data, _ = roundtrip(tree, sessions)
+    rng = random.Random(1)
+    for pos in sorted(rng.sample(range(len(data)), 200)):
+        bad = bytearray(data)
+        bad[pos] ^= 1 << rng.randrange(8)
+        with pytest.raises(snap.SnapshotError):
+            snap.deserialize(bytes(bad))
+
+
+def test_truncated_snapshot_is_rejected_not_half_loaded() -> None:
+    tree, sessions = random_tree(6, ops=100)
+    data, _ = roundtrip(tree, sessions)
+    for cut in (10, len(data) // 2, len(data) - 1):
+        with pytest.raises(snap.SnapshotError):
+            snap.deserialize(data[:cut])
+
+
+def test_snapshot_without_digest_section_reads() -> None:
+    tree, sessions = random_tree(7, ops=50)
+    data = b"".join(snap.serialize(tree, sessions, None))
+    got = snap.deserialize(data)
+    assert got.zxid_digest is None and len(got.tree.nodes) == len(tree.nodes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_garbage_raises_only_snapshot_error(blob: bytes) -> None:
+    with pytest.raises(snap.SnapshotError):
+        snap.deserialize(b"ZKSN\x00\x00\x00\x02" + blob)
