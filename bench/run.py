@@ -176,6 +176,44 @@ def rss_with_nodes(server: ServerProcess, n: int) -> float:
     return rss_mb(server.pid)
 
 
+def restart_time(server: ServerProcess, n: int) -> tuple[float, float]:
+    """Fill the server with n znodes of 100 bytes, stop it (SIGTERM), start it again on the same data: the
+    seconds until it serves (srvr shows a Mode) and its RSS afterwards."""
+    rss_with_nodes(server, n)
+    server.stop()
+    t0 = time.monotonic()
+    server.start(timeout=600)
+    took = time.monotonic() - t0
+    time.sleep(2)  # RSS is sampled once the JVM / the snapshot child has settled
+    return took, rss_mb(server.pid)
+
+
+def fsync_floor(seconds: float) -> Result:
+    """The disk's own floor for a durable write: append 100 bytes and fdatasync, in a loop, in a temp dir on
+    the same filesystem the servers use."""
+    import os
+    import tempfile
+
+    r = Result()
+    with tempfile.TemporaryDirectory(prefix="fsync-floor-") as d:
+        fd = os.open(os.path.join(d, "f"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            t_end = time.perf_counter() + seconds
+            t0 = time.perf_counter()
+            for _ in range(10_000_000):
+                t = time.perf_counter()
+                if t >= t_end:
+                    break
+                os.write(fd, b"x" * 100)
+                os.fdatasync(fd)
+                r.latencies_us.append((time.perf_counter() - t) * 1e6)
+                r.ops += 1
+            r.seconds = time.perf_counter() - t0
+        finally:
+            os.close(fd)
+    return r
+
+
 # ---- the runner --------------------------------------------------------------------------------
 
 
@@ -185,6 +223,8 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
     with server:
         if workload == "rss":
             return rss_with_nodes(server, cfg.rss_nodes), 0.0
+        if workload == "restart":
+            return restart_time(server, cfg.rss_nodes)
         setup_fixtures(server)
         if workload == "connect":
             r = storm(server, cfg)
@@ -192,6 +232,10 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
             r = fan_out(server, cfg)
         elif workload.endswith("@rate"):
             r = fixed_rate(server, workload.split("@")[0], cfg)
+        elif workload.endswith("@1"):  # one client, one request at a time: the latency of a durable write
+            params = [dict(host=server.host, port=server.port, workload=workload[:-2], worker=0, conns=1,
+                           depth=1, warmup_s=cfg.warmup, seconds=cfg.seconds)]
+            r = run_parallel("closed", params)
         else:
             r = throughput(server, workload, cfg)
         return r, rss_mb(server.pid)
@@ -204,7 +248,8 @@ def fmt(x: float) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
-    ap.add_argument("--only", default="get,exists,set,create,mixed,mixed@rate,watch,connect,rss")
+    ap.add_argument("--only",
+                    default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
@@ -230,6 +275,10 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((workload, results))
         print(render([(workload, results)], targets, header=not rows[:-1]), flush=True)
     table = render(rows, targets)
+    if "set@1" in cfg.only.split(","):
+        floor = fsync_floor(min(cfg.seconds, 5.0))
+        table += (f"\n\nDisk floor (append 100 bytes + fdatasync in a loop, same filesystem): {fmt(floor.rate)} "
+                  f"writes/s, p50 {floor.percentile_ms(50):.2f} ms, p99 {floor.percentile_ms(99):.2f} ms.")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -258,6 +307,14 @@ def render(rows, targets, header: bool = True) -> str:
                      "ZooKeeper p50 / p99 ms | RSS MB zoopark / ZooKeeper |")
         lines.append("|---|---|---|---|---|---|---|")
     for workload, results in rows:
+        if workload == "restart":
+            zp_s = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
+            zk_s = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
+            zp_m = statistics.mean(r[1] for r in results.get("zoopark", [(0, float("nan"))]))
+            zk_m = statistics.mean(r[1] for r in results.get("zk", [(0, float("nan"))]))
+            lines.append(f"| restart (s to serving) | {zp_s:.2f} s | {zk_s:.2f} s | "
+                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | {fmt(zp_m)} / {fmt(zk_m)} |")
+            continue
         if workload == "rss":
             zp = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
             zk = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))

@@ -127,6 +127,8 @@ def _scan(path: Path, data: mmap.mmap) -> tuple[list[tuple[int, bytes]], TornTai
     if len(data) < HEADER_BYTES:
         return [], TornTail(path, 0, "file shorter than its header")
     magic, version, _dbid = _HEADER.unpack_from(data, 0)
+    if magic == 0 and version == 0 and _all_zero(data):
+        return [], TornTail(path, 0, "file holds no data (created, never written)")
     if magic != TXNLOG_MAGIC or version != VERSION:
         raise CorruptLog(path, 0, f"bad file header (magic 0x{magic:08x}, version {version})")
     out: list[tuple[int, bytes]] = []
@@ -148,6 +150,15 @@ def _scan(path: Path, data: mmap.mmap) -> tuple[list[tuple[int, bytes]], TornTai
     if pos < end and any(data[pos:end]):
         return out, TornTail(path, pos, "partial entry prefix at the end of the file")
     return out, None
+
+
+def _all_zero(data: mmap.mmap) -> bool:
+    step = 1 << 20
+    for start in range(0, len(data), step):
+        chunk = data[start : start + step]
+        if chunk.count(0) != len(chunk):
+            return False
+    return True
 
 
 def _tail_or_corrupt(data: bytes, path: Path, pos: int, reason: str) -> TornTail:
@@ -224,6 +235,11 @@ def truncate_torn_tail(log_dir: Path) -> list[str]:
     """Zero every torn tail (the bytes of an entry that never fully reached the disk); return warnings."""
     warnings = []
     for torn in find_torn_tails(log_dir):
+        if torn.offset == 0:
+            # Not even a header reached the disk: the file never held a txn.
+            torn.path.unlink()
+            warnings.append(f"{torn.path}: {torn.reason}: removed it (it held no txn)")
+            continue
         with open(torn.path, "r+b") as f:
             size = f.seek(0, os.SEEK_END)
             f.seek(torn.offset)
