@@ -1,0 +1,1 @@
+"""ZAB: leader election and atomic broadcast, as pure state machines."""
