@@ -90,13 +90,15 @@ class ServerProcess:
     def command(self, cfg: Path) -> list[str]:
         raise NotImplementedError
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> ServerProcess:
         cfg = self.tmp / "zoo.cfg"
         cfg.write_text(self.config_text())
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)
         log.close()
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -153,7 +155,7 @@ class ZooKeeperProcess(ServerProcess):
         props = {"zookeeper.admin.enableServer": "false", "org.slf4j.simpleLogger.defaultLogLevel": "warn"}
         props.update(self.jvm_props)
         return ["java", "-Xmx512m", *(f"-D{k}={v}" for k, v in props.items()), "-cp", zk_classpath(),
-                "org.apache.zookeeper.server.ZooKeeperServerMain", str(cfg)]
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)]  # as zkServer.sh
 
 
 class ZooParkProcess(ServerProcess):
