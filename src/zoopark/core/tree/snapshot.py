@@ -69,9 +69,29 @@ def _string(s: str) -> bytes:
 def serialize(tree: DataTree, sessions: dict[int, int], digest: tuple[int, int] | None) -> Iterator[bytes]:
     """The snapshot of `tree` and `sessions` as chunks of bytes. `digest` is (zxid, tree digest) for the
     ZxidDigest section, or None to leave it out (as 3.8 does with digests disabled)."""
-    adler = 1
+    header = _HEADER.pack(SNAP_MAGIC, VERSION, DBID)
+    adler = zlib.adler32(header)
+    yield header
+    for chunk in body_chunks(tree, sessions):
+        adler = zlib.adler32(chunk, adler)
+        yield chunk
+    seal = _LONG.pack(adler) + _END
+    adler = zlib.adler32(seal, adler)
+    if digest is None:
+        yield seal
+        return
+    zd = _ZXID_DIGEST.pack(digest[0], dg.DIGEST_VERSION, digest[1])
+    adler = zlib.adler32(zd, adler)
+    yield seal + zd + _LONG.pack(adler) + _END
+
+
+def serialize_body(tree: DataTree, sessions: dict[int, int]) -> bytes:
+    """Sessions and tree without header or seals: what a leader streams after SNAP (ZKDatabase.serializeSnapshot)."""
+    return b"".join(body_chunks(tree, sessions))
+
+
+def body_chunks(tree: DataTree, sessions: dict[int, int]) -> Iterator[bytes]:
     head = Writer()
-    head.raw(_HEADER.pack(SNAP_MAGIC, VERSION, DBID))
     head.int(len(sessions))
     for sid, timeout in sessions.items():
         head.raw(_SESSION.pack(sid, timeout))
@@ -88,9 +108,7 @@ def serialize(tree: DataTree, sessions: dict[int, int], digest: tuple[int, int] 
     for key, acls in acl_lists:
         head.long(key)
         head.vector(acls, lambda w, a: a.write(w))
-    chunk = head.getvalue()
-    adler = zlib.adler32(chunk, adler)
-    yield chunk
+    yield head.getvalue()
 
     parts: list[bytes] = []
     pack_tail = _NODE_TAIL.pack
@@ -108,21 +126,10 @@ def serialize(tree: DataTree, sessions: dict[int, int], digest: tuple[int, int] 
                                node.cversion, node.aversion, node.owner, node.pzxid))
         n += 1
         if n % _CHUNK_NODES == 0:
-            chunk = b"".join(parts)
+            yield b"".join(parts)
             parts.clear()
-            adler = zlib.adler32(chunk, adler)
-            yield chunk
     parts.append(_END)
-    chunk = b"".join(parts)
-    adler = zlib.adler32(chunk, adler)
-    seal = _LONG.pack(adler) + _END
-    adler = zlib.adler32(seal, adler)
-    if digest is None:
-        yield chunk + seal
-        return
-    zd = _ZXID_DIGEST.pack(digest[0], dg.DIGEST_VERSION, digest[1])
-    adler = zlib.adler32(zd, adler)
-    yield chunk + seal + zd + _LONG.pack(adler) + _END
+    yield b"".join(parts)
 
 
 def looks_complete(tail: bytes) -> bool:
@@ -145,6 +152,19 @@ def deserialize(
         raise SnapshotError(total, f"truncated or malformed snapshot: {e}") from e
 
 
+def deserialize_body(data: bytes | memoryview, extended_types: bool = False,
+                     track_digest: bool = False) -> Snapshot:
+    """Sessions and tree as a leader streams them after SNAP; the bytes must end right after the tree."""
+    buf = memoryview(data)
+    try:
+        tree, sessions, pos = _read_body(buf, 0, len(buf), extended_types, track_digest, None)
+    except (struct.error, JuteError, UnicodeDecodeError, IndexError) as e:
+        raise SnapshotError(len(buf), f"truncated or malformed snapshot: {e}") from e
+    if pos != len(buf):
+        raise SnapshotError(pos, f"{len(buf) - pos} bytes after the end of the tree")
+    return Snapshot(tree, sessions, None)
+
+
 def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest: bool,
                  progress: Callable[[int, int], None] | None) -> Snapshot:
     magic, version, _dbid = _HEADER.unpack_from(buf, 0)
@@ -152,7 +172,27 @@ def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest
         raise SnapshotError(0, f"not a snapshot (magic 0x{magic & 0xFFFFFFFF:08x}, expected 0x{SNAP_MAGIC:08x})")
     if version != VERSION:
         raise SnapshotError(4, f"unsupported snapshot version {version}")
-    pos = _HEADER.size
+    tree, sessions, pos = _read_body(buf, _HEADER.size, total, extended_types, track_digest, progress)
+    _check_seal(buf, pos)
+    pos += 13
+    zxid_digest = None
+    if pos < total:
+        zxid, version, value = _ZXID_DIGEST.unpack_from(buf, pos)
+        if version < 2:
+            raise SnapshotError(pos, f"digest version {version} (a hex string) is not supported")
+        pos += _ZXID_DIGEST.size
+        _check_seal(buf, pos)
+        pos += 13
+        zxid_digest = (zxid, version, value) if zxid > 0 else None
+    if pos != total:
+        raise SnapshotError(pos, f"{total - pos} bytes after the end of the snapshot")
+    if progress is not None:
+        progress(total, total)
+    return Snapshot(tree, sessions, zxid_digest)
+
+
+def _read_body(buf: memoryview, pos: int, total: int, extended_types: bool, track_digest: bool,
+               progress: Callable[[int, int], None] | None) -> tuple[DataTree, dict[int, int], int]:
     (count,) = _INT.unpack_from(buf, pos)
     pos += 4
     if count < 0 or count * _SESSION.size > total - pos:
@@ -239,19 +279,6 @@ def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest
             progress(pos, total)
     if "/" not in nodes:
         raise SnapshotError(pos, "snapshot has no root node")
-    _check_seal(buf, pos)
-    pos += 13
-    zxid_digest = None
-    if pos < total:
-        zxid, version, value = _ZXID_DIGEST.unpack_from(buf, pos)
-        if version < 2:
-            raise SnapshotError(pos, f"digest version {version} (a hex string) is not supported")
-        pos += _ZXID_DIGEST.size
-        _check_seal(buf, pos)
-        pos += 13
-        zxid_digest = (zxid, version, value) if zxid > 0 else None
-    if pos != total:
-        raise SnapshotError(pos, f"{total - pos} bytes after the end of the snapshot")
     for name in ("/", ZOOKEEPER, QUOTA, CONFIG):
         if name not in nodes:
             raise SnapshotError(pos, f"snapshot has no {name} node")
@@ -261,9 +288,7 @@ def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest
             tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
     tree.track_digest = track_digest
     tree.digest = tree.recompute_digest() if track_digest else 0
-    if progress is not None:
-        progress(total, total)
-    return Snapshot(tree, sessions, zxid_digest)
+    return tree, sessions, pos
 
 
 def _check_seal(buf: memoryview, pos: int) -> None:
