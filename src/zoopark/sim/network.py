@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -18,6 +19,7 @@ class Faults:
     min_delay_ms: int = 1
     max_delay_ms: int = 5
     reorder: bool = False  # deliver a link's messages out of order (TCP never does; election links re-dial)
+    stream_break: float = 0.0005  # probability that a message on a stream (TCP) link breaks the connection
 
 
 @dataclass(order=True)
@@ -27,10 +29,15 @@ class _InFlight:
     src: int = field(compare=False)
     dst: int = field(compare=False)
     msg: object = field(compare=False)
+    stream: bool = field(default=False, compare=False)
 
 
 class Network:
-    def __init__(self, rng: random.Random, faults: Faults | None = None) -> None:
+    def __init__(self, rng: random.Random, faults: Faults | None = None,
+                 on_lost: Callable[[int, int, object], None] | None = None) -> None:
+        """`on_lost(src, dst, msg)` hears of every lost message sent with `stream=True`: on a TCP stream a
+        loss is not a gap but a broken connection, and the caller breaks it."""
+        self.on_lost = on_lost
         self.rng = rng
         self.faults = faults or Faults()
         self._heap: list[_InFlight] = []
@@ -55,17 +62,20 @@ class Network:
     def connected(self, a: int, b: int) -> bool:
         return a not in self.down and b not in self.down and frozenset((a, b)) not in self.cut
 
-    def send(self, src: int, dst: int, msg: object, now_ms: int) -> None:
+    def send(self, src: int, dst: int, msg: object, now_ms: int, stream: bool = False) -> None:
         self.sent += 1
-        if src != dst and (not self.connected(src, dst) or self.rng.random() < self.faults.drop):
+        loss = self.faults.stream_break if stream else self.faults.drop
+        if src != dst and (not self.connected(src, dst) or self.rng.random() < loss):
             self.dropped += 1
+            if stream and self.on_lost is not None:
+                self.on_lost(src, dst, msg)
             return
         f = self.faults
         at = now_ms + (0 if src == dst else self.rng.randint(f.min_delay_ms, f.max_delay_ms))
         if not f.reorder:
             at = max(at, self._last_on_link.get((src, dst), 0))
             self._last_on_link[(src, dst)] = at
-        heapq.heappush(self._heap, _InFlight(at, next(self._seq), src, dst, msg))
+        heapq.heappush(self._heap, _InFlight(at, next(self._seq), src, dst, msg, stream))
 
     def next_at(self) -> int | None:
         return self._heap[0].at_ms if self._heap else None
@@ -76,6 +86,8 @@ class Network:
             m = heapq.heappop(self._heap)
             if m.dst in self.down or (m.src != m.dst and frozenset((m.src, m.dst)) in self.cut):
                 self.dropped += 1
+                if m.stream and self.on_lost is not None:
+                    self.on_lost(m.src, m.dst, m.msg)
                 continue
             out.append((m.src, m.dst, m.msg))
         return out

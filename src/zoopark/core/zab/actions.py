@@ -1,0 +1,111 @@
+"""What the ZAB cores ask of their adapter. Txns are opaque here: (zxid, bytes) as the txn log holds them.
+
+Durability rides on the data: `Append`, `InstallSnapshot` and `PersistEpoch` carry `then`, the inputs (or
+packets) that may only happen after the fsync; the adapter releases them once the disk has the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..jute.quorum import QuorumPacket
+
+Entry = tuple[int, bytes]  # (zxid, the txn: TxnHeader + record, as in the log)
+
+
+@dataclass(frozen=True, slots=True)
+class ToPeer:
+    """Send a packet to a peer (in order per peer: one FIFO queue each)."""
+
+    sid: int
+    packet: QuorumPacket | tuple[str, bytes]  # ("snapshot", raw) right after a SNAP packet
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePeer:
+    """Close the quorum connection with `sid` (the peer will have to reconnect and start over)."""
+
+    sid: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """Write txns to the log; after the fsync, feed `then` back as inputs (`Synced` and/or packets)."""
+
+    entries: list[Entry]
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    """Cut the log after `zxid` (TRUNC). Synchronous for the core: the adapter does it before any further
+    input; nothing after `zxid` may be read back."""
+
+    zxid: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSnapshot:
+    """Replace the state with the leader's (SNAP), write it durably as a snapshot at `zxid`, then `then`."""
+
+    raw: bytes
+    zxid: int
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PersistEpoch:
+    """Write acceptedEpoch or currentEpoch (atomically, fsynced), then `then`."""
+
+    name: str  # "acceptedEpoch" | "currentEpoch"
+    epoch: int
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Committed, in zxid order: apply the txn to the state."""
+
+    zxid: int
+    txn: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChanged:
+    """LOOKING / LEADING / FOLLOWING, with the epoch once established (serving: the leader has a quorum
+    synced, or the follower got UPTODATE)."""
+
+    role: str
+    leader: int | None = None
+    epoch: int | None = None
+    serving: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """Input: the log holds everything up to `zxid` durably."""
+
+    zxid: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpochPersisted:
+    name: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInstalled:
+    zxid: int
+
+
+@dataclass(slots=True)
+class Persistent:
+    """What a peer knows of its own disk at start (from recovery)."""
+
+    accepted_epoch: int = 0
+    current_epoch: int = 0
+    last_zxid: int = 0
+    window: list[Entry] = field(default_factory=list)  # the newest logged txns (ZooKeeper's committedLog)

@@ -1,0 +1,336 @@
+"""The leader's side of ZAB as a pure state machine (ZooKeeper 3.8's Leader + LearnerHandler).
+
+Phases: discovery (a quorum's FOLLOWERINFO → a new epoch above every accepted one → LEADERINFO; a quorum's
+ACKEPOCH, none of them ahead of us), synchronisation (per learner: DIFF / TRUNC / SNAP from our history, then
+NEWLEADER; a quorum's ACK of NEWLEADER establishes the epoch and UPTODATE goes out), broadcast (PROPOSAL to
+every synced learner, COMMIT in zxid order once a quorum has ACKed, each ACK sent by a learner only after its
+fsync). The leader steps down when it cannot hear a quorum within syncLimit (initLimit while establishing).
+
+The history this leader starts from becomes the new epoch's initial history: everything it logged, committed
+or not, is delivered, and learners are made to match it (TRUNC cuts what they hold beyond it).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..jute.quorum import PROTOCOL_VERSION, LearnerInfo, PacketType, QuorumPacket, epoch_of, make_zxid
+from .actions import (
+    Append,
+    ClosePeer,
+    Deliver,
+    Entry,
+    EpochPersisted,
+    PersistEpoch,
+    RoleChanged,
+    Synced,
+    ToPeer,
+)
+
+
+class StepDown(Exception):
+    pass
+
+
+@dataclass
+class _Learner:
+    sid: int
+    accepted_epoch: int
+    phase: str = "info"  # info → epoch_acked → synced (NEWLEADER queued) → acked (NEWLEADER ACKed) → uptodate
+    last_zxid: int = -1
+    current_epoch: int = -1
+    last_heard_ms: int = 0
+
+
+@dataclass
+class Leader:
+    my_id: int
+    voters: frozenset[int]
+    accepted_epoch: int
+    current_epoch: int
+    last_zxid: int  # the last txn we logged: our history's end
+    window: list[Entry]  # our newest logged txns (all of them in the simulator)
+    snapshot: Callable[[], tuple[int, bytes]]  # (zxid, raw state) of what we have delivered
+    last_delivered: int  # the last txn applied to our state
+    tick_ms: int = 2000
+    init_limit: int = 10
+    sync_limit: int = 5
+    window_complete: bool = False  # the window starts at the very first txn: DIFF works from zxid 0
+    started_ms: int = 0
+    learners: dict[int, _Learner] = field(default_factory=dict)
+    epoch: int | None = None  # the new epoch, once a quorum's FOLLOWERINFO fixed it
+    epoch_persisted: bool = False
+    established: bool = False
+    newleader_acks: set[int] = field(default_factory=set)
+    epoch_acks: set[int] = field(default_factory=set)
+    current_epoch_persisted: bool = False
+    outstanding: dict[int, set[int]] = field(default_factory=dict)  # zxid -> who has it durably
+    last_committed: int = 0
+    counter: int = 0
+    own_synced: int = 0
+    next_ping_ms: int = 0
+
+    def __post_init__(self) -> None:
+        self.last_committed = self.last_zxid
+        self.own_synced = self.last_zxid
+        self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
+        self._writing_current = False
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def quorum(self, sids: set[int]) -> bool:
+        return len(sids & self.voters) * 2 > len(self.voters)
+
+    def _learner_summary_ahead(self, lr: _Learner) -> bool:
+        """StateSummary.isMoreRecentThan: is the learner further than we are?"""
+        epoch, zxid = self.summary
+        return lr.current_epoch > epoch or (lr.current_epoch == epoch and lr.last_zxid > zxid)
+
+    # ---- start -------------------------------------------------------------------------------------
+
+    def start(self, now_ms: int) -> list:
+        """Deliver our whole history (it is the new epoch's starting point), then wait for learners."""
+        self.started_ms = now_ms
+        self.next_ping_ms = now_ms
+        out: list = []
+        for zxid, txn in self.window:
+            if zxid > self.last_delivered:
+                out.append(Deliver(zxid, txn))
+                self.last_delivered = zxid
+        out += self._maybe_fix_epoch(now_ms)
+        return out
+
+    # ---- inputs ------------------------------------------------------------------------------------
+
+    def on_packet(self, sid: int, p: QuorumPacket, now_ms: int) -> list:
+        lr = self.learners.get(sid)
+        if lr is not None:
+            lr.last_heard_ms = now_ms
+        t = p.type
+        if t == PacketType.FOLLOWERINFO:
+            return self._on_info(sid, p, now_ms)
+        if lr is None:
+            return []
+        if t == PacketType.ACKEPOCH:
+            return self._on_ackepoch(lr, p, now_ms)
+        if t == PacketType.ACK:
+            return self._on_ack(lr, p.zxid)
+        # PING replies and anything else: they only prove the learner is alive.
+        return []
+
+    def on_disconnected(self, sid: int) -> list:
+        self.learners.pop(sid, None)
+        return []
+
+    def on_synced(self, zxid: int) -> list:
+        """Our own log has everything up to `zxid` on disk: that is our ACK."""
+        self.own_synced = max(self.own_synced, zxid)
+        for z, acks in self.outstanding.items():
+            if z <= zxid:
+                acks.add(self.my_id)
+        return self._try_commit()
+
+    def on_epoch_persisted(self, e: EpochPersisted, now_ms: int) -> list:
+        out: list = []
+        if e.name == "acceptedEpoch" and e.epoch == self.epoch:
+            self.accepted_epoch = e.epoch
+            self.epoch_persisted = True
+            info = QuorumPacket(PacketType.LEADERINFO, make_zxid(e.epoch, 0), struct.pack(">i", PROTOCOL_VERSION))
+            for lr in self.learners.values():
+                out.append(ToPeer(lr.sid, info))
+            out += self._maybe_sync_all()
+        elif e.name == "currentEpoch" and e.epoch == self.epoch:
+            self.current_epoch = e.epoch
+            self.current_epoch_persisted = True
+            out += self._maybe_sync_all()
+        return out
+
+    def tick(self, now_ms: int) -> list:
+        out: list = []
+        limit = (self.sync_limit if self.established else self.init_limit) * self.tick_ms
+        heard = {sid for sid, lr in self.learners.items() if now_ms - lr.last_heard_ms <= limit}
+        if not self.established and now_ms - self.started_ms > limit:
+            raise StepDown(f"no quorum established epoch {self.epoch} within initLimit")
+        if self.established and not self.quorum(heard | {self.my_id}):
+            raise StepDown("not sufficient followers synced, only synced with sids: "
+                           f"{sorted(heard | {self.my_id})}")
+        if now_ms >= self.next_ping_ms:
+            self.next_ping_ms = now_ms + self.tick_ms // 2
+            for lr in self.learners.values():
+                if lr.phase in ("synced", "acked", "uptodate"):
+                    out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PING, self.last_committed)))
+        return out
+
+    def propose(self, txn_for: Callable[[int], bytes]) -> tuple[int, list]:
+        """A new txn in this epoch: `txn_for(zxid)` builds its bytes (its header holds the zxid)."""
+        if not self.established or self.epoch is None:
+            raise StepDown("not serving")
+        self.counter += 1
+        zxid = make_zxid(self.epoch, self.counter)
+        txn = txn_for(zxid)
+        self.window.append((zxid, txn))
+        self.last_zxid = zxid
+        self.outstanding[zxid] = set()
+        out: list = [Append([(zxid, txn)], (Synced(zxid),))]
+        packet = QuorumPacket(PacketType.PROPOSAL, zxid, txn)
+        for lr in self.learners.values():
+            if lr.phase in ("synced", "acked", "uptodate"):
+                out.append(ToPeer(lr.sid, packet))
+        return zxid, out
+
+    # ---- discovery ---------------------------------------------------------------------------------
+
+    def _on_info(self, sid: int, p: QuorumPacket, now_ms: int) -> list:
+        try:
+            LearnerInfo.decode(p.data or b"")
+        except Exception:  # noqa: BLE001 - a malformed FOLLOWERINFO: treat as no learner
+            return []
+        known = self.learners.get(sid)
+        if known is not None and known.phase != "info":
+            return []  # a FOLLOWERINFO said again while we were answering it
+        lr = _Learner(sid, epoch_of(p.zxid), last_heard_ms=now_ms)
+        self.learners[sid] = lr
+        out: list = []
+        if self.epoch is None:
+            out += self._maybe_fix_epoch(now_ms)
+        elif self.epoch_persisted:
+            # A learner that accepted a newer epoch refuses this LEADERINFO and goes back to electing.
+            out.append(ToPeer(sid, QuorumPacket(PacketType.LEADERINFO, make_zxid(self.epoch, 0),
+                                                struct.pack(">i", PROTOCOL_VERSION))))
+        return out
+
+    def _maybe_fix_epoch(self, now_ms: int) -> list:
+        """getEpochToPropose: once a quorum (us included) has told us its accepted epoch, the new epoch is one
+        above all of them; persisted as our acceptedEpoch before any learner hears it."""
+        if self.epoch is not None:
+            return []
+        present = {sid for sid in self.learners if sid in self.voters} | {self.my_id}
+        if not self.quorum(present):
+            return []
+        epoch = max([self.accepted_epoch] + [lr.accepted_epoch for lr in self.learners.values()]) + 1
+        self.epoch = epoch
+        return [PersistEpoch("acceptedEpoch", epoch, (EpochPersisted("acceptedEpoch", epoch),))]
+
+    def _on_ackepoch(self, lr: _Learner, p: QuorumPacket, now_ms: int) -> list:
+        if lr.phase != "info" or not self.epoch_persisted:
+            return []
+        data = p.data or b""
+        lr.current_epoch = struct.unpack_from(">i", data, 0)[0] if len(data) >= 4 else -1
+        lr.last_zxid = p.zxid
+        if not self.current_epoch_persisted and not self._writing_current and self._learner_summary_ahead(lr):
+            # waitForEpochAck: while the epoch is being settled, a learner further than us may not join;
+            # its handler ends (ZooKeeper throws in that LearnerHandler), and without a quorum we step down.
+            self.learners.pop(lr.sid, None)
+            return [ClosePeer(lr.sid, f"follower {lr.sid} is ahead of the leader: epoch {lr.current_epoch} "
+                                      f"zxid 0x{lr.last_zxid:x}, ours {self.summary[0]} 0x{self.summary[1]:x}")]
+        lr.phase = "epoch_acked"
+        self.epoch_acks.add(lr.sid)
+        if not self.current_epoch_persisted and not self._writing_current and self.epoch is not None \
+                and self.quorum(self.epoch_acks | {self.my_id}):
+            self._writing_current = True  # no learner is synced until it is on disk
+            return [PersistEpoch("currentEpoch", self.epoch, (EpochPersisted("currentEpoch", self.epoch),))]
+        return self._maybe_sync_all()
+
+    # ---- synchronisation ---------------------------------------------------------------------------
+
+    def _maybe_sync_all(self) -> list:
+        if not self.current_epoch_persisted:
+            return []
+        out: list = []
+        for lr in self.learners.values():
+            if lr.phase == "epoch_acked":
+                out += self._sync(lr)
+        return out
+
+    def _sync(self, lr: _Learner) -> list:
+        """LearnerHandler.syncFollower: DIFF if our window covers the learner's position, TRUNC first if it
+        holds txns we do not, SNAP otherwise; then whatever is outstanding, then NEWLEADER."""
+        assert self.epoch is not None
+        peer = lr.last_zxid
+        zxids = [z for z, _ in self.window]
+        out: list = []
+        start: int | None = None
+        # Measured against what we have committed: proposals still outstanding are forwarded after the sync,
+        # and a learner that logged one of them before it reconnected is truncated to our committed end
+        # first (it could otherwise serve a txn that a later leader does not have).
+        ref = self.last_committed
+        after_ref = next((k for k, z in enumerate(zxids) if z > ref), len(zxids))
+        if peer == ref:
+            out.append(ToPeer(lr.sid, QuorumPacket(PacketType.DIFF, ref)))
+            start = after_ref
+        elif peer > ref:
+            out.append(ToPeer(lr.sid, QuorumPacket(PacketType.TRUNC, ref)))
+            start = after_ref
+        else:
+            i = next((k for k, z in enumerate(zxids) if z > peer), len(zxids))
+            if i > 0:
+                prev = zxids[i - 1]
+                out.append(ToPeer(lr.sid, QuorumPacket(PacketType.DIFF if prev == peer else PacketType.TRUNC,
+                                                       ref if prev == peer else prev)))
+                start = i
+            elif self.window_complete and peer == 0:
+                out.append(ToPeer(lr.sid, QuorumPacket(PacketType.DIFF, ref)))
+                start = 0
+        if start is None:
+            zxid, raw = self.snapshot()
+            out.append(ToPeer(lr.sid, QuorumPacket(PacketType.SNAP, zxid)))
+            out.append(ToPeer(lr.sid, ("snapshot", raw)))
+            start = next((k for k, z in enumerate(zxids) if z > zxid), len(zxids))
+        for z, txn in self.window[start:]:
+            out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PROPOSAL, z, txn)))
+            if z <= self.last_committed:
+                out.append(ToPeer(lr.sid, QuorumPacket(PacketType.COMMIT, z)))
+        out.append(ToPeer(lr.sid, QuorumPacket(PacketType.NEWLEADER, make_zxid(self.epoch, 0))))
+        lr.phase = "synced"
+        return out
+
+    def _on_ack(self, lr: _Learner, zxid: int) -> list:
+        assert self.epoch is not None
+        if zxid == make_zxid(self.epoch, 0):
+            if lr.phase == "synced":
+                lr.phase = "acked"
+                self.newleader_acks.add(lr.sid)
+                if self.established:
+                    lr.phase = "uptodate"
+                    return [ToPeer(lr.sid, QuorumPacket(PacketType.UPTODATE, make_zxid(self.epoch, 0)))]
+                if self.quorum(self.newleader_acks | {self.my_id}):
+                    return self._establish()
+            return []
+        acks = self.outstanding.get(zxid)
+        if acks is not None and lr.phase in ("acked", "uptodate", "synced") and lr.sid in self.voters:
+            acks.add(lr.sid)
+            return self._try_commit()
+        return []
+
+    def _establish(self) -> list:
+        self.established = True
+        assert self.epoch is not None
+        out: list = [RoleChanged("LEADING", self.my_id, self.epoch, serving=True)]
+        for lr in self.learners.values():
+            if lr.phase == "acked":
+                lr.phase = "uptodate"
+                out.append(ToPeer(lr.sid, QuorumPacket(PacketType.UPTODATE, make_zxid(self.epoch, 0))))
+        return out
+
+    # ---- broadcast ---------------------------------------------------------------------------------
+
+    def _try_commit(self) -> list:
+        out: list = []
+        for _ in range(len(self.outstanding)):
+            if not self.outstanding:
+                break
+            zxid = min(self.outstanding)
+            if not self.quorum(self.outstanding[zxid]):
+                break
+            del self.outstanding[zxid]
+            self.last_committed = zxid
+            commit = QuorumPacket(PacketType.COMMIT, zxid)
+            for lr in self.learners.values():
+                if lr.phase in ("synced", "acked", "uptodate"):
+                    out.append(ToPeer(lr.sid, commit))
+            txn = next(t for z, t in reversed(self.window) if z == zxid)
+            out.append(Deliver(zxid, txn))
+            self.last_delivered = zxid
+        return out

@@ -1,0 +1,220 @@
+"""The follower's side of ZAB as a pure state machine (ZooKeeper 3.8's Learner / Follower).
+
+FOLLOWERINFO (our accepted epoch) → LEADERINFO (the new epoch: persisted as acceptedEpoch before we answer)
+→ ACKEPOCH (our current epoch and last zxid) → DIFF / TRUNC / SNAP and the txns that follow → NEWLEADER →
+ACK → UPTODATE → ACK → broadcast: PROPOSAL (logged, fsynced, then ACKed), COMMIT (delivered in zxid order).
+
+Where ZooKeeper 3.8 ACKs NEWLEADER before the txns of the sync are on disk (ZOOKEEPER-4643 and its kin lost
+committed data that way), we ACK NEWLEADER only once those txns and the new currentEpoch are durable: the ACK
+rides in the `then` of the writes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from ..jute.quorum import LearnerInfo, PacketType, QuorumPacket, epoch_of, make_zxid
+from .actions import (
+    Append,
+    Deliver,
+    Entry,
+    EpochPersisted,
+    InstallSnapshot,
+    PersistEpoch,
+    RoleChanged,
+    SnapshotInstalled,
+    Synced,
+    ToPeer,
+    Truncate,
+)
+
+
+def _follows(prev: int, zxid: int) -> bool:
+    """Is `zxid` the txn right after `prev` in a leader's history? (The next in the epoch, or the first of a
+    later epoch.)"""
+    return zxid == prev + 1 or (zxid >> 32 > prev >> 32 and zxid & 0xFFFFFFFF == 1)
+
+
+class LeaveLeader(Exception):
+    """Stop following: the caller goes back to LOOKING."""
+
+
+@dataclass
+class Learner:
+    my_id: int
+    leader: int
+    accepted_epoch: int
+    current_epoch: int
+    last_zxid: int  # the last txn in our log
+    last_delivered: int
+    tick_ms: int = 2000
+    init_limit: int = 10
+    sync_limit: int = 5
+    phase: str = "info"  # info → epoch → sync → newleader → broadcast
+    new_epoch: int | None = None
+    last_heard_ms: int = 0
+    pending: list[Entry] = field(default_factory=list)  # proposals received, not yet committed
+    committed_in_sync: list[int] = field(default_factory=list)
+    commit_upto: int = 0  # the highest zxid the leader has committed (delivered once we have the txn)
+    logged: int = 0  # durable in our log
+    next_info_ms: int = 0
+
+    def start(self, now_ms: int) -> list:
+        self.last_heard_ms = now_ms
+        self.logged = self.last_zxid
+        self.next_info_ms = now_ms + self.tick_ms
+        return self._info()
+
+    def _info(self) -> list:
+        info = LearnerInfo(self.my_id).encode()
+        return [ToPeer(self.leader, QuorumPacket(PacketType.FOLLOWERINFO, make_zxid(self.accepted_epoch, 0), info))]
+
+    def tick(self, now_ms: int) -> list:
+        limit = (self.sync_limit if self.phase == "broadcast" else self.init_limit) * self.tick_ms
+        if now_ms - self.last_heard_ms > limit:
+            raise LeaveLeader(f"nothing from leader {self.leader} for {now_ms - self.last_heard_ms} ms")
+        if self.phase == "info" and now_ms >= self.next_info_ms:
+            # Not heard back: the leader may not have been listening yet (ZooKeeper's connectToLeader
+            # retries every second); say FOLLOWERINFO again.
+            self.next_info_ms = now_ms + self.tick_ms
+            return self._info()
+        return []
+
+    # ---- packets from the leader -------------------------------------------------------------------
+
+    def on_packet(self, p: QuorumPacket | tuple[str, bytes], now_ms: int) -> list:
+        self.last_heard_ms = now_ms
+        if isinstance(p, tuple):
+            return self._on_snapshot(p[1])
+        if self.phase == "snap":
+            raise LeaveLeader(f"expected the snapshot after SNAP, got {p.name()}")
+        t = p.type
+        if self.phase == "info":
+            if t != PacketType.LEADERINFO:
+                raise LeaveLeader(f"expected LEADERINFO, got {p.name()}")
+            return self._on_leaderinfo(p)
+        if self.phase == "epoch":
+            if t == PacketType.LEADERINFO and self.new_epoch == epoch_of(p.zxid):
+                return []  # the answer to a FOLLOWERINFO we said twice
+            if t in (PacketType.DIFF, PacketType.TRUNC, PacketType.SNAP):
+                return self._on_sync_start(p)
+            raise LeaveLeader(f"expected DIFF, TRUNC or SNAP, got {p.name()}")
+        if t == PacketType.PING:
+            return [ToPeer(self.leader, QuorumPacket(PacketType.PING, p.zxid, b""))]
+        if self.phase in ("sync", "newleader"):
+            return self._in_sync(p)
+        return self._in_broadcast(p)
+
+    def _on_leaderinfo(self, p: QuorumPacket) -> list:
+        epoch = epoch_of(p.zxid)
+        ack = QuorumPacket(PacketType.ACKEPOCH, self.last_zxid, struct.pack(">i", self.current_epoch))
+        self.new_epoch = epoch
+        self.phase = "epoch"
+        if epoch > self.accepted_epoch:
+            return [PersistEpoch("acceptedEpoch", epoch, (EpochPersisted("acceptedEpoch", epoch),
+                                                          ToPeer(self.leader, ack)))]
+        if epoch == self.accepted_epoch:
+            return [ToPeer(self.leader, ack)]
+        raise LeaveLeader(f"leader's epoch {epoch} is below our accepted epoch {self.accepted_epoch}")
+
+    def on_epoch_persisted(self, e: EpochPersisted) -> list:
+        if e.name == "acceptedEpoch":
+            self.accepted_epoch = e.epoch
+        elif e.name == "currentEpoch":
+            self.current_epoch = e.epoch
+        return []
+
+    def _on_sync_start(self, p: QuorumPacket) -> list:
+        self.phase = "sync"
+        if p.type == PacketType.TRUNC:
+            self.last_zxid = min(self.last_zxid, p.zxid)
+            self.logged = min(self.logged, p.zxid)
+            self.last_delivered = min(self.last_delivered, p.zxid)
+            return [Truncate(p.zxid)]
+        if p.type == PacketType.SNAP:
+            self._snap_zxid = p.zxid
+            self.phase = "snap"
+            return []
+        return []
+
+    def _on_snapshot(self, raw: bytes) -> list:
+        if self.phase != "snap":
+            raise LeaveLeader("snapshot bytes outside a SNAP")
+        self.phase = "sync"
+        zxid = self._snap_zxid
+        self.last_zxid = self.logged = self.last_delivered = zxid
+        return [InstallSnapshot(raw, zxid, (SnapshotInstalled(zxid),))]
+
+    def _in_sync(self, p: QuorumPacket) -> list:
+        t = p.type
+        if t == PacketType.PROPOSAL:
+            if self.phase == "newleader":
+                return self._in_broadcast(p)  # after NEWLEADER, proposals are logged and ACKed as usual
+            last = self.pending[-1][0] if self.pending else None
+            if last is not None and not _follows(last, p.zxid):
+                raise LeaveLeader(f"proposal 0x{p.zxid:x} after 0x{last:x}: not the next txn")
+            self.pending.append((p.zxid, p.data or b""))
+            return []
+        if t == PacketType.COMMIT:
+            self.commit_upto = max(self.commit_upto, p.zxid)
+            return []
+        if t == PacketType.NEWLEADER:
+            assert self.new_epoch is not None
+            self.phase = "newleader"
+            # Log what the sync brought, then the new epoch, and only then ACK (see the module docstring).
+            ack = ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))
+            epoch = PersistEpoch("currentEpoch", self.new_epoch,
+                                 (EpochPersisted("currentEpoch", self.new_epoch), ack))
+            entries = [(z, t2) for z, t2 in self.pending if z > self.logged]
+            if entries:
+                self.last_zxid = entries[-1][0]
+                return [Append(entries, (Synced(entries[-1][0]), epoch))]
+            return [epoch]
+        if t == PacketType.UPTODATE:
+            if self.phase != "newleader":
+                raise LeaveLeader("UPTODATE before NEWLEADER")
+            self.phase = "broadcast"
+            assert self.new_epoch is not None
+            out: list = [ToPeer(self.leader, QuorumPacket(PacketType.ACK, make_zxid(self.new_epoch, 0))),
+                         RoleChanged("FOLLOWING", self.leader, self.new_epoch, serving=True)]
+            out += self._deliver()
+            # Proposals forwarded during the sync that are not committed yet: ACK them (they are durable).
+            for z, _ in self.pending:
+                if z > self.commit_upto and z <= self.logged:
+                    out.append(ToPeer(self.leader, QuorumPacket(PacketType.ACK, z)))
+            return out
+        return []
+
+    def _in_broadcast(self, p: QuorumPacket) -> list:
+        t = p.type
+        if t == PacketType.PROPOSAL:
+            last = self.pending[-1][0] if self.pending else self.last_zxid
+            if not _follows(last, p.zxid):
+                raise LeaveLeader(f"proposal 0x{p.zxid:x} after 0x{last:x}: not the next txn")
+            self.pending.append((p.zxid, p.data or b""))
+            self.last_zxid = p.zxid
+            return [Append([(p.zxid, p.data or b"")], (Synced(p.zxid), ToPeer(self.leader, QuorumPacket(
+                PacketType.ACK, p.zxid))))]
+        if t == PacketType.COMMIT:
+            self.commit_upto = max(self.commit_upto, p.zxid)
+            return self._deliver()
+        return []  # SYNC, REVALIDATE, INFORM: handled by the replica (later)
+
+    def on_synced(self, zxid: int) -> list:
+        self.logged = max(self.logged, zxid)
+        return self._deliver() if self.phase == "broadcast" else []
+
+    def on_snapshot_installed(self, e: SnapshotInstalled) -> list:
+        return []
+
+    def _deliver(self) -> list:
+        """Committed txns, in order. A commit is applied once the txn is here (ZooKeeper applies committed
+        txns before its own fsync too: a quorum already has them)."""
+        out: list = []
+        while self.pending and self.pending[0][0] <= self.commit_upto:
+            z, txn = self.pending.pop(0)
+            if z > self.last_delivered:
+                out.append(Deliver(z, txn))
+                self.last_delivered = z
+        return out

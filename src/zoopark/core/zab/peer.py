@@ -1,0 +1,187 @@
+"""One member of an ensemble: election, then leading or following, and back to electing when that fails.
+
+`ZabPeer` composes the pure `Election`, `Leader` and `Learner` machines, keeps the view of its own log that
+they need (the newest txns, the last delivered), and turns a role's failure into a new election, as
+ZooKeeper's QuorumPeer main loop does. Inputs and actions are those of the three machines plus
+`RoleChanged`; the adapter (or the simulator) moves election notifications, quorum packets and disk writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..jute.election import Notification, PeerState
+from ..jute.quorum import QuorumPacket
+from .actions import (
+    Append,
+    Deliver,
+    Entry,
+    EpochPersisted,
+    InstallSnapshot,
+    Persistent,
+    PersistEpoch,
+    RoleChanged,
+    SnapshotInstalled,
+    Synced,
+    Truncate,
+)
+from .election import Decided, Election
+from .leader import Leader, StepDown
+from .learner import Learner, LeaveLeader
+
+
+class ZabPeer:
+    def __init__(self, my_id: int, voters: frozenset[int], disk: Persistent,
+                 snapshot: Callable[[], tuple[int, bytes]], tick_ms: int = 2000, init_limit: int = 10,
+                 sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False) -> None:
+        self.my_id = my_id
+        self.voters = voters
+        self.accepted_epoch = disk.accepted_epoch
+        self.current_epoch = disk.current_epoch
+        self.last_zxid = disk.last_zxid
+        self.window: list[Entry] = list(disk.window)
+        self.window_complete = window_complete and (not self.window or self.window[0][0] >> 32 <= 1)
+        self.last_delivered = disk.last_zxid  # recovery applied the whole log
+        self.snapshot = snapshot
+        self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
+        self.window_limit = window_limit
+        self.election = Election(my_id, voters)
+        self.role: Leader | Learner | None = None
+        self.state = PeerState.LOOKING
+        self.serving = False
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, now_ms: int) -> list:
+        return self._look(now_ms, "starting")
+
+    def _look(self, now_ms: int, reason: str) -> list:
+        self.role = None
+        self.state = PeerState.LOOKING
+        self.serving = False
+        out: list = [RoleChanged("LOOKING", reason=reason)]
+        # The state is the whole log again (ZooKeeper reloads its database when it leaves a role): txns a
+        # sync logged but never got to apply are applied now; a later TRUNC takes back any never committed.
+        for zxid, txn in self.window:
+            if zxid > self.last_delivered:
+                out.append(Deliver(zxid, txn))
+                self.last_delivered = zxid
+        out += self.election.start(now_ms, self.last_zxid, self.current_epoch)
+        return out
+
+    def _decided(self, d: Decided, now_ms: int) -> list:
+        self.state = d.state
+        if d.state == PeerState.LEADING:
+            self.role = Leader(self.my_id, self.voters, self.accepted_epoch, self.current_epoch, self.last_zxid,
+                               self.window, self.snapshot, self.last_delivered, self.tick_ms, self.init_limit,
+                               self.sync_limit, window_complete=self.window_complete)
+            out: list = [RoleChanged("LEADING", self.my_id)]
+            return out + self._track(self.role.start(now_ms), now_ms)
+        self.role = Learner(self.my_id, d.vote.leader, self.accepted_epoch, self.current_epoch, self.last_zxid,
+                            self.last_delivered, self.tick_ms, self.init_limit, self.sync_limit)
+        return [RoleChanged("FOLLOWING", d.vote.leader)] + self._track(self.role.start(now_ms), now_ms)
+
+    # ---- inputs -----------------------------------------------------------------------------------
+
+    def on_election(self, sid: int, n: Notification, now_ms: int) -> list:
+        return self._guard(lambda: self.election.receive(sid, n, now_ms), now_ms)
+
+    def on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes], now_ms: int) -> list:
+        role = self.role
+        if isinstance(role, Leader) and isinstance(p, QuorumPacket):
+            return self._guard(lambda: role.on_packet(sid, p, now_ms), now_ms)
+        if isinstance(role, Learner) and sid == role.leader:
+            return self._guard(lambda: role.on_packet(p, now_ms), now_ms)
+        return []
+
+    def on_disconnected(self, sid: int, now_ms: int) -> list:
+        role = self.role
+        if isinstance(role, Leader):
+            return self._guard(lambda: role.on_disconnected(sid), now_ms)
+        if isinstance(role, Learner) and sid == role.leader:
+            return self._look(now_ms, f"lost the connection to leader {sid}")
+        return []
+
+    def on_event(self, event: object, now_ms: int) -> list:
+        """Disk completions (`Synced`, `EpochPersisted`, `SnapshotInstalled`) and packets released after them."""
+        if isinstance(event, EpochPersisted):
+            if event.name == "acceptedEpoch":
+                self.accepted_epoch = max(self.accepted_epoch, event.epoch)
+            else:
+                self.current_epoch = max(self.current_epoch, event.epoch)
+        role = self.role
+        if role is None:
+            return []
+        if isinstance(event, Synced):
+            return self._guard(lambda: role.on_synced(event.zxid), now_ms)
+        if isinstance(event, EpochPersisted):
+            if isinstance(role, Leader):
+                return self._guard(lambda: role.on_epoch_persisted(event, now_ms), now_ms)
+            return self._guard(lambda: role.on_epoch_persisted(event), now_ms)
+        if isinstance(event, SnapshotInstalled) and isinstance(role, Learner):
+            return self._guard(lambda: role.on_snapshot_installed(event), now_ms)
+        return []
+
+    def tick(self, now_ms: int) -> list:
+        out = self._guard(lambda: self.election.tick(now_ms), now_ms) if self.state == PeerState.LOOKING else []
+        role = self.role
+        if role is not None:
+            out += self._guard(lambda: role.tick(now_ms), now_ms)
+        return out
+
+    def propose(self, txn_for: Callable[[int], bytes], now_ms: int) -> tuple[int | None, list]:
+        role = self.role
+        if not isinstance(role, Leader) or not role.established:
+            return None, []
+        zxid, actions = role.propose(txn_for)
+        self.last_zxid = zxid
+        return zxid, self._track(actions, now_ms)
+
+    # ---- bookkeeping ------------------------------------------------------------------------------
+
+    def _guard(self, fn: Callable[[], list], now_ms: int) -> list:
+        try:
+            return self._track(fn(), now_ms)
+        except (StepDown, LeaveLeader) as e:
+            return self._look(now_ms, str(e))
+
+    def _track(self, actions: list, now_ms: int) -> list:
+        """Follow what the role does to our log and state; hand decisions to `_decided`."""
+        out: list = []
+        for a in actions:
+            t = type(a)
+            if t is Decided:
+                out += self._decided(a, now_ms)
+                continue
+            if t is Append and not isinstance(self.role, Leader):
+                self.window.extend(a.entries)
+                self.last_zxid = max(self.last_zxid, a.entries[-1][0])
+            elif t is Truncate:
+                self.window = [e for e in self.window if e[0] <= a.zxid]
+                self.last_zxid = min(self.last_zxid, a.zxid)
+                self.last_delivered = min(self.last_delivered, a.zxid)
+            elif t is InstallSnapshot:
+                self.window = []
+                self.window_complete = False
+                self.last_zxid = self.last_delivered = a.zxid
+            elif t is Deliver:
+                self.last_delivered = max(self.last_delivered, a.zxid)
+            elif t is PersistEpoch:
+                pass
+            elif t is RoleChanged and a.serving:
+                self.serving = True
+                if a.epoch is not None:
+                    self.current_epoch = max(self.current_epoch, a.epoch)
+            out.append(a)
+        if len(self.window) > self.window_limit * 2:
+            # Keep the newest window_limit txns, and every txn not yet applied (a later role applies them).
+            keep_from = len(self.window) - self.window_limit
+            for i in range(keep_from):
+                if self.window[i][0] > self.last_delivered:
+                    keep_from = i
+                    break
+            del self.window[:keep_from]
+            self.window_complete = False
+            if isinstance(self.role, Leader):
+                self.role.window_complete = False
+        return out
