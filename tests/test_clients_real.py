@@ -6,6 +6,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -85,15 +87,35 @@ def test_zkcli_session_prints_the_same():
     assert outs[1] == outs[0]
 
 
+def _run_cli_mt(hosts: str, deadline_s: float = 60.0) -> str:
+    """Feed the script, then keep stdin open until the last command (the second get) has completed: cli_mt
+    answers asynchronously and fails whatever is in flight when its input ends."""
+    p = subprocess.Popen([CLI_MT, hosts], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(p.stderr.readline, "")), daemon=True)
+    reader.start()
+    assert p.stdin is not None
+    p.stdin.write(CLI_MT_SCRIPT)
+    p.stdin.flush()
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end and "".join(chunks).count("value_len") < 2:
+        time.sleep(0.02)
+    p.stdin.close()
+    p.wait(60)
+    reader.join(10)
+    return "".join(chunks)
+
+
 @pytest.mark.skipif(not os.path.exists(CLI_MT), reason="no cli_mt")
 def test_c_client_prints_the_same():
     """cli_mt prints completions from its own threads on stderr, interleaved by timing even against one
     server, and requests still in flight at end of input fail with -116 (closing): so the distinct lines
-    are compared, leaving out those of requests that raced the end of input."""
+    are compared (stdin stays open until the last command has completed)."""
     outs = []
     for cls in (ZooKeeperProcess, ZooParkProcess):
         with cls() as server:
-            text = _run([CLI_MT, server.hosts], CLI_MT_SCRIPT, stream="stderr")
+            text = _mask(_run_cli_mt(server.hosts))
             outs.append(sorted({line for line in text.splitlines()
                                 if line.strip() and line != "bye" and "-116" not in line}))
     assert "[/x/c]: rc = 0" in outs[0] and "Error -101 for /nothere" in outs[0]

@@ -67,6 +67,8 @@ class Client:
             self.kz = None
 
     def watcher(self, event) -> None:
+        if event.type == "NONE":
+            return  # kazoo's own notice of a connection state change (its timing races the close), not a server event
         self.events.append((self.label, event.type, event.path))
 
     def settle(self, timeout: float = 10.0) -> None:

@@ -14,6 +14,7 @@ is what makes ZooKeeper's fuzzy snapshots, taken while writes go on, consistent.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -71,8 +72,12 @@ def recover(
     extended_types: bool = False,
     track_digest: bool = False,
     trust_empty: bool = False,
+    verify_digest: Callable[[DataTree, tuple[int, int, int]], None] | None = None,
 ) -> Recovered:
-    """Load the database. `apply(tree, sessions, entry)` applies one logged txn (sessions included)."""
+    """Load the database. `apply(tree, sessions, entry)` applies one logged txn (sessions included).
+    `verify_digest(tree, (zxid, version, digest))`, when given, takes over comparing a freshly loaded tree
+    with its snapshot's digest (the server does it in a forked child, off the start-up path); otherwise the
+    comparison runs here."""
     snap_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
@@ -83,7 +88,13 @@ def recover(
     newest = snapfiles.snapshot_files(snap_dir)
     progress = _progress_logger(newest[0][1]) if newest else None
     try:
-        loaded = snapfiles.load_newest(snap_dir, extended_types, track_digest, progress)
+        gc_was = gc.isenabled()
+        gc.disable()  # a million new objects would set off collections that scan them all, again and again
+        try:
+            loaded = snapfiles.load_newest(snap_dir, extended_types, track_digest, progress)
+        finally:
+            if gc_was:
+                gc.enable()
     except snap.SnapshotError as e:
         raise RecoveryError(f"{e}. Restore a snapshot (and the txn logs after it) from a backup or another "
                             f"replica.") from e
@@ -107,7 +118,11 @@ def recover(
     start = max(rec.snapshot_zxid, 0)
     zxid_digest = loaded.snapshot.zxid_digest if loaded is not None else None
     if zxid_digest is not None and zxid_digest[0] == start:
-        _check_digest(rec, zxid_digest)
+        if verify_digest is not None:
+            verify_digest(rec.tree, zxid_digest)
+            rec.digest_checked = True
+        else:
+            _check_digest(rec, zxid_digest)
     prev = start
     first = True
     for entry in txnlog.iter_entries(log_dir, start):

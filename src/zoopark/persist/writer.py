@@ -65,6 +65,7 @@ class LogWriter:
         self._epoch = 0  # batches submitted before the last failure carry an older epoch and are dropped
         self._failed = False
         self._roll = False
+        self._writing = False
         self.stats = WriterStats()
         self._thread = threading.Thread(target=self._run, name="zoopark-txnlog", daemon=True)
         self._thread.start()
@@ -74,6 +75,17 @@ class LogWriter:
             assert not self._closing, "submit after close"
             self._queue.append((entries, on_durable, self._epoch))
             self._cv.notify()
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """Block until everything submitted so far is written (or failed); True if it was in time."""
+        end = time.monotonic() + timeout_s
+        with self._cv:
+            while self._queue or self._writing:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(min(left, 0.05))
+        return True
 
     def roll(self) -> None:
         """Start a new log file at the next append (a snapshot has begun: recovery replays from there)."""
@@ -100,6 +112,7 @@ class LogWriter:
             if not self._queue:
                 return None
             taken: list[Batch] = []
+            self._writing = True
             n = 0
             while self._queue and n < self._batch_entries_max:
                 b = self._queue.popleft()
@@ -114,21 +127,28 @@ class LogWriter:
             batches = self._take()
             if batches is None:
                 return
-            if not batches:
-                continue
             try:
-                self._write(batches)
-            except OSError as e:
-                self.stats.failures += 1
-                log.error("txn log write failed (%s): %d batches not acknowledged", e, len(batches))
+                if batches:
+                    self._run_batches(batches)
+            finally:
                 with self._cv:
-                    self._failed = True
-                    failed = batches + list(self._queue)
-                    self._queue.clear()
-                self._notify(lambda e=e, cbs=[b[1] for b in failed]: self._on_error(e, cbs))
-                continue
-            callbacks = [b[1] for b in batches]
-            self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
+                    self._writing = False
+                    self._cv.notify_all()
+
+    def _run_batches(self, batches: list[Batch]) -> None:
+        try:
+            self._write(batches)
+        except OSError as e:
+            self.stats.failures += 1
+            log.error("txn log write failed (%s): %d batches not acknowledged", e, len(batches))
+            with self._cv:
+                self._failed = True
+                failed = batches + list(self._queue)
+                self._queue.clear()
+            self._notify(lambda e=e, cbs=[b[1] for b in failed]: self._on_error(e, cbs))
+            return
+        callbacks = [b[1] for b in batches]
+        self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
 
     def _write(self, batches: list[Batch]) -> None:
         with self._cv:

@@ -9,6 +9,7 @@ inputs come back into the core only after the fsync.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -36,7 +37,7 @@ from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPort
 from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
-from .snapshotter import Snapshotter, write_now
+from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
 _core_log = logging.getLogger("zoopark.core")
@@ -79,6 +80,7 @@ class Server(ClientHandler):
         self._purge_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.recovered: Recovered | None = None
+        self._children: list[int] = []
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
@@ -92,7 +94,9 @@ class Server(ClientHandler):
             lambda tree, sessions, e: replay_txn(tree, sessions, e.hdr, e.record),
             extended_types=self.cfg.extended_types_enabled,
             trust_empty=self.cfg.snapshot_trust_empty,
+            verify_digest=self._verify_digest_in_child,
         )
+        gc.freeze()  # the loaded tree lives as long as the server: keep it out of every later collection
         self.core = ServerCore(core_settings(self.cfg), rec.tree, rec.sessions)
         self.recovered = rec
         log.info("recovered in %.2f s: snapshot 0x%x, %d txns replayed, last zxid 0x%x, %d znodes, %d sessions",
@@ -103,6 +107,28 @@ class Server(ClientHandler):
             path = write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
             log.info("wrote the initial snapshot %s", path)
         return rec
+
+    def _verify_digest_in_child(self, tree, zxid_digest: tuple[int, int, int]) -> None:
+        """Compare the loaded tree with its snapshot's digest in a forked child: the result is logged, and
+        start-up does not wait for a pass over every node."""
+        def work() -> int:
+            actual = tree.recompute_digest()
+            if actual == zxid_digest[2]:
+                log.info("tree digest at zxid 0x%x matches the snapshot's", zxid_digest[0])
+                return 0
+            log.error("tree digest at zxid 0x%x is %d, the snapshot recorded %d: the snapshot does not match "
+                      "the history that wrote it", zxid_digest[0], actual, zxid_digest[2])
+            return 2
+        self._children.append(fork_child(work))
+
+    def _reap_children(self) -> None:
+        for pid in list(self._children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self._children.remove(pid)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -166,6 +192,8 @@ class Server(ClientHandler):
             await asyncio.sleep(_TICK_S)
             self._step(Tick())
             self.snapshotter.poll()
+            if self._children:
+                self._reap_children()
 
     # ---- core in, actions out ----------------------------------------------------------------
 
@@ -299,6 +327,15 @@ def run_server(cfg: Config) -> None:
 
 
 async def _main(cfg: Config) -> None:
+    if not cfg.is_standalone:
+        from .member import Member
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Member(cfg).run(stop)
+        return
     server = Server(cfg)
     await server.start()
     stop = asyncio.Event()

@@ -22,6 +22,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +145,21 @@ class Snapshotter:
 
 def _child(snap_dir: Path, tree: DataTree, sessions: SessionTable, digest_enabled: bool,
            fsync: bool) -> None:  # pragma: no cover - runs in the forked child
+    def work() -> int:
+        write_now(snap_dir, tree, session_timeouts(sessions), digest_enabled, fsync)
+        return 0
+    _run_child(work)
+
+
+def fork_child(work: Callable[[], int]) -> int:
+    """Run `work` in a forked child with the same hygiene as a snapshot's; returns the child's pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        _run_child(work)
+    return pid
+
+
+def _run_child(work: Callable[[], int]) -> None:  # pragma: no cover - runs in a forked child
     code = 1
     try:
         signal.set_wakeup_fd(-1)
@@ -158,11 +174,10 @@ def _child(snap_dir: Path, tree: DataTree, sessions: SessionTable, digest_enable
             os._exit(1)
         gc.disable()  # a collection would touch (and so copy) every page of the tree
         os.closerange(3, _max_fd())
-        write_now(snap_dir, tree, session_timeouts(sessions), digest_enabled, fsync)
-        code = 0
+        code = work()
     except BaseException as e:  # noqa: BLE001 - report and exit, never return into the parent's code
         try:
-            os.write(2, f"zoopark snapshot child: {e!r}\n".encode())
+            os.write(2, f"zoopark child process: {e!r}\n".encode())
         except OSError:
             pass
     finally:

@@ -159,6 +159,7 @@ class SnapScanner:
         self.pos = 0
         self.stage = "sessions"
         self.left = 0
+        self.body_end = 0
 
     def _int(self, buf, p: int) -> int | None:
         return struct.unpack_from(">i", buf, p)[0] if len(buf) - p >= 4 else None
@@ -218,12 +219,14 @@ class SnapScanner:
                 sig = bytes(buf[p + 4 : p + 4 + max(n, 0)]).decode("utf-8", "replace")
                 if sig != SNAP_SIGNATURE:
                     raise QuorumWireError(f"snapshot from the leader ends with {sig!r}, not the signature")
+                self.body_end = p
                 return p + 4 + n
         raise QuorumWireError("snapshot scan made no progress")
 
 
 class QuorumStreamDecoder:
-    """Bytes in, packets out; after a SNAP packet, one `("snapshot", raw bytes)` item, then packets again."""
+    """Bytes in, packets out; after a SNAP packet, one `("snapshot", raw database)` item (the signature checked
+    and left out), then packets again."""
 
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -237,7 +240,7 @@ class QuorumStreamDecoder:
                 end = self._snap.feed(self.buf)
                 if end is None:
                     return out
-                out.append(("snapshot", bytes(self.buf[:end])))
+                out.append(("snapshot", bytes(self.buf[: self._snap.body_end])))  # without the signature
                 del self.buf[:end]
                 self._snap = None
                 continue

@@ -144,7 +144,7 @@ def deserialize(
     progress: Callable[[int, int], None] | None = None,
 ) -> Snapshot:
     """Read a whole snapshot. `progress(bytes read, total)` is called every few thousand nodes."""
-    buf = memoryview(data)
+    buf = bytes(data)  # slicing bytes gives bytes in one step (a memoryview would need a copy more)
     total = len(buf)
     try:
         return _deserialize(buf, total, extended_types, track_digest, progress)
@@ -155,7 +155,7 @@ def deserialize(
 def deserialize_body(data: bytes | memoryview, extended_types: bool = False,
                      track_digest: bool = False) -> Snapshot:
     """Sessions and tree as a leader streams them after SNAP; the bytes must end right after the tree."""
-    buf = memoryview(data)
+    buf = bytes(data)
     try:
         tree, sessions, pos = _read_body(buf, 0, len(buf), extended_types, track_digest, None)
     except (struct.error, JuteError, UnicodeDecodeError, IndexError) as e:
@@ -165,7 +165,7 @@ def deserialize_body(data: bytes | memoryview, extended_types: bool = False,
     return Snapshot(tree, sessions, None)
 
 
-def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest: bool,
+def _deserialize(buf: bytes, total: int, extended_types: bool, track_digest: bool,
                  progress: Callable[[int, int], None] | None) -> Snapshot:
     magic, version, _dbid = _HEADER.unpack_from(buf, 0)
     if magic != SNAP_MAGIC:
@@ -191,7 +191,7 @@ def _deserialize(buf: memoryview, total: int, extended_types: bool, track_digest
     return Snapshot(tree, sessions, zxid_digest)
 
 
-def _read_body(buf: memoryview, pos: int, total: int, extended_types: bool, track_digest: bool,
+def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_digest: bool,
                progress: Callable[[int, int], None] | None) -> tuple[DataTree, dict[int, int], int]:
     (count,) = _INT.unpack_from(buf, pos)
     pos += 4
@@ -228,7 +228,7 @@ def _read_body(buf: memoryview, pos: int, total: int, extended_types: bool, trac
         pos += 4
         if plen < 0 or pos + plen > total:
             raise SnapshotError(pos - 4, f"bad path length {plen}")
-        path = str(buf[pos : pos + plen], "utf-8")
+        path = buf[pos : pos + plen].decode()
         pos += plen
         if path == "/":
             break
@@ -239,7 +239,7 @@ def _read_body(buf: memoryview, pos: int, total: int, extended_types: bool, trac
         else:
             if pos + dlen > total:
                 raise SnapshotError(pos - 4, f"bad data length {dlen} of {path!r}")
-            data = bytes(buf[pos : pos + dlen])
+            data = buf[pos : pos + dlen]
             pos += dlen
         (acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid) = unpack_tail(buf, pos)
         pos += tail_size
@@ -291,7 +291,7 @@ def _read_body(buf: memoryview, pos: int, total: int, extended_types: bool, trac
     return tree, sessions, pos
 
 
-def _check_seal(buf: memoryview, pos: int) -> None:
+def _check_seal(buf: bytes, pos: int) -> None:
     (val,) = _LONG.unpack_from(buf, pos)
     if bytes(buf[pos + 8 : pos + 13]) != _END:
         raise SnapshotError(pos, "seal is not followed by \"/\"")

@@ -1,0 +1,66 @@
+"""A learner's connection to its leader's quorum port: packets out, packets (and a SNAP's raw database) in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..core.jute.quorum import QuorumPacket, QuorumStreamDecoder, QuorumWireError
+
+log = logging.getLogger("zoopark.quorum")
+
+
+class LeaderLink(asyncio.Protocol):
+    def __init__(self, on_item: Callable[[QuorumPacket | tuple[str, bytes]], None],
+                 on_lost: Callable[[str], None]) -> None:
+        self.on_item = on_item
+        self.on_lost = on_lost
+        self.decoder = QuorumStreamDecoder()
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            items = self.decoder.feed(data)
+        except QuorumWireError as e:
+            self.close(f"bad data from the leader: {e}")
+            return
+        for item in items:
+            if self.closed:
+                return
+            self.on_item(item)
+
+    def send(self, packet: QuorumPacket) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(packet.encode())
+
+    def close(self, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+            self.on_lost(reason)
+
+    def connection_lost(self, exc) -> None:  # type: ignore[override]
+        self.close(f"connection to the leader lost ({exc or 'closed'})")
+
+
+async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost,
+                         attempts: int = 5) -> LeaderLink:
+    """ZooKeeper's connectToLeader: a few tries, a second apart, binding our own address."""
+    loop = asyncio.get_running_loop()
+    last: Exception | None = None
+    for i in range(attempts):
+        try:
+            _, link = await asyncio.wait_for(loop.create_connection(
+                lambda: LeaderLink(on_item, on_lost), host, port, local_addr=(local_host, 0)), 5.0)
+            return link
+        except (OSError, asyncio.TimeoutError) as e:
+            last = e
+            log.info("cannot reach the leader at %s:%d (try %d): %s", host, port, i + 1, e)
+            await asyncio.sleep(1.0)
+    raise ConnectionError(f"leader at {host}:{port} unreachable: {last}")

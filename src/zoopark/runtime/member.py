@@ -1,0 +1,223 @@
+"""An ensemble member: election, then following the leader over the quorum port (ZooKeeper 3.8's protocol),
+with the txn log, snapshots and epochs on disk as ZooKeeper keeps them.
+
+What works: electing with ZooKeeper servers or other members, following a leader (ZooKeeper's, today)
+through discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree
+kept current from COMMITs. What does not yet: leading (an elected member waits out initLimit and elects
+again) and serving clients (issue 4 continues: the replica core that forwards writes and serves reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ..config import Config
+from ..core.jute.txns import decode_txn_entry
+from ..core.server.core import replay_txn
+from ..core.tree import snapshot as snap
+from ..core.zab.actions import (
+    Append,
+    Deliver,
+    EpochPersisted,
+    InstallSnapshot,
+    PersistEpoch,
+    RoleChanged,
+    SnapshotInstalled,
+    Synced,
+    ToPeer,
+    Truncate,
+)
+from ..core.zab.election import PeerState
+from ..core.zab.learner import Learner, LeaveLeader
+from ..net.quorum import LeaderLink, connect_leader
+from ..persist import epochs, txnlog
+from ..persist.recovery import recover
+from ..persist.writer import LogWriter
+from .elector import Elector
+from .snapshotter import write_now
+
+log = logging.getLogger("zoopark.member")
+_TICK_S = 0.1
+
+
+def _now_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class Member:
+    def __init__(self, cfg: Config) -> None:
+        assert cfg.my_id is not None
+        self.cfg = cfg
+        self.my_id = cfg.my_id
+        self.servers = {s.id: s for s in cfg.servers}
+        self.tree = None
+        self.sessions: dict[int, int] = {}
+        self.writer: LogWriter | None = None
+        self.link: LeaderLink | None = None
+        self.learner: Learner | None = None
+        self.left: asyncio.Event | None = None
+        self.state = "LOOKING"
+        self.serving = False
+        self.leader: int | None = None
+
+    # ---- start-up ----------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        rec = recover(self.cfg.snap_dir, self.cfg.log_dir,
+                      lambda tree, sessions, e: replay_txn(tree, sessions, e.hdr, e.record),
+                      extended_types=self.cfg.extended_types_enabled, trust_empty=self.cfg.snapshot_trust_empty)
+        self.tree, self.sessions = rec.tree, rec.sessions
+        if rec.snapshot_zxid < 0:
+            write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
+        self.accepted, self.current = epochs.load_epochs(self.cfg.snap_dir, self.tree.last_zxid)
+        log.info("loaded: last zxid 0x%x, accepted epoch %d, current epoch %d, %d znodes", self.tree.last_zxid,
+                 self.accepted, self.current, len(self.tree.nodes))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.load()
+        loop = asyncio.get_running_loop()
+        self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
+                                loop.call_soon_threadsafe, self._log_failed)
+        elector = Elector(self.my_id, list(self.cfg.servers))
+        await elector.start()
+        try:
+            while not stop.is_set():
+                self.state, self.serving = "LOOKING", False
+                d = await elector.elect(self.tree.last_zxid, self.current)
+                if d.state == PeerState.LEADING:
+                    self.state = "LEADING"
+                    log.error("elected leader, but leading is not implemented yet: electing again after initLimit")
+                    await asyncio.sleep(self.cfg.tick_time_ms * (self.cfg.init_limit or 10) / 1000)
+                    continue
+                self.state = "FOLLOWING"
+                await self.follow(d.vote.leader, stop)
+                elector.election.set_state(PeerState.LOOKING)
+        finally:
+            await elector.stop()
+            if self.link is not None:
+                self.link.close("shutting down")
+            self.writer.close()
+
+    # ---- following ---------------------------------------------------------------------------------
+
+    async def follow(self, leader: int, stop: asyncio.Event) -> None:
+        spec = self.servers[leader]
+        me = self.servers[self.my_id]
+        self.leader = leader
+        self.left = asyncio.Event()
+        last = self.tree.last_zxid
+        self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last, self.cfg.tick_time_ms,
+                               self.cfg.init_limit or 10, self.cfg.sync_limit or 5)
+        try:
+            self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item, self._on_lost)
+        except ConnectionError as e:
+            log.warning("%s", e)
+            return
+        log.info("following leader %d at %s:%d", leader, spec.host, spec.quorum_port)
+        self._execute(self._guard(lambda: self.learner.start(_now_ms())))
+        ticker = asyncio.create_task(self._tick())
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([asyncio.create_task(self.left.wait()), stopper], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ticker.cancel()
+            stopper.cancel()
+            if self.link is not None:
+                self.link.close("leaving the leader")
+            self.link, self.learner, self.serving = None, None, False
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            if self.learner is not None:
+                self._execute(self._guard(lambda: self.learner.tick(_now_ms())))
+
+    def _guard(self, fn) -> list:
+        try:
+            return fn()
+        except LeaveLeader as e:
+            self._leave(str(e))
+            return []
+
+    def _leave(self, reason: str) -> None:
+        log.warning("stopped following leader %s: %s", self.leader, reason)
+        if self.left is not None:
+            self.left.set()
+
+    def _on_item(self, item) -> None:
+        if self.learner is not None:
+            self._execute(self._guard(lambda: self.learner.on_packet(item, _now_ms())))
+
+    def _on_lost(self, reason: str) -> None:
+        self._leave(reason)
+
+    # ---- actions -----------------------------------------------------------------------------------
+
+    def _execute(self, actions: list) -> None:
+        for a in actions:
+            t = type(a)
+            if t is ToPeer:
+                if self.link is not None:
+                    self.link.send(a.packet)
+            elif t is Append:
+                assert self.writer is not None
+                then = a.then
+                self.writer.submit(list(a.entries), lambda then=then: self._then(then))
+            elif t is PersistEpoch:
+                epochs.write_epoch(self.cfg.snap_dir, a.name, a.epoch)
+                if a.name == epochs.ACCEPTED:
+                    self.accepted = a.epoch
+                else:
+                    self.current = a.epoch
+                self._then(a.then)
+            elif t is Deliver:
+                hdr, record = decode_txn_entry(a.txn)
+                replay_txn(self.tree, self.sessions, hdr, record)
+            elif t is InstallSnapshot:
+                got = snap.deserialize_body(a.raw, self.cfg.extended_types_enabled)
+                got.tree.last_zxid = a.zxid
+                self.tree, self.sessions = got.tree, got.sessions
+                path = write_now(self.cfg.snap_dir, self.tree, self.sessions, self.cfg.digest_enabled)
+                assert self.writer is not None
+                self.writer.roll()
+                log.info("installed the leader's snapshot at zxid 0x%x (%d znodes) as %s", a.zxid,
+                         len(self.tree.nodes), path.name)
+                self._then(a.then)
+            elif t is Truncate:
+                self._truncate(a.zxid)
+            elif t is RoleChanged:
+                if a.serving:
+                    self.serving = True
+                    log.info("following leader %d in epoch %s: synced and serving (zxid 0x%x)", a.leader,
+                             a.epoch, self.tree.last_zxid)
+
+    def _then(self, items: tuple) -> None:
+        learner = self.learner
+        for ev in items:
+            if isinstance(ev, (Synced, EpochPersisted, SnapshotInstalled)):
+                if learner is None or learner is not self.learner:
+                    continue
+                if isinstance(ev, Synced):
+                    self._execute(self._guard(lambda ev=ev: learner.on_synced(ev.zxid)))
+                elif isinstance(ev, EpochPersisted):
+                    self._execute(self._guard(lambda ev=ev: learner.on_epoch_persisted(ev)))
+            else:
+                self._execute([ev])
+
+    def _truncate(self, zxid: int) -> None:
+        """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""
+        assert self.writer is not None
+        self.writer.drain()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
+        self.writer.roll()
+        self.writer.log.roll()  # the writer is idle: close the file here, so the truncation is the last word
+        txnlog.truncate(self.cfg.log_dir, zxid)
+        log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
+        self.load()
+
+    def _log_failed(self, exc: BaseException, callbacks: list) -> None:
+        log.error("txn log write failed: %s; leaving the leader (nothing unwritten was acknowledged)", exc)
+        self._leave(f"log write failed: {exc}")
+        if self.writer is not None:
+            self.writer.resume()

@@ -1,0 +1,104 @@
+"""A zoopark server as a member of an Apache ZooKeeper 3.8 ensemble: it syncs from ZooKeeper's leader, logs
+and ACKs its proposals (ZooKeeper counts those ACKs towards its quorum), and holds the same tree."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from kazoo.client import KazooClient
+
+from zoopark.core.server.core import replay_txn
+from zoopark.persist.recovery import recover
+
+from procs import ZooKeeperProcess, ZooParkProcess, free_port, zookeeper_available
+
+pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+
+
+def ensemble_lines(q: dict[int, int], e: dict[int, int]) -> dict[str, str]:
+    extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
+    extra.update({f"server.{i}": f"127.0.0.1:{q[i]}:{e[i]}" for i in q})
+    return extra
+
+
+def wait_for_log(path: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never said {text!r}:\n{path.read_text(errors='replace')[-3000:]}")
+
+
+def dump(client: KazooClient, path: str = "/") -> dict[str, tuple]:
+    data, stat = client.get(path)
+    out = {path: (data, stat.czxid, stat.mzxid, stat.version, stat.cversion, stat.numChildren)}
+    for child in client.get_children(path):
+        if path == "/" and child == "zookeeper":
+            continue
+        out.update(dump(client, path.rstrip("/") + "/" + child))
+    return out
+
+
+def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> None:
+    q = {i: free_port() for i in (1, 2, 3)}
+    e = {i: free_port() for i in (1, 2, 3)}
+    extra = ensemble_lines(q, e)
+    zks = {}
+    for i in (2, 3):
+        zks[i] = ZooKeeperProcess(extra=extra)
+        (zks[i].data_dir / "myid").write_text(f"{i}\n")
+    zp = ZooParkProcess(extra=extra)
+    (zp.data_dir / "myid").write_text("1\n")
+    try:
+        zks[2].start(wait=False)
+        zks[3].start(timeout=90)
+        c = KazooClient(f"127.0.0.1:{zks[3].port}", timeout=15.0)
+        c.start(timeout=30)
+        for i in range(30):  # history the zoopark member has to sync (a DIFF or a SNAP)
+            c.create(f"/before{i}", b"v%d" % i)
+        zp.start(wait=False)
+        wait_for_log(zp.log_path, "synced and serving", 60)
+        for i in range(20):
+            c.create(f"/during{i}", b"d%d" % i)
+        # Stop the other ZooKeeper follower: the leader keeps its quorum only through zoopark's ACKs.
+        follower = next(i for i in (2, 3) if "follower" in _mode(zks[i]))
+        leader = 5 - follower
+        zks[follower].stop()
+        c.stop()
+        c.close()
+        c = KazooClient(f"127.0.0.1:{zks[leader].port}", timeout=15.0)
+        c.start(timeout=30)
+        for i in range(20):
+            c.create(f"/acked-by-zoopark{i}", b"z%d" % i)
+        c.set("/before0", b"changed")
+        expected = dump(c)
+        c.stop()
+        c.close()
+        zp.stop()
+        rec = recover(zp.data_dir / "version-2", zp.data_dir / "version-2",
+                      lambda tree, sessions, entry: replay_txn(tree, sessions, entry.hdr, entry.record))
+        ours = {}
+        for path, node in rec.tree.nodes.items():
+            if path.startswith("/zookeeper"):
+                continue
+            st = node.stat()
+            ours[path] = (node.data, st.czxid, st.mzxid, st.version, st.cversion, st.num_children)
+        assert ours == expected
+        assert (zp.data_dir / "version-2" / "currentEpoch").read_text().strip() == \
+            (zks[leader].data_dir / "version-2" / "currentEpoch").read_text().strip()
+    finally:
+        zp.cleanup()
+        for zk in zks.values():
+            zk.cleanup()
+
+
+def _mode(zk: ZooKeeperProcess) -> str:
+    from procs import four_letter
+
+    try:
+        return four_letter(zk.port, "srvr", timeout=2.0)
+    except OSError:
+        return ""
