@@ -102,3 +102,65 @@ def _mode(zk: ZooKeeperProcess) -> str:
         return four_letter(zk.port, "srvr", timeout=2.0)
     except OSError:
         return ""
+
+
+def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_tree() -> None:
+    """zoopark (id 3) leads; ZooKeeper 1 and 2 follow it. Writes through the zoopark leader and through a
+    ZooKeeper follower (forwarded to our leader as REQUEST), sessions created on ZooKeeper followers
+    (createSession forwarded, kept alive by their PINGs): every client sees the same tree."""
+    q = {i: free_port() for i in (1, 2, 3)}
+    e = {i: free_port() for i in (1, 2, 3)}
+    extra = ensemble_lines(q, e)
+    zks = {}
+    for i in (1, 2):
+        zks[i] = ZooKeeperProcess(extra=extra)
+        (zks[i].data_dir / "myid").write_text(f"{i}\n")
+    zp = ZooParkProcess(extra=extra)
+    (zp.data_dir / "myid").write_text("3\n")
+    clients: list[KazooClient] = []
+
+    def client(port: int) -> KazooClient:
+        c = KazooClient(f"127.0.0.1:{port}", timeout=15.0)
+        c.start(timeout=30)
+        clients.append(c)
+        return c
+
+    try:
+        zp.start(wait=False)
+        zks[1].start(wait=False)
+        wait_for_log(zp.log_path, "serving clients", 90)
+        assert "follower" in _mode(zks[1]) or _wait_mode(zks[1], "follower")
+        leader_client = client(zp.port)
+        for i in range(25):
+            leader_client.create(f"/from-leader{i}", b"L%d" % i)
+        zks[2].start(wait=False)  # joins the running ensemble: synced by our leader
+        assert _wait_mode(zks[2], "follower")
+        f1 = client(zks[1].port)  # a session created through a ZooKeeper follower
+        f1.create("/from-zk-follower", b"forwarded")
+        f1.set("/from-leader0", b"changed via follower", version=0)
+        f2 = client(zks[2].port)
+        f2.sync("/")
+        expected = dump(leader_client)
+        assert "/from-zk-follower" in expected and expected["/from-leader0"][0] == b"changed via follower"
+        for c in (f1, f2):
+            c.sync("/")
+            assert dump(c) == expected
+    finally:
+        for c in clients:
+            try:
+                c.stop()
+                c.close()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+        zp.cleanup()
+        for zk in zks.values():
+            zk.cleanup()
+
+
+def _wait_mode(zk: ZooKeeperProcess, mode: str, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if f"Mode: {mode}" in _mode(zk):
+            return True
+        time.sleep(0.1)
+    raise AssertionError(f"ZooKeeper on {zk.port} never became {mode}:\n{zk.log_tail()}")

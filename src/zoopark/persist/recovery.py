@@ -65,7 +65,19 @@ def _consecutive(prev: int, nxt: int) -> bool:
     return (nxt >> 32) > (prev >> 32) and (nxt & 0xFFFFFFFF) == 1
 
 
-def recover(
+def recover(*args, **kwargs) -> Recovered:
+    """Load the database (see `_recover`) with the cyclic GC off: a million new objects would set off
+    collections that scan them all, again and again. Nothing built here is cyclic garbage."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _recover(*args, **kwargs)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _recover(
     snap_dir: Path,
     log_dir: Path,
     apply: Callable[[DataTree, dict[int, int], LogEntry], None],
@@ -88,13 +100,7 @@ def recover(
     newest = snapfiles.snapshot_files(snap_dir)
     progress = _progress_logger(newest[0][1]) if newest else None
     try:
-        gc_was = gc.isenabled()
-        gc.disable()  # a million new objects would set off collections that scan them all, again and again
-        try:
-            loaded = snapfiles.load_newest(snap_dir, extended_types, track_digest, progress)
-        finally:
-            if gc_was:
-                gc.enable()
+        loaded = snapfiles.load_newest(snap_dir, extended_types, track_digest, progress)
     except snap.SnapshotError as e:
         raise RecoveryError(f"{e}. Restore a snapshot (and the txn logs after it) from a backup or another "
                             f"replica.") from e

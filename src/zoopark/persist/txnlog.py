@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..core.jute.io import JuteError, Reader
 from ..core.jute.records import TxnDigest, TxnHeader
-from ..core.jute.txns import decode_txn
+from ..core.jute.txns import read_txn
 
 log = logging.getLogger("zoopark.persist")
 
@@ -103,6 +103,7 @@ class LogEntry:
     digest: TxnDigest | None
     path: Path
     offset: int
+    raw: bytes = b""  # the entry as logged (TxnHeader + record [+ digest]): what a leader sends in a DIFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,21 +186,15 @@ def _valid_entry_after(data: bytes, pos: int) -> bool:
 
 
 def decode_entry(path: Path, offset: int, entry: bytes) -> LogEntry:
-    """TxnHeader, the txn record its type names, then the optional TxnDigest 3.8 appends."""
+    """TxnHeader, the txn record its type names, then the optional TxnDigest 3.8 appends (one pass)."""
     try:
         r = Reader(entry)
         hdr = TxnHeader.read(r)
-        body = entry[r.pos :]
-        record = decode_txn(hdr.type, body)
-        digest = None
-        if record is not None:
-            rr = Reader(body)
-            type(record).read(rr)  # the record's length: what follows it is the digest
-            if rr.remaining() >= 12:
-                digest = TxnDigest.read(rr)
+        record = read_txn(hdr.type, r)
+        digest = TxnDigest.read(r) if record is not None and r.remaining() >= 12 else None
     except JuteError as e:
         raise CorruptLog(path, offset, f"entry does not decode: {e}") from e
-    return LogEntry(hdr.zxid, hdr, record, digest, path, offset)
+    return LogEntry(hdr.zxid, hdr, record, digest, path, offset, entry)
 
 
 def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
@@ -223,12 +218,14 @@ def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
 
 
 def find_torn_tails(log_dir: Path) -> list[TornTail]:
-    out = []
-    for _, path in log_files(log_dir):
-        _, torn = scan_file(path)
-        if torn is not None:
-            out.append(torn)
-    return out
+    """A torn tail can only be in the newest file: each start, and each recovery from a failed write, begins
+    a new one, and earlier files were complete when it did. (Scanning every file would read the whole
+    history at each start.)"""
+    files = log_files(log_dir)
+    if not files:
+        return []
+    _, torn = scan_file(files[-1][1])
+    return [torn] if torn is not None else []
 
 
 def truncate_torn_tail(log_dir: Path) -> list[str]:

@@ -1,10 +1,11 @@
 """An ensemble member: election, then following the leader over the quorum port (ZooKeeper 3.8's protocol),
 with the txn log, snapshots and epochs on disk as ZooKeeper keeps them.
 
-What works: electing with ZooKeeper servers or other members, following a leader (ZooKeeper's, today)
-through discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree
-kept current from COMMITs. What does not yet: leading (an elected member waits out initLimit and elects
-again) and serving clients (issue 4 continues: the replica core that forwards writes and serves reads).
+What works: electing with ZooKeeper servers or other members; following a leader (ZooKeeper's or ours)
+through discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree kept
+current from COMMITs; leading (runtime/leading.py): learners sync from us, clients of the leader are served,
+and requests learners forward for their clients are ordered. What does not yet: a following zoopark serving
+clients of its own (it would forward their writes as REQUEST), observers.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .snapshotter import write_now
 
 log = logging.getLogger("zoopark.member")
 _TICK_S = 0.1
+_WINDOW = 500  # ZooKeeper's committedLog: the newest txns a leader can send as a DIFF
 
 
 def _now_ms() -> int:
@@ -61,13 +63,21 @@ class Member:
         self.state = "LOOKING"
         self.serving = False
         self.leader: int | None = None
+        self.window: list[tuple[int, bytes]] = []
 
     # ---- start-up ----------------------------------------------------------------------------------
 
     def load(self) -> None:
-        rec = recover(self.cfg.snap_dir, self.cfg.log_dir,
-                      lambda tree, sessions, e: replay_txn(tree, sessions, e.hdr, e.record),
+        window: list[tuple[int, bytes]] = []
+
+        def apply(tree, sessions, e) -> None:
+            replay_txn(tree, sessions, e.hdr, e.record)
+            window.append((e.zxid, e.raw))
+            if len(window) > 2 * _WINDOW:
+                del window[:-_WINDOW]
+        rec = recover(self.cfg.snap_dir, self.cfg.log_dir, apply,
                       extended_types=self.cfg.extended_types_enabled, trust_empty=self.cfg.snapshot_trust_empty)
+        self.window = window[-_WINDOW:]
         self.tree, self.sessions = rec.tree, rec.sessions
         if rec.snapshot_zxid < 0:
             write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
@@ -87,9 +97,12 @@ class Member:
                 self.state, self.serving = "LOOKING", False
                 d = await elector.elect(self.tree.last_zxid, self.current)
                 if d.state == PeerState.LEADING:
+                    from .leading import LeaderRun
+
                     self.state = "LEADING"
-                    log.error("elected leader, but leading is not implemented yet: electing again after initLimit")
-                    await asyncio.sleep(self.cfg.tick_time_ms * (self.cfg.init_limit or 10) / 1000)
+                    reason = await LeaderRun(self, stop).run()
+                    log.info("no longer leading: %s", reason)
+                    elector.election.set_state(PeerState.LOOKING)
                     continue
                 self.state = "FOLLOWING"
                 await self.follow(d.vote.leader, stop)
@@ -175,6 +188,9 @@ class Member:
             elif t is Deliver:
                 hdr, record = decode_txn_entry(a.txn)
                 replay_txn(self.tree, self.sessions, hdr, record)
+                self.window.append((a.zxid, a.txn))
+                if len(self.window) > 2 * _WINDOW:
+                    del self.window[:-_WINDOW]
             elif t is InstallSnapshot:
                 got = snap.deserialize_body(a.raw, self.cfg.extended_types_enabled)
                 got.tree.last_zxid = a.zxid

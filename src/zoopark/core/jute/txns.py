@@ -61,6 +61,24 @@ def decode_txn(type_: int, body: bytes) -> object | None:
     return cls.read(r)
 
 
+def read_txn(type_: int, r: Reader) -> object | None:
+    """The record of a txn from `r`, which is left just past it (a log entry's digest may follow)."""
+    cls = TXN_RECORDS.get(type_)
+    if cls is None:
+        raise JuteError(f"unknown txn type {type_}")
+    if type_ == OpCode.CLOSE_SESSION and not r.remaining():
+        return None
+    if cls is CreateTxn:
+        start = r.pos
+        try:
+            return CreateTxn.read(r)
+        except JuteError:
+            r.pos = start
+            v0 = CreateTxnV0.read(r)
+            return CreateTxn(v0.path, v0.data, v0.acl, v0.ephemeral, -1)
+    return cls.read(r)
+
+
 def encode(record: object) -> bytes:
     w = Writer()
     record.write(w)  # type: ignore[attr-defined]

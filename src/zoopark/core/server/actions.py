@@ -75,6 +75,34 @@ class AppendLog:
 
 
 @dataclass(frozen=True, slots=True)
+class Remote:
+    """An ensemble's leader: a request a learner forwarded (QuorumPacket REQUEST) for one of its clients.
+    Only writes, createSession and closeSession come this way; the learner answers its client itself."""
+
+    session: int
+    cxid: int
+    op: int
+    body: bytes
+    auth: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """An ensemble's leader: a learner's PING listed these sessions (id, timeout) as active."""
+
+    sessions: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Propose:
+    """In an ensemble's leader: order this txn through ZAB (instead of AppendLog). Its commit comes back as
+    `LogSynced(zxid)`, which in replicated mode means "a quorum has it"."""
+
+    zxid: int
+    entry: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     level: str  # "debug" | "info" | "warning" | "error"
     message: str

@@ -38,8 +38,11 @@ from .actions import (
     Log,
     LogFailed,
     LogSynced,
+    Propose,
+    Remote,
     Send,
     Tick,
+    Touch,
 )
 from .prep import Prep, PrepError, Request
 from .replies import write_reply
@@ -123,6 +126,7 @@ class ServerCore:
         self.started = False
         self.last_container_check_ms = 0
         self.stats = CoreStats()
+        self.replicated = False  # an ensemble's leader: txns go out as Propose, commits come back as LogSynced
 
     # ---- recovery ----------------------------------------------------------------------------
 
@@ -136,6 +140,11 @@ class ServerCore:
         self.last_container_check_ms = now_ms
         self.next_zxid = self.tree.last_zxid + 1
         self.started = True
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Lead an ensemble in `epoch`: txns are proposed through ZAB, numbered from (epoch, 1)."""
+        self.replicated = True
+        self.next_zxid = (epoch << 32) | 1
 
     # ---- the one entry point -----------------------------------------------------------------
 
@@ -157,6 +166,13 @@ class ServerCore:
             self._on_disconnected(event.conn)
         elif isinstance(event, LogFailed):
             self._on_log_failed(event, out)
+        elif isinstance(event, Remote):
+            self._on_remote(event, out)
+        elif isinstance(event, Touch):
+            for sid, _timeout in event.sessions:
+                s = self.sessions.get(sid)
+                if s is not None:
+                    self.sessions.touch(s, self.now_ms)
         else:
             raise AssertionError(f"unknown input {event!r}")
         return out
@@ -222,6 +238,31 @@ class ServerCore:
             queue.append(Pending(xid, op, record, conn_id, False))
             return
         self._answer(sid, conn, xid, op, record, out)
+
+    def _on_remote(self, r: Remote, out: list[Action]) -> None:
+        """A learner's client's request: prep it here, the leader; its reply is the learner's business."""
+        if r.op == OpCode.CREATE_SESSION:
+            timeout = struct.unpack_from(">i", r.body, 0)[0] if len(r.body) >= 4 else \
+                self.settings.min_session_timeout_ms
+            self.sessions.add(r.session, timeout, self.now_ms)
+            hdr = self._header(r.session, r.cxid, OpCode.CREATE_SESSION)
+            self._propose(Proposal(hdr.zxid, hdr, CreateSessionTxn(timeout)), out)
+            return
+        s = self.sessions.get(r.session)
+        if s is not None:
+            self.sessions.touch(s, self.now_ms)
+        try:
+            record = decode_body(r.op, Reader(r.body, 0)) if r.op != OpCode.CLOSE_SESSION else None
+        except JuteError:
+            record = _MALFORMED
+        hdr = self._header(r.session, r.cxid, r.op)
+        if record is _MALFORMED:
+            txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
+        else:
+            txn_type, txn = self.prep.prep(Request(r.session, r.op, record, list(r.auth)), hdr.zxid)
+        if txn_type != hdr.type:
+            hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
+        self._propose(Proposal(hdr.zxid, hdr, txn), out)
 
     def _on_connect(self, conn: Conn, data: bytes, out: list[Action]) -> None:
         try:
@@ -308,6 +349,9 @@ class ServerCore:
     def _propose(self, prop: Proposal, out: list[Action]) -> None:
         self.proposals.append(prop)
         self.stats.outstanding = len(self.proposals)
+        if self.replicated:
+            out.append(Propose(prop.zxid, encode_txn(prop.hdr, prop.txn)))
+            return
         out.append(AppendLog(((prop.zxid, encode_txn(prop.hdr, prop.txn)),), (LogSynced(prop.zxid),)))
 
     def _on_synced(self, zxid: int, out: list[Action]) -> None:

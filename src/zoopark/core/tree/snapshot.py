@@ -173,7 +173,8 @@ def _deserialize(buf: bytes, total: int, extended_types: bool, track_digest: boo
     if version != VERSION:
         raise SnapshotError(4, f"unsupported snapshot version {version}")
     tree, sessions, pos = _read_body(buf, _HEADER.size, total, extended_types, track_digest, progress)
-    _check_seal(buf, pos)
+    running = _check_seal(buf, pos)
+    seal_at = pos
     pos += 13
     zxid_digest = None
     if pos < total:
@@ -181,7 +182,7 @@ def _deserialize(buf: bytes, total: int, extended_types: bool, track_digest: boo
         if version < 2:
             raise SnapshotError(pos, f"digest version {version} (a hex string) is not supported")
         pos += _ZXID_DIGEST.size
-        _check_seal(buf, pos)
+        _check_seal(buf, pos, seal_at, running)
         pos += 13
         zxid_digest = (zxid, version, value) if zxid > 0 else None
     if pos != total:
@@ -291,10 +292,13 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     return tree, sessions, pos
 
 
-def _check_seal(buf: bytes, pos: int) -> None:
+def _check_seal(buf: bytes, pos: int, start: int = 0, running: int = 1) -> int:
+    """Check the seal at `pos` against the Adler32 of every byte before it (`running` being that of
+    buf[:start]); returns the running checksum past the seal."""
     (val,) = _LONG.unpack_from(buf, pos)
     if bytes(buf[pos + 8 : pos + 13]) != _END:
         raise SnapshotError(pos, "seal is not followed by \"/\"")
-    actual = zlib.adler32(buf[:pos])
+    actual = zlib.adler32(memoryview(buf)[start:pos], running)
     if val != actual:
         raise SnapshotError(pos, f"checksum mismatch (stored 0x{val & 0xFFFFFFFF:08x}, computed 0x{actual:08x})")
+    return actual

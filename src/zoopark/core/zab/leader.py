@@ -163,6 +163,13 @@ class Leader:
                     out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PING, self.last_committed)))
         return out
 
+    def propose_at(self, zxid: int, txn: bytes) -> list:
+        """Propose a txn its maker already numbered (the server core numbers its txns from (epoch, 1))."""
+        got, out = self.propose(lambda z: txn)
+        if got != zxid:
+            raise StepDown(f"txn numbered 0x{zxid:x} where the leader is at 0x{got:x}")
+        return out
+
     def propose(self, txn_for: Callable[[int], bytes]) -> tuple[int, list]:
         """A new txn in this epoch: `txn_for(zxid)` builds its bytes (its header holds the zxid)."""
         if not self.established or self.epoch is None:
