@@ -54,7 +54,7 @@ def _srvr_lines(server: Any) -> str:
         f"Connections: {len(core.conns)}\n"
         f"Outstanding: {st.outstanding}\n"
         f"Zxid: 0x{_hex(core.tree.last_zxid)}\n"
-        f"Mode: standalone\n"
+        f"Mode: {getattr(server, 'mode', 'standalone')}\n"
         f"Node count: {core.tree.node_count() + 1}\n"  # ZooKeeper's map holds the root twice ("" and "/")
     )
 
@@ -152,7 +152,7 @@ def mntr(server: Any) -> str:
     tree = core.tree
     rows = [
         ("zk_version", VERSION),
-        ("zk_server_state", "standalone"),
+        ("zk_server_state", getattr(server, "mode", "standalone")),
         ("zk_ephemerals_count", sum(len(v) for v in tree.ephemerals.values())),
         ("zk_num_alive_connections", len(core.conns)),
         ("zk_avg_latency", repr(st.latency.avg())),

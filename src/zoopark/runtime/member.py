@@ -11,12 +11,16 @@ clients of its own (it would forward their writes as REQUEST), observers.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import struct
 import time
 
 from ..config import Config
+from ..core.jute.quorum import PacketType, QuorumPacket
 from ..core.jute.txns import decode_txn_entry
-from ..core.server.core import replay_txn
+from ..core.server.actions import Committed, Forward, SyncDone
+from ..core.server.core import ServerCore, replay_txn
 from ..core.tree import snapshot as snap
 from ..core.zab.actions import (
     Append,
@@ -37,6 +41,7 @@ from ..persist import epochs, txnlog
 from ..persist.recovery import recover
 from ..persist.writer import LogWriter
 from .elector import Elector
+from .server import Server, core_settings
 from .snapshotter import write_now
 
 log = logging.getLogger("zoopark.member")
@@ -64,6 +69,8 @@ class Member:
         self.serving = False
         self.leader: int | None = None
         self.window: list[tuple[int, bytes]] = []
+        self.server: Server | None = None
+        self.core: ServerCore | None = None
 
     # ---- start-up ----------------------------------------------------------------------------------
 
@@ -140,6 +147,7 @@ class Member:
             if self.link is not None:
                 self.link.close("leaving the leader")
             self.link, self.learner, self.serving = None, None, False
+            await self._stop_clients()
 
     async def _tick(self) -> None:
         while True:
@@ -160,6 +168,10 @@ class Member:
             self.left.set()
 
     def _on_item(self, item) -> None:
+        if isinstance(item, QuorumPacket) and item.type == PacketType.SYNC:
+            if self.server is not None:
+                self.server._step(SyncDone())
+            return
         if self.learner is not None:
             self._execute(self._guard(lambda: self.learner.on_packet(item, _now_ms())))
 
@@ -187,7 +199,10 @@ class Member:
                 self._then(a.then)
             elif t is Deliver:
                 hdr, record = decode_txn_entry(a.txn)
-                replay_txn(self.tree, self.sessions, hdr, record)
+                if self.server is not None and self.core is not None:
+                    self.server._step(Committed(hdr, record))
+                else:
+                    replay_txn(self.tree, self.sessions, hdr, record)
                 self.window.append((a.zxid, a.txn))
                 if len(self.window) > 2 * _WINDOW:
                     del self.window[:-_WINDOW]
@@ -208,6 +223,7 @@ class Member:
                     self.serving = True
                     log.info("following leader %d in epoch %s: synced and serving (zxid 0x%x)", a.leader,
                              a.epoch, self.tree.last_zxid)
+                    asyncio.get_running_loop().create_task(self._serve_clients())
 
     def _then(self, items: tuple) -> None:
         learner = self.learner
@@ -221,6 +237,41 @@ class Member:
                     self._execute(self._guard(lambda ev=ev: learner.on_epoch_persisted(ev)))
             else:
                 self._execute([ev])
+
+    async def _serve_clients(self) -> None:
+        """Synced with the leader: serve clients, reads here, writes through the leader."""
+        if self.server is not None:
+            return
+        settings = dataclasses.replace(core_settings(self.cfg), server_id=self.my_id)
+        core = ServerCore(settings, self.tree, self.sessions)
+        core.start(time.time_ns() // 1_000_000)
+        core.become_follower()
+        self.core = core
+        self.server = Server(self.cfg)
+        await self.server.serve_replicated(core, on_forward=self._forward)
+
+    async def _stop_clients(self) -> None:
+        """Not following any more: ZooKeeper drops every client connection; so do we."""
+        server, core = self.server, self.core
+        self.server, self.core = None, None
+        if server is not None:
+            if server._tick_task is not None:
+                server._tick_task.cancel()
+            await server.port.stop()
+        if core is not None:
+            self.tree = core.tree
+            self.sessions = {sid: s.timeout_ms for sid, s in core.sessions.sessions.items()}
+
+    def _forward(self, f: Forward) -> None:
+        if self.link is not None:
+            data = struct.pack(">qii", f.session, f.cxid, f.op) + f.body
+            self.link.send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))
+
+    def _touches(self) -> bytes:
+        """The sessions of our clients, for the leader's session tracker (a PING reply's payload)."""
+        assert self.core is not None
+        return b"".join(struct.pack(">qi", s.id, s.timeout_ms) for s in self.core.sessions.sessions.values()
+                        if s.conn is not None)
 
     def _truncate(self, zxid: int) -> None:
         """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..admin import fourlw
@@ -24,10 +25,12 @@ from ..core.server.actions import (
     Close,
     Connected,
     Disconnected,
+    Forward,
     Frame,
     Log,
     LogFailed,
     LogSynced,
+    Propose,
     Send,
     Tick,
 )
@@ -81,6 +84,9 @@ class Server(ClientHandler):
         self._loop: asyncio.AbstractEventLoop | None = None
         self.recovered: Recovered | None = None
         self._children: list[int] = []
+        self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
+        self.on_forward: Callable[[Forward], None] | None = None  # set by an ensemble's follower
+        self.mode = "standalone"  # srvr's Mode: leader / follower in an ensemble
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
@@ -178,6 +184,25 @@ class Server(ClientHandler):
                 log.error("autopurge failed: %s", e)
             await asyncio.sleep(interval_s)
 
+    async def serve_replicated(self, core: ServerCore, on_propose: Callable[[Propose], None] | None = None,
+                               on_forward: Callable[[Forward], None] | None = None) -> None:
+        """Serve clients with a core an ensemble drives: a leader's (its writes ordered by ZAB, `on_propose`)
+        or a follower's (its writes forwarded to the leader, `on_forward`). No recovery and no log writer
+        here: the ensemble member logs and commits."""
+        self._loop = asyncio.get_running_loop()
+        self.core = core
+        self.on_propose = on_propose
+        self.on_forward = on_forward
+        self.mode = "leader" if on_propose is not None else "follower"
+        host = self.cfg.client_port_address
+        await self.port.start(host, self.cfg.client_port)
+        log.info("serving clients on %s:%d as %s", host, self.port.bound_port(), self.mode)
+        self._tick_task = asyncio.create_task(self._ticker())
+
+    def committed(self, zxid: int) -> None:
+        """An ensemble's leader: a quorum has everything up to `zxid`."""
+        self._step(LogSynced(zxid))
+
     async def stop(self) -> None:
         for task in (self._tick_task, self._purge_task):
             if task is not None:
@@ -215,6 +240,12 @@ class Server(ClientHandler):
                     self._dirty[a.conn] = [a.data]
                 else:
                     q.append(a.data)
+            elif t is Propose:
+                assert self.on_propose is not None, "Propose outside an ensemble"
+                self.on_propose(a)
+            elif t is Forward:
+                assert self.on_forward is not None, "Forward outside an ensemble"
+                self.on_forward(a)
             elif t is AppendLog:
                 self._batch.extend(a.entries)
                 self._thens.extend(a.then)

@@ -94,6 +94,30 @@ class Touch:
 
 
 @dataclass(frozen=True, slots=True)
+class Committed:
+    """An ensemble's follower: the leader committed this txn (delivered in zxid order)."""
+
+    hdr: object  # TxnHeader
+    txn: object
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDone:
+    """An ensemble's follower: the leader answered the oldest forwarded sync."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """An ensemble's follower: send this client request to the leader (a QuorumPacket REQUEST)."""
+
+    session: int
+    cxid: int
+    op: int
+    body: bytes
+    auth: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Propose:
     """In an ensemble's leader: order this txn through ZAB (instead of AppendLog). Its commit comes back as
     `LogSynced(zxid)`, which in replicated mode means "a quorum has it"."""

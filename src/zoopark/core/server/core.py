@@ -32,8 +32,10 @@ from .actions import (
     Action,
     AppendLog,
     Close,
+    Committed,
     Connected,
     Disconnected,
+    Forward,
     Frame,
     Log,
     LogFailed,
@@ -41,6 +43,7 @@ from .actions import (
     Propose,
     Remote,
     Send,
+    SyncDone,
     Tick,
     Touch,
 )
@@ -127,6 +130,9 @@ class ServerCore:
         self.last_container_check_ms = 0
         self.stats = CoreStats()
         self.replicated = False  # an ensemble's leader: txns go out as Propose, commits come back as LogSynced
+        self.follower = False  # an ensemble's follower: writes go to the leader, commits come as Committed
+        self.forward_connects: dict[int, tuple[int, int]] = {}  # new session -> (conn, timeout)
+        self.pending_syncs: deque[tuple[int, Pending]] = deque()
 
     # ---- recovery ----------------------------------------------------------------------------
 
@@ -140,6 +146,11 @@ class ServerCore:
         self.last_container_check_ms = now_ms
         self.next_zxid = self.tree.last_zxid + 1
         self.started = True
+
+    def become_follower(self) -> None:
+        """Serve clients as a follower: the leader prepares and orders every write (ours reach it as
+        `Forward`), expires sessions and reaps containers; committed txns arrive as `Committed`."""
+        self.follower = True
 
     def begin_epoch(self, epoch: int) -> None:
         """Lead an ensemble in `epoch`: txns are proposed through ZAB, numbered from (epoch, 1)."""
@@ -168,6 +179,10 @@ class ServerCore:
             self._on_log_failed(event, out)
         elif isinstance(event, Remote):
             self._on_remote(event, out)
+        elif isinstance(event, Committed):
+            self._on_committed(event.hdr, event.txn, out)
+        elif isinstance(event, SyncDone):
+            self._on_sync_done(out)
         elif isinstance(event, Touch):
             for sid, _timeout in event.sessions:
                 s = self.sessions.get(sid)
@@ -229,6 +244,13 @@ class ServerCore:
             out.append(Log("warning", f"session 0x{sid:x}: malformed {OpCode(op).name} request: {e}"))
             record = _MALFORMED
         queue = self.queues.setdefault(sid, deque())
+        if self.follower and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
+            p = Pending(xid, op, record, conn_id, True, self.now_ms)
+            queue.append(p)
+            if op == OpCode.SYNC:
+                self.pending_syncs.append((sid, p))
+            out.append(Forward(sid, xid, op, bytes(data[8:]), tuple(conn.auth)))
+            return
         if op in _WRITE_OPS:
             p = Pending(xid, op, record, conn_id, True, self.now_ms)
             queue.append(p)
@@ -264,6 +286,45 @@ class ServerCore:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
         self._propose(Proposal(hdr.zxid, hdr, txn), out)
 
+    def _on_committed(self, hdr: TxnHeader, txn: object, out: list[Action]) -> None:
+        """A follower applies what the leader committed, and answers its own clients' requests among it."""
+        sid = hdr.client_id
+        if hdr.type == OpCode.CREATE_SESSION:
+            assert isinstance(txn, CreateSessionTxn)
+            self.sessions.add(sid, txn.time_out, self.now_ms)
+        closed = self.sessions.remove(sid) if hdr.type == OpCode.CLOSE_SESSION else None
+        rc = self.tree.apply(hdr, txn)
+        self.stats.writes += 1
+        self._deliver(rc.events, out)
+        if hdr.type == OpCode.CREATE_SESSION and sid in self.forward_connects:
+            conn_id, timeout = self.forward_connects.pop(sid)
+            self._finish_session(sid, conn_id, timeout, out)
+            return
+        queue = self.queues.get(sid)
+        mine = next((p for p in queue or () if p.write and not p.done and p.xid == hdr.cxid
+                     and p.op != OpCode.SYNC), None)
+        if mine is not None:
+            mine.reply = write_reply(mine, rc, self.tree.last_zxid)
+            mine.done = True
+            mine.close_after = hdr.type == OpCode.CLOSE_SESSION or mine.op == OpCode.CLOSE_SESSION
+            self._drain(sid, out)
+        elif closed is not None:  # expired by the leader: close its connection here
+            self.queues.pop(sid, None)
+            conn = self.conns.get(closed.conn) if closed.conn is not None else None
+            if conn is not None:
+                self._close(conn, "session expired", out)
+
+    def _on_sync_done(self, out: list[Action]) -> None:
+        while self.pending_syncs:
+            sid, p = self.pending_syncs.popleft()
+            if p.done:
+                continue
+            err, body = reads.READS[OpCode.SYNC](reads.ReadContext(self.tree, sid, []), p.record)
+            p.reply = reply(p.xid, self.tree.last_zxid, err, b"" if err else body)
+            p.done = True
+            self._drain(sid, out)
+            return
+
     def _on_connect(self, conn: Conn, data: bytes, out: list[Action]) -> None:
         try:
             r = Reader(data)
@@ -279,6 +340,14 @@ class ServerCore:
             return
         timeout = min(max(req.time_out, self.settings.min_session_timeout_ms), self.settings.max_session_timeout_ms)
         conn.old_client = old_client = read_only is None
+        if req.session_id == 0 and self.follower:
+            sid = self.next_session_id
+            self.next_session_id += 1
+            conn.session = sid
+            conn.early = []
+            self.forward_connects[sid] = (conn.id, timeout)
+            out.append(Forward(sid, 0, OpCode.CREATE_SESSION, struct.pack(">i", timeout)))
+            return
         if req.session_id == 0:
             sid = self.next_session_id
             self.next_session_id += 1
@@ -516,6 +585,8 @@ class ServerCore:
     # ---- time --------------------------------------------------------------------------------
 
     def _on_tick(self, out: list[Action]) -> None:
+        if self.follower:
+            return  # the leader expires sessions and reaps containers
         for s in self.sessions.expired(self.now_ms):
             out.append(Log("info", f"expiring session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded"))
             hdr = self._header(s.id, 0, OpCode.CLOSE_SESSION)

@@ -1,0 +1,105 @@
+"""All-zoopark ensembles on real processes: three members on loopback elect, serve clients on every member
+(followers forward writes to the leader), survive the leader's SIGKILL, and lose no acknowledged write."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
+
+from procs import ZooParkProcess, four_letter, free_port
+
+
+def mode_of(p: ZooParkProcess) -> str:
+    try:
+        for line in four_letter(p.port, "srvr", timeout=1.0).splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def wait_modes(members: list[ZooParkProcess], timeout: float = 60.0) -> dict[str, list[ZooParkProcess]]:
+    """Until one member leads and every other one follows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        modes = {p: mode_of(p) for p in members}
+        if list(modes.values()).count("leader") == 1 and all(m in ("leader", "follower") for m in modes.values()):
+            return {"leader": [p for p, m in modes.items() if m == "leader"],
+                    "follower": [p for p, m in modes.items() if m == "follower"]}
+        time.sleep(0.1)
+    raise AssertionError(f"no settled ensemble: {[mode_of(p) for p in members]}\n" +
+                         "\n---\n".join(p.log_tail(30) for p in members))
+
+
+@pytest.fixture
+def ensemble():
+    q = {i: free_port() for i in (1, 2, 3)}
+    e = {i: free_port() for i in (1, 2, 3)}
+    extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
+    extra.update({f"server.{i}": f"127.0.0.1:{q[i]}:{e[i]}" for i in (1, 2, 3)})
+    members = []
+    for i in (1, 2, 3):
+        p = ZooParkProcess(extra=extra)
+        (p.data_dir / "myid").write_text(f"{i}\n")
+        members.append(p)
+    for p in members:
+        p.start(wait=False)
+    yield members
+    for p in members:
+        p.cleanup()
+
+
+def client(p: ZooParkProcess) -> KazooClient:
+    c = KazooClient(p.hosts, timeout=15.0)
+    c.start(timeout=30)
+    return c
+
+
+def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) -> None:
+    roles = wait_modes(ensemble)
+    leader, followers = roles["leader"][0], roles["follower"]
+    clients = [client(p) for p in ensemble]
+    try:
+        acked: dict[str, bytes] = {}
+        for k, c in enumerate(clients):  # writes through the leader and through both followers
+            for i in range(15):
+                path = c.create(f"/m{k}-", b"v%d-%d" % (k, i), sequence=True)
+                acked[path] = b"v%d-%d" % (k, i)
+        clients[0].create("/eph", b"", ephemeral=True)
+        for c in clients:
+            c.sync("/")
+            assert {f"/{n}" for n in c.get_children("/") if n.startswith("m")} == set(acked)
+        # SIGKILL the leader: the two followers elect a new one and go on.
+        leader.kill()
+        survivors = [p for p in ensemble if p is not leader]
+        roles = wait_modes(survivors)
+        c2 = client(roles["follower"][0])
+        for i in range(10):
+            path = c2.create("/after-", b"a%d" % i, sequence=True)
+            acked[path] = b"a%d" % i
+        c2.sync("/")
+        names = set(c2.get_children("/"))
+        for path, data in acked.items():
+            assert path[1:] in names, f"acknowledged {path} lost"
+            assert c2.get(path)[0] == data
+        c2.stop()
+        c2.close()
+        # The old leader comes back as a follower and catches up.
+        leader.start(wait=False)
+        wait_modes(ensemble)
+        c3 = client(leader)
+        c3.sync("/")
+        assert set(c3.get_children("/")) >= {p[1:] for p in acked}
+        c3.stop()
+        c3.close()
+    finally:
+        for c in clients:
+            try:
+                c.stop()
+                c.close()
+            except KazooException:
+                pass
