@@ -217,7 +217,27 @@ def fsync_floor(seconds: float) -> Result:
 # ---- the runner --------------------------------------------------------------------------------
 
 
+def run_ensemble(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result | float, float]:
+    """The 3-server rows: load spread over the members (one worker each), or a leader fail-over."""
+    from .ensemble import Ensemble, failover_seconds
+
+    ens = Ensemble(kind).start()
+    try:
+        if workload == "failover":
+            return failover_seconds(ens), 0.0
+        setup_fixtures(ens.leader())
+        base = workload.split("@")[0]
+        params = [dict(host=p.host, port=p.port, workload=base, worker=w, conns=cfg.conns, depth=cfg.depth,
+                       warmup_s=cfg.warmup, seconds=cfg.seconds) for w, p in enumerate(ens.members)]
+        r = run_parallel("closed", params)
+        return r, sum(rss_mb(p.pid) for p in ens.members)
+    finally:
+        ens.stop()
+
+
 def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result | float, float]:
+    if workload.endswith("@3") or workload == "failover":
+        return run_ensemble(kind, workload, cfg)
     server: ServerProcess = ZooParkProcess(extra={"maxClientCnxns": "0"}) if kind == "zoopark" \
         else BenchZooKeeper(extra={"maxClientCnxns": "0"})
     with server:
@@ -249,7 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
     ap.add_argument("--only",
-                    default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart")
+                    default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart,"
+                            "get@3,set@3,mixed@3,failover")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
@@ -307,6 +328,12 @@ def render(rows, targets, header: bool = True) -> str:
                      "ZooKeeper p50 / p99 ms | RSS MB zoopark / ZooKeeper |")
         lines.append("|---|---|---|---|---|---|---|")
     for workload, results in rows:
+        if workload == "failover":
+            zp_s = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
+            zk_s = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
+            lines.append(f"| failover (s, leader SIGKILL to first ack) | {zp_s:.2f} s | {zk_s:.2f} s | "
+                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | |")
+            continue
         if workload == "restart":
             zp_s = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
             zk_s = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))

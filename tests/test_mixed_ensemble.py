@@ -63,6 +63,17 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
         wait_for_log(zp.log_path, "synced and serving", 60)
         for i in range(20):
             c.create(f"/during{i}", b"d%d" % i)
+        # A client of the zoopark follower: its writes are forwarded to ZooKeeper's leader and answered on
+        # commit; its reads are local, and after sync they see the leader's latest writes.
+        ours = KazooClient(zp.hosts, timeout=15.0)
+        ours.start(timeout=30)
+        ours.create("/via-zoopark-follower", b"forwarded to ZooKeeper")
+        c.create("/just-before-sync", b"x")
+        ours.sync("/")
+        assert ours.get("/just-before-sync")[0] == b"x"
+        assert c.get("/via-zoopark-follower")[0] == b"forwarded to ZooKeeper"
+        ours.stop()
+        ours.close()
         # Stop the other ZooKeeper follower: the leader keeps its quorum only through zoopark's ACKs.
         follower = next(i for i in (2, 3) if "follower" in _mode(zks[i]))
         leader = 5 - follower

@@ -50,8 +50,9 @@ class LeaderLink(asyncio.Protocol):
 
 
 async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost,
-                         attempts: int = 5) -> LeaderLink:
-    """ZooKeeper's connectToLeader: a few tries, a second apart, binding our own address."""
+                         attempts: int = 50, delay_s: float = 0.1) -> LeaderLink:
+    """ZooKeeper's connectToLeader: retries 100 ms apart (leaderConnectDelayDuringRetryMs; the new leader
+    may not be listening yet), binding our own address."""
     loop = asyncio.get_running_loop()
     last: Exception | None = None
     for i in range(attempts):
@@ -61,6 +62,6 @@ async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost
             return link
         except (OSError, asyncio.TimeoutError) as e:
             last = e
-            log.info("cannot reach the leader at %s:%d (try %d): %s", host, port, i + 1, e)
-            await asyncio.sleep(1.0)
+            log.debug("cannot reach the leader at %s:%d (try %d): %s", host, port, i + 1, e)
+            await asyncio.sleep(delay_s)
     raise ConnectionError(f"leader at {host}:{port} unreachable: {last}")
