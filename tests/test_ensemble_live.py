@@ -61,7 +61,7 @@ def client(p: ZooParkProcess) -> KazooClient:
 
 def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) -> None:
     roles = wait_modes(ensemble)
-    leader, followers = roles["leader"][0], roles["follower"]
+    leader = roles["leader"][0]
     clients = [client(p) for p in ensemble]
     try:
         acked: dict[str, bytes] = {}
@@ -103,3 +103,41 @@ def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) ->
                 c.close()
             except KazooException:
                 pass
+
+
+def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None:
+    """SIGSTOP the leader: the followers stop hearing it (syncLimit), elect a new leader and go on writing;
+    after SIGCONT the old leader finds itself without a quorum, steps down and catches up."""
+    import os
+    import signal
+
+    roles = wait_modes(ensemble)
+    leader = roles["leader"][0]
+    survivors = [p for p in ensemble if p is not leader]
+    c = client(survivors[0])
+    try:
+        before = [c.create("/frozen-", b"b", sequence=True) for _ in range(10)]
+        os.kill(leader.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 60
+            after: list[str] = []
+            while time.monotonic() < deadline and len(after) < 10:
+                try:
+                    after.append(c.create_async("/frozen-", b"a", sequence=True).get(timeout=5))
+                except Exception:  # noqa: BLE001 - the ensemble is failing over: anything but an answer
+                    time.sleep(0.05)
+            assert len(after) == 10, "no new leader took over"
+            roles2 = wait_modes(survivors)
+            assert leader not in roles2["leader"]
+        finally:
+            os.kill(leader.pid, signal.SIGCONT)
+        wait_modes(ensemble)
+        assert mode_of(leader) == "follower"
+        c3 = client(leader)
+        c3.sync("/")
+        assert {p[1:] for p in before + after} <= set(c3.get_children("/"))
+        c3.stop()
+        c3.close()
+    finally:
+        c.stop()
+        c.close()
