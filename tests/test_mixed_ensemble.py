@@ -124,7 +124,7 @@ def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_
     extra = ensemble_lines(q, e)
     zks = {}
     for i in (1, 2):
-        zks[i] = ZooKeeperProcess(extra=extra)
+        zks[i] = ZooKeeperProcess(extra=extra, jvm_props={"org.slf4j.simpleLogger.defaultLogLevel": "info"})
         (zks[i].data_dir / "myid").write_text(f"{i}\n")
     zp = ZooParkProcess(extra=extra)
     (zp.data_dir / "myid").write_text("3\n")
