@@ -62,6 +62,9 @@ def client(p: ZooParkProcess) -> KazooClient:
 def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) -> None:
     roles = wait_modes(ensemble)
     leader = roles["leader"][0]
+    mntr = dict(line.split("\t", 1) for line in four_letter(leader.port, "mntr").splitlines())
+    assert mntr["zk_server_state"] == "leader"
+    assert mntr["zk_followers"] == "2" and mntr["zk_synced_followers"] == "2"
     clients = [client(p) for p in ensemble]
     try:
         acked: dict[str, bytes] = {}

@@ -170,6 +170,9 @@ def mntr(server: Any) -> str:
         ("zk_max_file_descriptor_count", _max_fds()),
         ("zk_uptime", int((time.time() - server.started_at) * 1000)),
     ]
+    ensemble = getattr(server, "ensemble_stats", None)
+    if ensemble is not None:  # a leader adds its learners, as ZooKeeper's mntr does
+        rows += list(ensemble().items())
     return "".join(f"{k}\t{v}\n" for k, v in rows)
 
 

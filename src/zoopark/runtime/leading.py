@@ -272,8 +272,22 @@ class LeaderRun:
         core.begin_epoch(epoch)
         self.core = core
         self.server = Server(cfg)
+        self.server.ensemble_stats = self.stats
         await self.server.serve_replicated(core, self._propose)
         log.info("LEADING epoch %d: established with a quorum, serving clients", epoch)
+
+    def stats(self) -> dict[str, int]:
+        """mntr's leader rows (ZooKeeper's names)."""
+        learners = self.leader.learners.values()
+        voters = self.leader.voters
+        return {
+            "zk_learners": len(self.leader.learners),
+            "zk_followers": sum(1 for lr in learners if lr.sid in voters),
+            "zk_synced_followers": sum(1 for lr in learners if lr.sid in voters and lr.phase == "uptodate"),
+            "zk_pending_syncs": len(self.pending_syncs),
+            "zk_outstanding_proposals": len(self.leader.outstanding),
+            "zk_epoch": self.leader.epoch or 0,
+        }
 
     def _propose(self, p: Propose) -> None:
         self._execute(self._guard(lambda: self.leader.propose_at(p.zxid, p.entry)))

@@ -87,6 +87,7 @@ class Server(ClientHandler):
         self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
         self.on_forward: Callable[[Forward], None] | None = None  # set by an ensemble's follower
         self.mode = "standalone"  # srvr's Mode: leader / follower in an ensemble
+        self.ensemble_stats: Callable[[], dict[str, int]] | None = None  # a leader's mntr rows
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
