@@ -144,3 +144,81 @@ def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None
     finally:
         c.stop()
         c.close()
+
+
+def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() -> None:
+    """Every peer link goes through a fault proxy. Cut the leader off from both followers (bytes vanish,
+    connections stay open): the majority elects a new leader and acknowledges writes; the old leader's
+    clients get no acknowledgement; after healing the old leader follows, holds every acknowledged write and
+    none of the writes it could not commit."""
+    from faultproxy import FaultProxy
+
+    ids = (1, 2, 3)
+    q = {i: free_port() for i in ids}
+    e = {i: free_port() for i in ids}
+    proxies = {(i, j): (FaultProxy(q[j]), FaultProxy(e[j])) for i in ids for j in ids if i != j}
+    members = []
+    for i in ids:
+        extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
+        for j in ids:
+            if j == i:
+                extra[f"server.{j}"] = f"127.0.0.1:{q[j]}:{e[j]}"
+            else:
+                pq, pe = proxies[(i, j)]
+                extra[f"server.{j}"] = f"127.0.0.1:{pq.port}:{pe.port}"
+        p = ZooParkProcess(extra=extra)
+        (p.data_dir / "myid").write_text(f"{i}\n")
+        members.append(p)
+    clients: list[KazooClient] = []
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_modes(members)
+        leader = roles["leader"][0]
+        lid = ids[members.index(leader)]
+        majority = [p for p in members if p is not leader]
+        old = KazooClient(leader.hosts, timeout=30.0)
+        old.start(timeout=30)
+        clients.append(old)
+        old.create("/before", b"b")
+        for (i, j), (pq, pe) in proxies.items():
+            if lid in (i, j):
+                pq.partition()
+                pe.partition()
+        # The isolated leader may not acknowledge anything from now on.
+        refused = []
+        for k in range(3):
+            try:
+                old.create_async(f"/isolated{k}", b"x").get(timeout=4)
+                raise AssertionError(f"/isolated{k} acknowledged by a leader without a quorum")
+            except AssertionError:
+                raise
+            except Exception:  # noqa: BLE001 - timeouts or connection loss: not acknowledged
+                refused.append(f"/isolated{k}")
+        roles = wait_modes(majority)
+        c = client(roles["follower"][0])
+        clients.append(c)
+        acked = [c.create("/majority-", b"m", sequence=True) for _ in range(10)]
+        for pq, pe in proxies.values():
+            pq.heal()
+            pe.heal()
+        wait_modes(members)
+        assert mode_of(leader) == "follower"
+        back = client(leader)
+        clients.append(back)
+        back.sync("/")
+        names = set(back.get_children("/"))
+        assert "before" in names and {p[1:] for p in acked} <= names
+        assert not {p[1:] for p in refused} & names, "a write the isolated leader never acknowledged appeared"
+    finally:
+        for cl in clients:
+            try:
+                cl.stop()
+                cl.close()
+            except Exception:  # noqa: BLE001 - teardown
+                pass
+        for p in members:
+            p.cleanup()
+        for pq, pe in proxies.values():
+            pq.close()
+            pe.close()

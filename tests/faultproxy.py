@@ -1,0 +1,85 @@
+"""A fault-injecting TCP proxy for peer links: forwards one peer's connections to another until told to
+partition; then it black-holes them (bytes vanish both ways, connections stay open, as on a cut network) and
+new ones, until healed, when the black-holed connections are closed (their streams lost bytes)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class FaultProxy:
+    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+        self.target = (host, target_port)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.cut = False
+        self.lock = threading.Lock()
+        self.pairs: list[tuple[socket.socket, socket.socket, list[bool]]] = []  # (a, b, [blackholed])
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                a, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                b = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                a.close()
+                continue
+            state = [self.cut]
+            with self.lock:
+                self.pairs.append((a, b, state))
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pump, args=(src, dst, state), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, state: list[bool]) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                for s in (src, dst):
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+                return
+            if state[0]:
+                continue  # black-holed
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def partition(self) -> None:
+        with self.lock:
+            self.cut = True
+            for _, _, state in self.pairs:
+                state[0] = True
+
+    def heal(self) -> None:
+        with self.lock:
+            self.cut = False
+            dead = [(a, b) for a, b, state in self.pairs if state[0]]
+            self.pairs = [p for p in self.pairs if not p[2][0]]
+        for a, b in dead:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+        self.heal()
