@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 test: $(STAMP) zookeeper lint
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) zookeeper
 	$(BIN)/python -m bench.run

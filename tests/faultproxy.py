@@ -30,6 +30,7 @@ class FaultProxy:
                 return
             try:
                 b = socket.create_connection(self.target, timeout=5)
+                b.settimeout(None)  # idle links (election) must not time out in the proxy
             except OSError:
                 a.close()
                 continue

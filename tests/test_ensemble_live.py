@@ -11,6 +11,8 @@ from kazoo.exceptions import KazooException
 
 from procs import ZooParkProcess, four_letter, free_port
 
+# Multi-process ensembles: one xdist worker runs them one after another (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ensembles")
 
 def mode_of(p: ZooParkProcess) -> str:
     try:
@@ -54,8 +56,13 @@ def ensemble():
 
 
 def client(p: ZooParkProcess) -> KazooClient:
-    c = KazooClient(p.hosts, timeout=15.0)
-    c.start(timeout=30)
+    # Reconnect quickly: a member closes its client port between roles, and kazoo's default back-off
+    # grows to a minute.
+    c = KazooClient(p.hosts, timeout=15.0, connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
+    try:
+        c.start(timeout=30)
+    except Exception as e:  # noqa: BLE001 - say which member, and what it logged
+        raise AssertionError(f"cannot connect to {p.hosts} ({mode_of(p)!r}): {e}\n{p.log_tail(40)}") from e
     return c
 
 

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 
+import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, KazooException, NodeExistsError, NoNodeError
 from kazoo.handlers.threading import KazooTimeoutError
@@ -17,6 +18,9 @@ from zoopark.sim.linear import Op, check, check_by_key
 
 INF = math.inf
 
+
+# Multi-process ensembles: one xdist worker runs them one after another (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("ensembles")
 
 def test_checker_accepts_a_linearizable_history_with_overlap_and_an_unknown_outcome() -> None:
     h = [

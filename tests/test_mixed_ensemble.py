@@ -14,7 +14,7 @@ from zoopark.persist.recovery import recover
 
 from procs import ZooKeeperProcess, ZooParkProcess, free_port, zookeeper_available
 
-pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+pytestmark = [pytest.mark.xdist_group("ensembles"), pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")]
 
 
 def ensemble_lines(q: dict[int, int], e: dict[int, int]) -> dict[str, str]:

@@ -36,6 +36,7 @@ from ..core.zab.actions import (
 )
 from ..core.zab.leader import Leader, StepDown
 from ..persist import epochs
+from .batching import TurnBatch
 from .server import Server, core_settings
 
 log = logging.getLogger("zoopark.leader")
@@ -72,9 +73,10 @@ class _LearnerLink(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             return
         if isinstance(item, tuple):  # a SNAP's database, then the signature
-            self.transport.write(item[1] + encode_string(SNAP_SIGNATURE))
+            data = item[1] + encode_string(SNAP_SIGNATURE)
         else:
-            self.transport.write(item.encode())
+            data = item.encode()
+        self.run.batch.write(self.transport, data)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -95,6 +97,7 @@ class LeaderRun:
         self.ended = asyncio.Event()
         self.reason = ""
         self.pending_syncs: list[tuple[int, int]] = []  # (zxid, learner): SYNC once zxid has committed
+        self.batch = TurnBatch(asyncio.get_event_loop(), member.writer)
         self.leader = Leader(
             member.my_id, frozenset(s.id for s in cfg.servers if not s.observer), member.accepted, member.current,
             member.tree.last_zxid, list(member.window), self._snapshot, member.tree.last_zxid, cfg.tick_time_ms,
@@ -232,7 +235,7 @@ class LeaderRun:
                     link.send(a.packet)
             elif t is Append:
                 then = a.then
-                self.m.writer.submit(list(a.entries), lambda then=then: self._then(then))
+                self.batch.append(list(a.entries), lambda then=then: self._then(then))
             elif t is PersistEpoch:
                 epochs.write_epoch(self.m.cfg.snap_dir, a.name, a.epoch)
                 if a.name == epochs.ACCEPTED:
@@ -273,7 +276,13 @@ class LeaderRun:
         self.core = core
         self.server = Server(cfg)
         self.server.ensemble_stats = self.stats
-        await self.server.serve_replicated(core, self._propose)
+        server = self.server
+        await server.serve_replicated(core, self._propose)
+        if self.ended.is_set():  # stepped down while the port was opening: close it again
+            if server._tick_task is not None:
+                server._tick_task.cancel()
+            await server.port.stop()
+            return
         log.info("LEADING epoch %d: established with a quorum, serving clients", epoch)
 
     def stats(self) -> dict[str, int]:

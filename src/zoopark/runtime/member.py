@@ -40,6 +40,7 @@ from ..net.quorum import LeaderLink, connect_leader
 from ..persist import epochs, txnlog
 from ..persist.recovery import recover
 from ..persist.writer import LogWriter
+from .batching import TurnBatch
 from .elector import Elector
 from .server import Server, core_settings
 from .snapshotter import write_now
@@ -71,6 +72,8 @@ class Member:
         self.window: list[tuple[int, bytes]] = []
         self.server: Server | None = None
         self.core: ServerCore | None = None
+        self.batch: TurnBatch | None = None
+        self._closed = False
 
     # ---- start-up ----------------------------------------------------------------------------------
 
@@ -97,6 +100,7 @@ class Member:
         loop = asyncio.get_running_loop()
         self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
                                 loop.call_soon_threadsafe, self._log_failed)
+        self.batch = TurnBatch(loop, self.writer)
         elector = Elector(self.my_id, list(self.cfg.servers))
         await elector.start()
         try:
@@ -109,11 +113,12 @@ class Member:
                     self.state = "LEADING"
                     reason = await LeaderRun(self, stop).run()
                     log.info("no longer leading: %s", reason)
-                    elector.election.set_state(PeerState.LOOKING)
-                    continue
-                self.state = "FOLLOWING"
-                await self.follow(d.vote.leader, stop)
+                else:
+                    self.state = "FOLLOWING"
+                    await self.follow(d.vote.leader, stop)
                 elector.election.set_state(PeerState.LOOKING)
+                if not stop.is_set():
+                    self._reload()
         finally:
             await elector.stop()
             if self.link is not None:
@@ -130,17 +135,33 @@ class Member:
         last = self.tree.last_zxid
         self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last, self.cfg.tick_time_ms,
                                self.cfg.init_limit or 10, self.cfg.sync_limit or 5)
-        try:
-            self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item, self._on_lost)
-        except ConnectionError as e:
-            log.warning("%s", e)
-            return
-        log.info("following leader %d at %s:%d", leader, spec.host, spec.quorum_port)
-        self._execute(self._guard(lambda: self.learner.start(_now_ms())))
         ticker = asyncio.create_task(self._tick())
         stopper = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait([asyncio.create_task(self.left.wait()), stopper], return_when=asyncio.FIRST_COMPLETED)
+            for attempt in range(50):
+                try:
+                    self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item,
+                                                     self._on_lost)
+                except ConnectionError as e:
+                    log.warning("%s", e)
+                    return
+                log.info("following leader %d at %s:%d", leader, spec.host, spec.quorum_port)
+                self._closed = False
+                dialled = time.monotonic()
+                self._execute(self._guard(lambda: self.learner.start(_now_ms())))
+                await asyncio.wait([asyncio.create_task(self.left.wait()), stopper],
+                                   return_when=asyncio.FIRST_COMPLETED)
+                # Closed at once, before the leader said a word (LEADERINFO): it was not listening yet behind
+                # whatever accepted our connection (a proxy, a load balancer). Dial again, as for a refused
+                # connect. A leader that stays silent is a dead leader: elect.
+                quick_close = self._closed and time.monotonic() - dialled < 1.0
+                if stop.is_set() or self.learner.phase != "info" or not quick_close or attempt == 49:
+                    break
+                self.left.clear()
+                await asyncio.sleep(0.1)
+                self.learner = Learner(self.my_id, leader, self.accepted, self.current, self.tree.last_zxid,
+                                       self.tree.last_zxid, self.cfg.tick_time_ms, self.cfg.init_limit or 10,
+                                       self.cfg.sync_limit or 5)
         finally:
             ticker.cancel()
             stopper.cancel()
@@ -176,6 +197,7 @@ class Member:
             self._execute(self._guard(lambda: self.learner.on_packet(item, _now_ms())))
 
     def _on_lost(self, reason: str) -> None:
+        self._closed = True
         self._leave(reason)
 
     # ---- actions -----------------------------------------------------------------------------------
@@ -187,9 +209,9 @@ class Member:
                 if self.link is not None:
                     self.link.send(a.packet)
             elif t is Append:
-                assert self.writer is not None
+                assert self.batch is not None
                 then = a.then
-                self.writer.submit(list(a.entries), lambda then=then: self._then(then))
+                self.batch.append(list(a.entries), lambda then=then: self._then(then))
             elif t is PersistEpoch:
                 epochs.write_epoch(self.cfg.snap_dir, a.name, a.epoch)
                 if a.name == epochs.ACCEPTED:
@@ -238,6 +260,14 @@ class Member:
             else:
                 self._execute([ev])
 
+    def _reload(self) -> None:
+        """Out of a role, the state is the log again (ZooKeeper reloads its database): txns we logged but never
+        saw committed are part of it, so the next leader hears our true last zxid and truncates what it must."""
+        assert self.writer is not None and self.batch is not None
+        self.batch.flush()
+        self.writer.drain()
+        self.load()
+
     async def _serve_clients(self) -> None:
         """Synced with the leader: serve clients, reads here, writes through the leader."""
         if self.server is not None:
@@ -247,8 +277,12 @@ class Member:
         core.start(time.time_ns() // 1_000_000)
         core.become_follower()
         self.core = core
-        self.server = Server(self.cfg)
-        await self.server.serve_replicated(core, on_forward=self._forward)
+        server = self.server = Server(self.cfg)
+        await server.serve_replicated(core, on_forward=self._forward)
+        if self.server is not server:  # the role ended while the port was opening: close it again
+            if server._tick_task is not None:
+                server._tick_task.cancel()
+            await server.port.stop()
 
     async def _stop_clients(self) -> None:
         """Not following any more: ZooKeeper drops every client connection; so do we."""
@@ -265,7 +299,12 @@ class Member:
     def _forward(self, f: Forward) -> None:
         if self.link is not None:
             data = struct.pack(">qii", f.session, f.cxid, f.op) + f.body
-            self.link.send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))
+            self._send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))
+
+    def _send(self, packet: QuorumPacket) -> None:
+        link = self.link
+        if link is not None and not link.closed and link.transport is not None and self.batch is not None:
+            self.batch.write(link.transport, packet.encode())
 
     def _touches(self) -> bytes:
         """The sessions of our clients, for the leader's session tracker (a PING reply's payload)."""
@@ -275,7 +314,8 @@ class Member:
 
     def _truncate(self, zxid: int) -> None:
         """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""
-        assert self.writer is not None
+        assert self.writer is not None and self.batch is not None
+        self.batch.flush()
         self.writer.drain()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
         self.writer.roll()
         self.writer.log.roll()  # the writer is idle: close the file here, so the truncation is the last word

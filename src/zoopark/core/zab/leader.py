@@ -76,6 +76,7 @@ class Leader:
         self.last_committed = self.last_zxid
         self.own_synced = self.last_zxid
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
+        self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
         self._writing_current = False
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -127,9 +128,10 @@ class Leader:
     def on_synced(self, zxid: int) -> list:
         """Our own log has everything up to `zxid` on disk: that is our ACK."""
         self.own_synced = max(self.own_synced, zxid)
-        for z, acks in self.outstanding.items():
-            if z <= zxid:
-                acks.add(self.my_id)
+        for z, acks in self.outstanding.items():  # zxid order: stop at the first one not yet synced
+            if z > zxid:
+                break
+            acks.add(self.my_id)
         return self._try_commit()
 
     def on_epoch_persisted(self, e: EpochPersisted, now_ms: int) -> list:
@@ -180,6 +182,7 @@ class Leader:
         self.window.append((zxid, txn))
         self.last_zxid = zxid
         self.outstanding[zxid] = set()
+        self._txns[zxid] = txn
         out: list = [Append([(zxid, txn)], (Synced(zxid),))]
         packet = QuorumPacket(PacketType.PROPOSAL, zxid, txn)
         for lr in self.learners.values():
@@ -328,7 +331,7 @@ class Leader:
         for _ in range(len(self.outstanding)):
             if not self.outstanding:
                 break
-            zxid = min(self.outstanding)
+            zxid = next(iter(self.outstanding))  # proposals are added in zxid order
             if not self.quorum(self.outstanding[zxid]):
                 break
             del self.outstanding[zxid]
@@ -337,7 +340,7 @@ class Leader:
             for lr in self.learners.values():
                 if lr.phase in ("synced", "acked", "uptodate"):
                     out.append(ToPeer(lr.sid, commit))
-            txn = next(t for z, t in reversed(self.window) if z == zxid)
+            txn = self._txns.pop(zxid)
             out.append(Deliver(zxid, txn))
             self.last_delivered = zxid
         return out
