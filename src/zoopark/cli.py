@@ -70,32 +70,31 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dump(command: str, path: str, run: Callable[[], object], errors: tuple[type[Exception], ...]) -> int:
+    """A dump: its output, or one line naming the file and what is wrong with it (exit 1)."""
+    try:
+        run()
+    except BrokenPipeError:
+        raise  # `... | head`: main() handles it
+    except (OSError, *errors) as e:
+        print(f"zoopark {command}: {path}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _logdump(args: argparse.Namespace) -> int:
     from .persist.txnlog import CorruptLog
     from .tools.dump import dump_log
 
-    try:
-        dump_log(Path(args.file), args.json)
-    except BrokenPipeError:
-        raise
-    except (OSError, CorruptLog) as e:
-        print(f"zoopark logdump: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return _dump("logdump", args.file, lambda: dump_log(Path(args.file), args.json), (CorruptLog,))
 
 
 def _snapdump(args: argparse.Namespace) -> int:
     from .core.tree.snapshot import SnapshotError
     from .tools.dump import dump_snapshot
 
-    try:
-        dump_snapshot(Path(args.file), args.json, args.data)
-    except BrokenPipeError:
-        raise
-    except (OSError, SnapshotError) as e:
-        print(f"zoopark snapdump: {args.file}: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return _dump("snapdump", args.file, lambda: dump_snapshot(Path(args.file), args.json, args.data),
+                 (SnapshotError,))
 
 
 def _version(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.tree.snapshot import looks_complete
 from . import snapfiles, txnlog
 
 log = logging.getLogger("zoopark.purge")
@@ -37,7 +38,7 @@ def plan(snap_dir: Path, log_dir: Path, retain: int) -> PurgeResult:
         try:
             with open(path, "rb") as f:
                 f.seek(max(path.stat().st_size - 5, 0))
-                if snapfiles.snap.looks_complete(f.read(5)):
+                if looks_complete(f.read(5)):
                     valid.append((zxid, path))
         except OSError:
             continue

@@ -14,6 +14,7 @@ is what makes ZooKeeper's fuzzy snapshots, taken while writes go on, consistent.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import time
@@ -42,7 +43,6 @@ class Recovered:
     replayed: int = 0
     last_zxid: int = 0
     warnings: list[str] = field(default_factory=list)
-    digest_checked: bool = False
 
 
 def _progress_logger(path: Path) -> Callable[[int, int], None]:
@@ -65,19 +65,23 @@ def _consecutive(prev: int, nxt: int) -> bool:
     return (nxt >> 32) > (prev >> 32) and (nxt & 0xFFFFFFFF) == 1
 
 
-def recover(*args, **kwargs) -> Recovered:
-    """Load the database (see `_recover`) with the cyclic GC off: a million new objects would set off
-    collections that scan them all, again and again. Nothing built here is cyclic garbage."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        return _recover(*args, **kwargs)
-    finally:
-        if was:
-            gc.enable()
+def _gc_paused(fn):
+    """Run `fn` with the cyclic GC off: loading a database makes a million objects, which would set off
+    collections that scan them all, again and again; nothing it builds is cyclic garbage."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+    return wrapper
 
 
-def _recover(
+@_gc_paused
+def recover(
     snap_dir: Path,
     log_dir: Path,
     apply: Callable[[DataTree, dict[int, int], LogEntry], None],
@@ -126,7 +130,6 @@ def _recover(
     if zxid_digest is not None and zxid_digest[0] == start:
         if verify_digest is not None:
             verify_digest(rec.tree, zxid_digest)
-            rec.digest_checked = True
         else:
             _check_digest(rec, zxid_digest)
     prev = start
@@ -150,7 +153,6 @@ def _recover(
 def _check_digest(rec: Recovered, zxid_digest: tuple[int, int, int]) -> None:
     """Compare the tree with the digest the snapshot recorded for this zxid (ZooKeeper logs a mismatch)."""
     actual = rec.tree.digest if rec.tree.track_digest else rec.tree.recompute_digest()
-    rec.digest_checked = True
     if actual != zxid_digest[2]:
         msg = (f"tree digest at zxid 0x{zxid_digest[0]:x} is {actual}, the snapshot recorded {zxid_digest[2]}: "
                f"the snapshot or the log replayed over it does not match the history that wrote it")

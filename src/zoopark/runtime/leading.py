@@ -11,6 +11,7 @@ import logging
 import struct
 import time
 
+from ..core.jute.constants import OpCode
 from ..core.jute.io import encode_string
 from ..core.jute.quorum import (
     SNAP_SIGNATURE,
@@ -173,7 +174,7 @@ class LeaderRun:
         if self.core is None or self.server is None or len(data) < 16:
             return
         session, cxid, op = struct.unpack_from(">qii", data, 0)
-        if op == 9:  # sync: answered once everything proposed before it has committed
+        if op == OpCode.SYNC:  # answered once everything proposed before it has committed
             self._sync_after(sid, self.leader.last_zxid)
             return
         self.server._execute(self.core.step(Remote(session, cxid, op, data[16:], tuple(p.authinfo or ())),

@@ -85,7 +85,6 @@ class Node:
     disk: Disk = field(default_factory=Disk)
     peer: ZabPeer | None = None
     applied: list[tuple[int, bytes]] = field(default_factory=list)
-    gen: int = 0
     role_id: int = 0  # identity of the peer's role object: a new role is a new connection
     up: bool = True
 
@@ -124,7 +123,6 @@ class ZabRun:
                             tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=self.window,
                             window_complete=not d.snapshot and len(node.applied) <= self.window)
         node.up = True
-        node.gen += 1
         self.net.down.discard(sid)
         self._run(sid, node.peer.start(self.now_ms))
 

@@ -17,7 +17,6 @@ from typing import TextIO
 from ..core.jute.constants import OpCode
 from ..core.jute.records import MultiTxn
 from ..core.jute.txns import decode_txn
-from ..core.tree import snapshot as snap
 from ..persist import txnlog
 from ..persist.snapfiles import read_snapshot
 
@@ -115,4 +114,4 @@ def dump_snapshot(path: Path, as_json: bool, with_data: bool, out: TextIO = sys.
     return len(tree.nodes)
 
 
-__all__ = ["dump_log", "dump_snapshot", "snap"]
+__all__ = ["dump_log", "dump_snapshot"]

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .io import JuteError, Reader, Writer
+from .io import JuteError, Writer
 from .records import Id
 
 MAX_PACKET_BYTES = 64 * 1024 * 1024  # jute.maxbuffer bounds a txn; a packet's data is one txn or less
@@ -263,4 +263,4 @@ def read_packet(data: bytes) -> QuorumPacket:
     return got[0]
 
 
-__all__ = ["QuorumPacket", "PacketType", "LearnerInfo", "QuorumStreamDecoder", "Reader"]
+__all__ = ["QuorumPacket", "PacketType", "LearnerInfo", "QuorumStreamDecoder"]

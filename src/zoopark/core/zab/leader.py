@@ -69,12 +69,10 @@ class Leader:
     outstanding: dict[int, set[int]] = field(default_factory=dict)  # zxid -> who has it durably
     last_committed: int = 0
     counter: int = 0
-    own_synced: int = 0
     next_ping_ms: int = 0
 
     def __post_init__(self) -> None:
         self.last_committed = self.last_zxid
-        self.own_synced = self.last_zxid
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
         self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
         self._writing_current = False
@@ -127,7 +125,6 @@ class Leader:
 
     def on_synced(self, zxid: int) -> list:
         """Our own log has everything up to `zxid` on disk: that is our ACK."""
-        self.own_synced = max(self.own_synced, zxid)
         for z, acks in self.outstanding.items():  # zxid order: stop at the first one not yet synced
             if z > zxid:
                 break

@@ -19,7 +19,6 @@ from .actions import (
     EpochPersisted,
     InstallSnapshot,
     Persistent,
-    PersistEpoch,
     RoleChanged,
     SnapshotInstalled,
     Synced,
@@ -166,8 +165,6 @@ class ZabPeer:
                 self.last_zxid = self.last_delivered = a.zxid
             elif t is Deliver:
                 self.last_delivered = max(self.last_delivered, a.zxid)
-            elif t is PersistEpoch:
-                pass
             elif t is RoleChanged and a.serving:
                 self.serving = True
                 if a.epoch is not None:
