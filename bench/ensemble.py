@@ -7,49 +7,33 @@ import time
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
-from tests.procs import ServerProcess, ZooKeeperProcess, ZooParkProcess, four_letter, free_port
+from tests.procs import (
+    ServerProcess,
+    ZooKeeperProcess,
+    ZooParkProcess,
+    ensemble_config,
+    ensemble_ports,
+    member,
+    server_mode,
+    wait_settled,
+)
 
 
 class Ensemble:
     def __init__(self, kind: str, size: int = 3) -> None:
-        q = {i: free_port() for i in range(1, size + 1)}
-        e = {i: free_port() for i in range(1, size + 1)}
-        extra = {"tickTime": "2000", "initLimit": "10", "syncLimit": "5", "maxClientCnxns": "0"}
-        extra.update({f"server.{i}": f"127.0.0.1:{q[i]}:{e[i]}" for i in q})
+        ids = range(1, size + 1)
+        extra = {**ensemble_config(ensemble_ports(ids), tick_ms=2000), "maxClientCnxns": "0"}
         cls = ZooParkProcess if kind == "zoopark" else ZooKeeperProcess
-        self.members: list[ServerProcess] = []
-        for i in q:
-            p = cls(extra=extra)
-            (p.data_dir / "myid").write_text(f"{i}\n")
-            self.members.append(p)
+        self.members: list[ServerProcess] = [member(cls, i, extra) for i in ids]
 
     def start(self, timeout: float = 120.0) -> Ensemble:
         for p in self.members:
             p.start(wait=False)
-        self.wait_settled(self.members, timeout)
+        wait_settled(self.members, timeout)
         return self
 
-    @staticmethod
-    def mode(p: ServerProcess) -> str:
-        try:
-            for line in four_letter(p.port, "srvr", timeout=1.0).splitlines():
-                if line.startswith("Mode:"):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return ""
-
-    def wait_settled(self, members: list[ServerProcess], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            modes = [self.mode(p) for p in members]
-            if modes.count("leader") == 1 and all(m in ("leader", "follower") for m in modes):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"ensemble did not settle: {modes}")
-
     def leader(self) -> ServerProcess:
-        return next(p for p in self.members if self.mode(p) == "leader")
+        return next(p for p in self.members if server_mode(p.port) == "leader")
 
     def stop(self) -> None:
         for p in self.members:

@@ -1,6 +1,7 @@
 """A fault-injecting TCP proxy for peer links: forwards one peer's connections to another until told to
 partition; then it black-holes them (bytes vanish both ways, connections stay open, as on a cut network) and
-new ones, until healed, when the black-holed connections are closed (their streams lost bytes)."""
+new ones, until healed, when the black-holed connections are closed (their streams lost bytes).
+With `record=True` it also keeps every byte of the first connection, each direction apart (`c2s`, `s2c`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, target_port: int, host: str = "127.0.0.1", record: bool = False) -> None:
         self.target = (host, target_port)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -20,6 +21,9 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.pairs: list[tuple[socket.socket, socket.socket, list[bool]]] = []  # (a, b, [blackholed])
         self.closed = False
+        self.record = record
+        self.c2s = bytearray()
+        self.s2c = bytearray()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -36,12 +40,14 @@ class FaultProxy:
                 continue
             state = [self.cut]
             with self.lock:
+                first = not self.pairs
                 self.pairs.append((a, b, state))
-            for src, dst in ((a, b), (b, a)):
-                threading.Thread(target=self._pump, args=(src, dst, state), daemon=True).start()
+            logs = (self.c2s, self.s2c) if self.record and first else (None, None)
+            for (src, dst), log in zip(((a, b), (b, a)), logs, strict=True):
+                threading.Thread(target=self._pump, args=(src, dst, state, log), daemon=True).start()
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket, state: list[bool]) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, state: list[bool], log: bytearray | None) -> None:
         while True:
             try:
                 data = src.recv(65536)
@@ -56,6 +62,8 @@ class FaultProxy:
                 return
             if state[0]:
                 continue  # black-holed
+            if log is not None:
+                log += data
             try:
                 dst.sendall(data)
             except OSError:

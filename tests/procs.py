@@ -163,3 +163,58 @@ class ZooParkProcess(ServerProcess):
 
     def command(self, cfg: Path) -> list[str]:
         return [sys.executable, "-m", "zoopark", "server", str(cfg), "--log-level", "info"]
+
+
+# ---- ensembles ---------------------------------------------------------------------------------------
+
+
+def server_mode(port: int) -> str:
+    """srvr's Mode (leader, follower, standalone), or "" while the server does not serve."""
+    try:
+        for line in four_letter(port, "srvr", timeout=1.0).splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def ensemble_config(ports: dict[int, tuple[int, int]], tick_ms: int = 500) -> dict[str, str]:
+    """zoo.cfg lines of an ensemble on loopback: `ports` maps each id to its (quorum, election) port."""
+    extra = {"tickTime": str(tick_ms), "initLimit": "10", "syncLimit": "5"}
+    extra.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}" for i, (qp, ep) in ports.items()})
+    return extra
+
+
+def ensemble_ports(ids) -> dict[int, tuple[int, int]]:
+    return {i: (free_port(), free_port()) for i in ids}
+
+
+def member(cls: type[ServerProcess], my_id: int, extra: dict[str, str], **kw) -> ServerProcess:
+    """A server of an ensemble: its config and its myid (not started)."""
+    p = cls(extra=extra, **kw)
+    (p.data_dir / "myid").write_text(f"{my_id}\n")
+    return p
+
+
+def wait_settled(members: list[ServerProcess], timeout: float = 60.0) -> dict[str, list[ServerProcess]]:
+    """Until exactly one member leads and every other one follows; {"leader": [..], "follower": [..]}."""
+    deadline = time.monotonic() + timeout
+    modes: dict[ServerProcess, str] = {}
+    while time.monotonic() < deadline:
+        modes = {p: server_mode(p.port) for p in members}
+        if list(modes.values()).count("leader") == 1 and all(m in ("leader", "follower") for m in modes.values()):
+            return {"leader": [p for p, m in modes.items() if m == "leader"],
+                    "follower": [p for p, m in modes.items() if m == "follower"]}
+        time.sleep(0.05)
+    raise AssertionError(f"no settled ensemble: {list(modes.values())}\n" +
+                         "\n---\n".join(p.log_tail(30) for p in members))
+
+
+def wait_mode(p: ServerProcess, mode: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server_mode(p.port) == mode:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{p.kind} on {p.port} never became {mode}:\n{p.log_tail()}")

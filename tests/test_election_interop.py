@@ -11,7 +11,14 @@ from zoopark.config import ServerSpec
 from zoopark.core.jute.election import PeerState
 from zoopark.runtime.elector import Elector
 
-from procs import ZooKeeperProcess, four_letter, free_port, zookeeper_available
+from procs import (
+    ZooKeeperProcess,
+    ensemble_config,
+    free_port,
+    member,
+    server_mode,
+    zookeeper_available,
+)
 
 pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
 
@@ -21,21 +28,7 @@ def ensemble(n: int) -> list[ServerSpec]:
 
 
 def zk_member(specs: list[ServerSpec], my_id: int) -> ZooKeeperProcess:
-    extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
-    extra.update({f"server.{s.id}": f"{s.host}:{s.quorum_port}:{s.election_port}" for s in specs})
-    zk = ZooKeeperProcess(extra=extra)
-    (zk.data_dir / "myid").write_text(f"{my_id}\n")
-    return zk
-
-
-def serving_mode(zk: ZooKeeperProcess) -> str | None:
-    try:
-        for line in four_letter(zk.port, "srvr", timeout=1.0).splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        return None
-    return None
+    return member(ZooKeeperProcess, my_id, ensemble_config({s.id: (s.quorum_port, s.election_port) for s in specs}))
 
 
 async def wait_for(cond, timeout: float, what: str) -> None:
@@ -56,8 +49,8 @@ def test_zoopark_joins_a_running_zookeeper_ensemble_as_a_follower_of_its_leader(
             zk.start(wait=False)
 
         async def run() -> None:
-            await wait_for(lambda: all(serving_mode(z) for z in zks), 60, "ZooKeeper 1 and 2 to form a quorum")
-            leader = next(i + 1 for i, z in enumerate(zks) if serving_mode(z) == "leader")
+            await wait_for(lambda: all(server_mode(z.port) for z in zks), 60, "ZooKeeper 1 and 2 to form a quorum")
+            leader = next(i + 1 for i, z in enumerate(zks) if server_mode(z.port) == "leader")
             el = Elector(3, specs)
             await el.start()
             try:

@@ -9,45 +9,31 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 
-from procs import ZooParkProcess, four_letter, free_port
+from procs import (
+    ZooParkProcess,
+    ensemble_config,
+    ensemble_ports,
+    four_letter,
+    free_port,
+    member,
+    server_mode,
+    wait_settled,
+)
 
 # Multi-process ensembles: one xdist worker runs them one after another (make test uses --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("ensembles")
 
 def mode_of(p: ZooParkProcess) -> str:
-    try:
-        for line in four_letter(p.port, "srvr", timeout=1.0).splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
+    return server_mode(p.port)
 
 
-def wait_modes(members: list[ZooParkProcess], timeout: float = 60.0) -> dict[str, list[ZooParkProcess]]:
-    """Until one member leads and every other one follows."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        modes = {p: mode_of(p) for p in members}
-        if list(modes.values()).count("leader") == 1 and all(m in ("leader", "follower") for m in modes.values()):
-            return {"leader": [p for p, m in modes.items() if m == "leader"],
-                    "follower": [p for p, m in modes.items() if m == "follower"]}
-        time.sleep(0.1)
-    raise AssertionError(f"no settled ensemble: {[mode_of(p) for p in members]}\n" +
-                         "\n---\n".join(p.log_tail(30) for p in members))
+wait_modes = wait_settled
 
 
 @pytest.fixture
 def ensemble():
-    q = {i: free_port() for i in (1, 2, 3)}
-    e = {i: free_port() for i in (1, 2, 3)}
-    extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
-    extra.update({f"server.{i}": f"127.0.0.1:{q[i]}:{e[i]}" for i in (1, 2, 3)})
-    members = []
-    for i in (1, 2, 3):
-        p = ZooParkProcess(extra=extra)
-        (p.data_dir / "myid").write_text(f"{i}\n")
-        members.append(p)
+    extra = ensemble_config(ensemble_ports((1, 2, 3)))
+    members = [member(ZooParkProcess, i, extra) for i in (1, 2, 3)]
     for p in members:
         p.start(wait=False)
     yield members
@@ -165,17 +151,9 @@ def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() ->
     e = {i: free_port() for i in ids}
     proxies = {(i, j): (FaultProxy(q[j]), FaultProxy(e[j])) for i in ids for j in ids if i != j}
     members = []
-    for i in ids:
-        extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
-        for j in ids:
-            if j == i:
-                extra[f"server.{j}"] = f"127.0.0.1:{q[j]}:{e[j]}"
-            else:
-                pq, pe = proxies[(i, j)]
-                extra[f"server.{j}"] = f"127.0.0.1:{pq.port}:{pe.port}"
-        p = ZooParkProcess(extra=extra)
-        (p.data_dir / "myid").write_text(f"{i}\n")
-        members.append(p)
+    for i in ids:  # each member sees the others through its own proxies
+        view = {j: (q[j], e[j]) if j == i else (proxies[(i, j)][0].port, proxies[(i, j)][1].port) for j in ids}
+        members.append(member(ZooParkProcess, i, ensemble_config(view)))
     clients: list[KazooClient] = []
     try:
         for p in members:

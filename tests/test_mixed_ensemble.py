@@ -12,15 +12,18 @@ from kazoo.client import KazooClient
 from zoopark.core.server.core import replay_txn
 from zoopark.persist.recovery import recover
 
-from procs import ZooKeeperProcess, ZooParkProcess, free_port, zookeeper_available
+from procs import (
+    ZooKeeperProcess,
+    ZooParkProcess,
+    ensemble_config,
+    ensemble_ports,
+    member,
+    server_mode,
+    wait_mode,
+    zookeeper_available,
+)
 
 pytestmark = [pytest.mark.xdist_group("ensembles"), pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")]
-
-
-def ensemble_lines(q: dict[int, int], e: dict[int, int]) -> dict[str, str]:
-    extra = {"tickTime": "500", "initLimit": "10", "syncLimit": "5"}
-    extra.update({f"server.{i}": f"127.0.0.1:{q[i]}:{e[i]}" for i in q})
-    return extra
 
 
 def wait_for_log(path: Path, text: str, timeout: float) -> None:
@@ -43,15 +46,9 @@ def dump(client: KazooClient, path: str = "/") -> dict[str, tuple]:
 
 
 def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> None:
-    q = {i: free_port() for i in (1, 2, 3)}
-    e = {i: free_port() for i in (1, 2, 3)}
-    extra = ensemble_lines(q, e)
-    zks = {}
-    for i in (2, 3):
-        zks[i] = ZooKeeperProcess(extra=extra)
-        (zks[i].data_dir / "myid").write_text(f"{i}\n")
-    zp = ZooParkProcess(extra=extra)
-    (zp.data_dir / "myid").write_text("1\n")
+    extra = ensemble_config(ensemble_ports((1, 2, 3)))
+    zks = {i: member(ZooKeeperProcess, i, extra) for i in (2, 3)}
+    zp = member(ZooParkProcess, 1, extra)
     try:
         zks[2].start(wait=False)
         zks[3].start(timeout=90)
@@ -75,7 +72,7 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
         ours.stop()
         ours.close()
         # Stop the other ZooKeeper follower: the leader keeps its quorum only through zoopark's ACKs.
-        follower = next(i for i in (2, 3) if "follower" in _mode(zks[i]))
+        follower = next(i for i in (2, 3) if server_mode(zks[i].port) == "follower")
         leader = 5 - follower
         zks[follower].stop()
         c.stop()
@@ -106,28 +103,15 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
             zk.cleanup()
 
 
-def _mode(zk: ZooKeeperProcess) -> str:
-    from procs import four_letter
-
-    try:
-        return four_letter(zk.port, "srvr", timeout=2.0)
-    except OSError:
-        return ""
-
 
 def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_tree() -> None:
     """zoopark (id 3) leads; ZooKeeper 1 and 2 follow it. Writes through the zoopark leader and through a
     ZooKeeper follower (forwarded to our leader as REQUEST), sessions created on ZooKeeper followers
     (createSession forwarded, kept alive by their PINGs): every client sees the same tree."""
-    q = {i: free_port() for i in (1, 2, 3)}
-    e = {i: free_port() for i in (1, 2, 3)}
-    extra = ensemble_lines(q, e)
-    zks = {}
-    for i in (1, 2):
-        zks[i] = ZooKeeperProcess(extra=extra, jvm_props={"org.slf4j.simpleLogger.defaultLogLevel": "info"})
-        (zks[i].data_dir / "myid").write_text(f"{i}\n")
-    zp = ZooParkProcess(extra=extra)
-    (zp.data_dir / "myid").write_text("3\n")
+    extra = ensemble_config(ensemble_ports((1, 2, 3)))
+    zks = {i: member(ZooKeeperProcess, i, extra, jvm_props={"org.slf4j.simpleLogger.defaultLogLevel": "info"})
+           for i in (1, 2)}
+    zp = member(ZooParkProcess, 3, extra)
     clients: list[KazooClient] = []
 
     def client(port: int) -> KazooClient:
@@ -140,12 +124,12 @@ def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_
         zp.start(wait=False)
         zks[1].start(wait=False)
         wait_for_log(zp.log_path, "serving clients", 90)
-        assert "follower" in _mode(zks[1]) or _wait_mode(zks[1], "follower")
+        wait_mode(zks[1], "follower")
         leader_client = client(zp.port)
         for i in range(25):
             leader_client.create(f"/from-leader{i}", b"L%d" % i)
         zks[2].start(wait=False)  # joins the running ensemble: synced by our leader
-        assert _wait_mode(zks[2], "follower")
+        wait_mode(zks[2], "follower")
         f1 = client(zks[1].port)  # a session created through a ZooKeeper follower
         f1.create("/from-zk-follower", b"forwarded")
         f1.set("/from-leader0", b"changed via follower", version=0)
@@ -167,11 +151,3 @@ def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_
         for zk in zks.values():
             zk.cleanup()
 
-
-def _wait_mode(zk: ZooKeeperProcess, mode: str, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if f"Mode: {mode}" in _mode(zk):
-            return True
-        time.sleep(0.1)
-    raise AssertionError(f"ZooKeeper on {zk.port} never became {mode}:\n{zk.log_tail()}")
