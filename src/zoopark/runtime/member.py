@@ -132,9 +132,7 @@ class Member:
         me = self.servers[self.my_id]
         self.leader = leader
         self.left = asyncio.Event()
-        last = self.tree.last_zxid
-        self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last, self.cfg.tick_time_ms,
-                               self.cfg.init_limit or 10, self.cfg.sync_limit or 5)
+        self.learner = None  # until connected: the ticker has nothing to time out before then
         ticker = asyncio.create_task(self._tick())
         stopper = asyncio.create_task(stop.wait())
         try:
@@ -148,20 +146,22 @@ class Member:
                 log.info("following leader %d at %s:%d", leader, spec.host, spec.quorum_port)
                 self._closed = False
                 dialled = time.monotonic()
-                self._execute(self._guard(lambda: self.learner.start(_now_ms())))
+                last = self.tree.last_zxid
+                learner = self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last,
+                                                 self.cfg.tick_time_ms, self.cfg.init_limit or 10,
+                                                 self.cfg.sync_limit or 5)
+                self._execute(self._guard(lambda lr=learner: lr.start(_now_ms())))
                 await asyncio.wait([asyncio.create_task(self.left.wait()), stopper],
                                    return_when=asyncio.FIRST_COMPLETED)
                 # Closed at once, before the leader said a word (LEADERINFO): it was not listening yet behind
                 # whatever accepted our connection (a proxy, a load balancer). Dial again, as for a refused
                 # connect. A leader that stays silent is a dead leader: elect.
                 quick_close = self._closed and time.monotonic() - dialled < 1.0
-                if stop.is_set() or self.learner.phase != "info" or not quick_close or attempt == 49:
+                if stop.is_set() or learner.phase != "info" or not quick_close or attempt == 49:
                     break
                 self.left.clear()
+                self.learner = None
                 await asyncio.sleep(0.1)
-                self.learner = Learner(self.my_id, leader, self.accepted, self.current, self.tree.last_zxid,
-                                       self.tree.last_zxid, self.cfg.tick_time_ms, self.cfg.init_limit or 10,
-                                       self.cfg.sync_limit or 5)
         finally:
             ticker.cancel()
             stopper.cancel()
