@@ -169,7 +169,7 @@ class ZooParkProcess(ServerProcess):
 
 
 def server_mode(port: int) -> str:
-    """srvr's Mode (leader, follower, standalone), or "" while the server does not serve."""
+    """srvr's Mode (leader, follower, observer, standalone), or "" while the server does not serve."""
     try:
         for line in four_letter(port, "srvr", timeout=1.0).splitlines():
             if line.startswith("Mode:"):
@@ -179,10 +179,12 @@ def server_mode(port: int) -> str:
     return ""
 
 
-def ensemble_config(ports: dict[int, tuple[int, int]], tick_ms: int = 500) -> dict[str, str]:
-    """zoo.cfg lines of an ensemble on loopback: `ports` maps each id to its (quorum, election) port."""
+def ensemble_config(ports: dict[int, tuple[int, int]], tick_ms: int = 500, observers=()) -> dict[str, str]:
+    """zoo.cfg lines of an ensemble on loopback: `ports` maps each id to its (quorum, election) port; the ids
+    in `observers` are observers."""
     extra = {"tickTime": str(tick_ms), "initLimit": "10", "syncLimit": "5"}
-    extra.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}" for i, (qp, ep) in ports.items()})
+    extra.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}" + (":observer" if i in observers else "")
+                  for i, (qp, ep) in ports.items()})
     return extra
 
 
@@ -198,14 +200,15 @@ def member(cls: type[ServerProcess], my_id: int, extra: dict[str, str], **kw) ->
 
 
 def wait_settled(members: list[ServerProcess], timeout: float = 60.0) -> dict[str, list[ServerProcess]]:
-    """Until exactly one member leads and every other one follows; {"leader": [..], "follower": [..]}."""
+    """Until exactly one member leads and every other one follows or observes;
+    {"leader": [..], "follower": [..], "observer": [..]}."""
     deadline = time.monotonic() + timeout
     modes: dict[ServerProcess, str] = {}
+    roles = ("leader", "follower", "observer")
     while time.monotonic() < deadline:
         modes = {p: server_mode(p.port) for p in members}
-        if list(modes.values()).count("leader") == 1 and all(m in ("leader", "follower") for m in modes.values()):
-            return {"leader": [p for p, m in modes.items() if m == "leader"],
-                    "follower": [p for p, m in modes.items() if m == "follower"]}
+        if list(modes.values()).count("leader") == 1 and all(m in roles for m in modes.values()):
+            return {r: [p for p, m in modes.items() if m == r] for r in roles}
         time.sleep(0.05)
     raise AssertionError(f"no settled ensemble: {list(modes.values())}\n" +
                          "\n---\n".join(p.log_tail(30) for p in members))
@@ -218,3 +221,15 @@ def wait_mode(p: ServerProcess, mode: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"{p.kind} on {p.port} never became {mode}:\n{p.log_tail()}")
+
+
+def close_clients(clients) -> None:
+    """Stop and close kazoo clients at a test's end, whatever state their servers are in."""
+    from kazoo.exceptions import KazooException
+
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except KazooException:
+            pass

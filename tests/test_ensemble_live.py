@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import KazooException
 
 from procs import (
     ZooParkProcess,
+    close_clients,
     ensemble_config,
     ensemble_ports,
     four_letter,
@@ -55,9 +56,10 @@ def client(p: ZooParkProcess) -> KazooClient:
 def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) -> None:
     roles = wait_modes(ensemble)
     leader = roles["leader"][0]
-    mntr = dict(line.split("\t", 1) for line in four_letter(leader.port, "mntr").splitlines())
-    assert mntr["zk_server_state"] == "leader"
-    assert mntr["zk_followers"] == "2" and mntr["zk_synced_followers"] == "2"
+    rows = mntr(leader)
+    assert rows["zk_server_state"] == "leader" and rows["zk_peer_state"] == "leading - broadcast"
+    assert rows["zk_followers"] == "2" and rows["zk_synced_followers"] == "2" and rows["zk_quorum_size"] == "3"
+    assert rows["zk_last_proposal_size"] == rows["zk_max_proposal_size"] == "-1"  # nothing proposed yet
     clients = [client(p) for p in ensemble]
     try:
         acked: dict[str, bytes] = {}
@@ -69,6 +71,11 @@ def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) ->
         for c in clients:
             c.sync("/")
             assert {f"/{n}" for n in c.get_children("/") if n.startswith("m")} == set(acked)
+        sizes = re.search(r"^Proposal sizes last/min/max: (\d+)/(\d+)/(\d+)$", four_letter(leader.port, "srvr"), re.M)
+        assert sizes, "a leader's srvr has ZooKeeper's proposal sizes line"
+        last, lo, hi = map(int, sizes.groups())
+        # createSession is the smallest txn here, a create with its path, data and ACL the largest.
+        assert lo < last <= hi and hi > len("/m0-0000000000") + len("v0-0") + len("world") + len("anyone")
         # SIGKILL the leader: the two followers elect a new one and go on.
         leader.kill()
         survivors = [p for p in ensemble if p is not leader]
@@ -93,12 +100,7 @@ def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) ->
         c3.stop()
         c3.close()
     finally:
-        for c in clients:
-            try:
-                c.stop()
-                c.close()
-            except KazooException:
-                pass
+        close_clients(clients)
 
 
 def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None:
@@ -134,6 +136,60 @@ def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None
         assert {p[1:] for p in before + after} <= set(c3.get_children("/"))
         c3.stop()
         c3.close()
+    finally:
+        c.stop()
+        c.close()
+
+
+def mntr(p: ZooParkProcess) -> dict[str, str]:
+    return dict(line.split("\t", 1) for line in four_letter(p.port, "mntr").splitlines())
+
+
+def test_a_frozen_follower_lags_is_dropped_and_catches_up_and_a_killed_one_too(ensemble) -> None:
+    """SIGSTOP a follower: writes go on through the other two; the leader's mntr shows the frozen follower's
+    lag, and after syncLimit drops it. After SIGCONT it rejoins and catches up (lag 0, every write there).
+    Then SIGKILL the other follower: the same, from its disk."""
+    import os
+    import signal
+
+    roles = wait_modes(ensemble)
+    leader = roles["leader"][0]
+    frozen, killed = roles["follower"]
+    c = client(leader)
+    try:
+        written = [c.create("/f-", b"before", sequence=True) for _ in range(5)]
+        os.kill(frozen.pid, signal.SIGSTOP)
+        try:
+            written += [c.create("/f-", b"frozen", sequence=True) for _ in range(20)]
+            rows = mntr(leader)
+            # Still listed (syncLimit has not passed) and 20 or more proposals behind; or already dropped.
+            assert int(rows["zk_max_follower_lag"]) >= 20 or rows["zk_synced_followers"] == "1", rows
+            deadline = time.monotonic() + 30
+            while mntr(leader)["zk_synced_followers"] != "1" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert mntr(leader)["zk_synced_followers"] == "1", "a silent follower was never dropped"
+            written += [c.create("/f-", b"dropped", sequence=True) for _ in range(5)]
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+        wait_modes(ensemble)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = mntr(leader)
+            if rows["zk_synced_followers"] == "2" and rows["zk_max_follower_lag"] == "0":
+                break
+            time.sleep(0.1)
+        assert (rows["zk_synced_followers"], rows["zk_max_follower_lag"]) == ("2", "0"), rows
+        killed.kill()
+        written += [c.create("/f-", b"killed", sequence=True) for _ in range(10)]
+        killed.start(wait=False)
+        wait_modes(ensemble)
+        for p in (frozen, killed):
+            f = client(p)
+            f.sync("/")
+            assert {w[1:] for w in written} <= set(f.get_children("/"))
+            assert f.get(written[-1])[0] == b"killed"
+            f.stop()
+            f.close()
     finally:
         c.stop()
         c.close()

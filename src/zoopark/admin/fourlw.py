@@ -56,7 +56,15 @@ def _srvr_lines(server: Any) -> str:
         f"Zxid: 0x{_hex(core.tree.last_zxid)}\n"
         f"Mode: {getattr(server, 'mode', 'standalone')}\n"
         f"Node count: {core.tree.node_count() + 1}\n"  # ZooKeeper's map holds the root twice ("" and "/")
-    )
+    ) + _proposal_sizes(server)
+
+
+def _proposal_sizes(server: Any) -> str:
+    sizes = getattr(server, "proposal_sizes", None)
+    if sizes is None:
+        return ""
+    last, lo, hi = sizes()
+    return f"Proposal sizes last/min/max: {last}/{lo}/{hi}\n"
 
 
 def srvr(server: Any) -> str:
@@ -171,7 +179,7 @@ def mntr(server: Any) -> str:
         ("zk_uptime", int((time.time() - server.started_at) * 1000)),
     ]
     ensemble = getattr(server, "ensemble_stats", None)
-    if ensemble is not None:  # a leader adds its learners, as ZooKeeper's mntr does
+    if ensemble is not None:  # an ensemble member's rows: a leader's learners, a learner's counts
         rows += list(ensemble().items())
     return "".join(f"{k}\t{v}\n" for k, v in rows)
 

@@ -277,6 +277,7 @@ class LeaderRun:
         self.core = core
         self.server = Server(cfg)
         self.server.ensemble_stats = self.stats
+        self.server.proposal_sizes = self.proposal_sizes
         server = self.server
         await server.serve_replicated(core, self._propose)
         if self.ended.is_set():  # stepped down while the port was opening: close it again
@@ -286,18 +287,38 @@ class LeaderRun:
             return
         log.info("LEADING epoch %d: established with a quorum, serving clients", epoch)
 
-    def stats(self) -> dict[str, int]:
-        """mntr's leader rows (ZooKeeper's names)."""
-        learners = self.leader.learners.values()
-        voters = self.leader.voters
+    def stats(self) -> dict[str, int | str]:
+        """mntr's leader rows: ZooKeeper 3.8's names, then ours (zk_followers as 3.4 had it, the outstanding
+        proposals, the epoch, and how many proposals the furthest-behind follower has yet to ACK)."""
+        ld = self.leader
+        learners = list(ld.learners.values())
+        synced = [lr for lr in learners if lr.phase == "uptodate"]
+        last, lo, hi = ld.proposal_sizes
         return {
-            "zk_learners": len(self.leader.learners),
-            "zk_followers": sum(1 for lr in learners if lr.sid in voters),
-            "zk_synced_followers": sum(1 for lr in learners if lr.sid in voters and lr.phase == "uptodate"),
+            "zk_peer_state": "leading - broadcast",
+            "zk_learners": len(learners),
+            "zk_synced_followers": sum(1 for lr in synced if not lr.observer),
+            "zk_synced_non_voting_followers": 0,
+            "zk_synced_observers": sum(1 for lr in synced if lr.observer),
             "zk_pending_syncs": len(self.pending_syncs),
-            "zk_outstanding_proposals": len(self.leader.outstanding),
-            "zk_epoch": self.leader.epoch or 0,
+            "zk_last_proposal_size": last,
+            "zk_min_proposal_size": lo,
+            "zk_max_proposal_size": hi,
+            "zk_proposal_count": ld.proposal_count,
+            "zk_quorum_size": len(ld.voters),
+            "zk_leader_uptime": max(0, _now_ms() - ld.established_ms),
+            "zk_followers": sum(1 for lr in learners if lr.sid in ld.voters),
+            "zk_outstanding_proposals": len(ld.outstanding),
+            "zk_epoch": ld.epoch or 0,
+            "zk_max_follower_lag": max((ld.lag(lr) for lr in learners), default=0),
         }
+
+    def learner_lags(self) -> dict[int, int]:
+        """Each synced follower's lag in proposals (observers: 0, they do not ACK)."""
+        return {lr.sid: self.leader.lag(lr) for lr in self.leader.learners.values()}
+
+    def proposal_sizes(self) -> tuple[int, int, int]:
+        return self.leader.proposal_sizes
 
     def _propose(self, p: Propose) -> None:
         self._execute(self._guard(lambda: self.leader.propose_at(p.zxid, p.entry)))

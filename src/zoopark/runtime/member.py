@@ -1,11 +1,10 @@
 """An ensemble member: election, then following the leader over the quorum port (ZooKeeper 3.8's protocol),
 with the txn log, snapshots and epochs on disk as ZooKeeper keeps them.
 
-What works: electing with ZooKeeper servers or other members; following a leader (ZooKeeper's or ours)
-through discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree kept
-current from COMMITs; leading (runtime/leading.py): learners sync from us, clients of the leader are served,
-and requests learners forward for their clients are ordered. What does not yet: a following zoopark serving
-clients of its own (it would forward their writes as REQUEST), observers.
+Electing with ZooKeeper servers or other members; following a leader (ZooKeeper's or ours) through
+discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree kept current
+from COMMITs (or INFORMs, as an observer); serving clients, reads here and writes forwarded to the leader
+(REQUEST); leading (runtime/leading.py).
 """
 
 from __future__ import annotations
@@ -60,6 +59,7 @@ class Member:
         self.cfg = cfg
         self.my_id = cfg.my_id
         self.servers = {s.id: s for s in cfg.servers}
+        self.observer = self.servers[self.my_id].observer
         self.tree = None
         self.sessions: dict[int, int] = {}
         self.writer: LogWriter | None = None
@@ -114,7 +114,7 @@ class Member:
                     reason = await LeaderRun(self, stop).run()
                     log.info("no longer leading: %s", reason)
                 else:
-                    self.state = "FOLLOWING"
+                    self.state = "OBSERVING" if self.observer else "FOLLOWING"
                     await self.follow(d.vote.leader, stop)
                 elector.election.set_state(PeerState.LOOKING)
                 if not stop.is_set():
@@ -143,13 +143,14 @@ class Member:
                 except ConnectionError as e:
                     log.warning("%s", e)
                     return
-                log.info("following leader %d at %s:%d", leader, spec.host, spec.quorum_port)
+                log.info("%s leader %d at %s:%d", "observing" if self.observer else "following", leader, spec.host,
+                         spec.quorum_port)
                 self._closed = False
                 dialled = time.monotonic()
                 last = self.tree.last_zxid
                 learner = self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last,
                                                  self.cfg.tick_time_ms, self.cfg.init_limit or 10,
-                                                 self.cfg.sync_limit or 5)
+                                                 self.cfg.sync_limit or 5, observer=self.observer)
                 self._execute(self._guard(lambda lr=learner: lr.start(_now_ms())))
                 await asyncio.wait([asyncio.create_task(self.left.wait()), stopper],
                                    return_when=asyncio.FIRST_COMPLETED)
@@ -278,11 +279,27 @@ class Member:
         core.become_follower()
         self.core = core
         server = self.server = Server(self.cfg)
-        await server.serve_replicated(core, on_forward=self._forward)
+        server.ensemble_stats = self.stats
+        await server.serve_replicated(core, on_forward=self._forward,
+                                      mode="observer" if self.observer else "follower")
         if self.server is not server:  # the role ended while the port was opening: close it again
             if server._tick_task is not None:
                 server._tick_task.cancel()
             await server.port.stop()
+
+    def stats(self) -> dict[str, int | str]:
+        """mntr's rows of a follower or an observer (ZooKeeper 3.8's names)."""
+        lr = self.learner
+        rows: dict[str, int | str] = {
+            "zk_peer_state": f"{'observing' if self.observer else 'following'} - "
+                             f"{'broadcast' if lr is not None and lr.phase == 'broadcast' else 'synchronization'}",
+            "zk_quorum_size": sum(1 for s in self.servers.values() if not s.observer),
+            "zk_learner_proposal_received_count": lr.proposals_received if lr is not None else 0,
+            "zk_learner_commit_received_count": lr.commits_received if lr is not None else 0,
+        }
+        if self.observer and self.leader is not None:
+            rows["zk_observer_master_id"] = self.leader
+        return rows
 
     async def _stop_clients(self) -> None:
         """Not following any more: ZooKeeper drops every client connection; so do we."""

@@ -87,7 +87,8 @@ class Server(ClientHandler):
         self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
         self.on_forward: Callable[[Forward], None] | None = None  # set by an ensemble's follower
         self.mode = "standalone"  # srvr's Mode: leader / follower in an ensemble
-        self.ensemble_stats: Callable[[], dict[str, int]] | None = None  # a leader's mntr rows
+        self.ensemble_stats: Callable[[], dict[str, int | str]] | None = None  # an ensemble member's mntr rows
+        self.proposal_sizes: Callable[[], tuple[int, int, int]] | None = None  # a leader's srvr line
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
@@ -186,15 +187,15 @@ class Server(ClientHandler):
             await asyncio.sleep(interval_s)
 
     async def serve_replicated(self, core: ServerCore, on_propose: Callable[[Propose], None] | None = None,
-                               on_forward: Callable[[Forward], None] | None = None) -> None:
+                               on_forward: Callable[[Forward], None] | None = None, mode: str | None = None) -> None:
         """Serve clients with a core an ensemble drives: a leader's (its writes ordered by ZAB, `on_propose`)
         or a follower's (its writes forwarded to the leader, `on_forward`). No recovery and no log writer
-        here: the ensemble member logs and commits."""
+        here: the ensemble member logs and commits. `mode` is what srvr says (an observer forwards as a follower)."""
         self._loop = asyncio.get_running_loop()
         self.core = core
         self.on_propose = on_propose
         self.on_forward = on_forward
-        self.mode = "leader" if on_propose is not None else "follower"
+        self.mode = mode or ("leader" if on_propose is not None else "follower")
         host = self.cfg.client_port_address
         await self.port.start(host, self.cfg.client_port)
         log.info("serving clients on %s:%d as %s", host, self.port.bound_port(), self.mode)

@@ -90,7 +90,8 @@ class Node:
 
 
 class ZabRun:
-    def __init__(self, seed: int, servers: int = 3, faults: Faults | None = None, window: int = 30) -> None:
+    def __init__(self, seed: int, servers: int = 3, faults: Faults | None = None, window: int = 30,
+                 observers: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = Network(self.rng, faults or Faults(max_delay_ms=10), on_lost=self._link_broken)
@@ -99,7 +100,8 @@ class ZabRun:
         self.conns: dict[frozenset[tuple[int, int]], None] = {}  # {(sid, role id), (sid, role id)}
         self.dead: set[frozenset[tuple[int, int]]] = set()
         self.voters = frozenset(range(1, servers + 1))
-        self.nodes = {sid: Node(sid) for sid in self.voters}
+        self.observers = frozenset(range(servers + 1, servers + observers + 1))
+        self.nodes = {sid: Node(sid) for sid in self.voters | self.observers}
         self.window = window
         self.now_ms = 0
         self.committed: list[tuple[int, bytes]] = []  # the one committed history, as established leaders made it
@@ -108,7 +110,7 @@ class ZabRun:
         self.txn_counter = 0
         self.role_serial = 0
         self.crashes = 0
-        for sid in self.voters:
+        for sid in sorted(self.nodes):
             self._boot(sid)
 
     # ---- nodes -----------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ class ZabRun:
         node.peer = ZabPeer(sid, self.voters, disk, lambda n=node: (n.applied[-1][0] if n.applied else 0,
                                                                      encode_state(n.applied)),
                             tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=self.window,
-                            window_complete=not d.snapshot and len(node.applied) <= self.window)
+                            window_complete=not d.snapshot and len(node.applied) <= self.window,
+                            observer=sid in self.observers)
         node.up = True
         self.net.down.discard(sid)
         self._run(sid, node.peer.start(self.now_ms))
@@ -259,7 +262,7 @@ class ZabRun:
                                      f"committed ({_diff(node.applied, self.committed)})")
 
     def _check_quorum_durable(self, zxid: int, txn: bytes) -> None:
-        holders = {sid for sid, n in self.nodes.items() if n.disk.holds(zxid, txn)}
+        holders = {sid for sid, n in self.nodes.items() if sid in self.voters and n.disk.holds(zxid, txn)}
         if len(holders) * 2 <= len(self.voters):
             raise InvariantViolation(f"seed {self.seed}: 0x{zxid:x} acknowledged while durable only on "
                                      f"{sorted(holders)}")
@@ -375,7 +378,7 @@ def run_seed(seed: int, duration_ms: int = 20_000) -> ZabRun:
     rng = random.Random(seed ^ 0x5EED)
     servers = rng.choice([3, 3, 5])
     faults = Faults(drop=rng.choice([0.0, 0.01, 0.05]), max_delay_ms=rng.choice([2, 10, 40]))
-    r = ZabRun(seed, servers, faults, window=rng.choice([5, 30, 1000]))
+    r = ZabRun(seed, servers, faults, window=rng.choice([5, 30, 1000]), observers=rng.choice([0, 0, 1, 2]))
     t = 0
     for _ in range(1000):
         t += rng.randint(500, 4000)
@@ -390,7 +393,7 @@ def run_seed(seed: int, duration_ms: int = 20_000) -> ZabRun:
         elif event < 0.55 and down:
             r.restart(rng.choice(down))
         elif event < 0.7:
-            ids = sorted(r.voters)
+            ids = sorted(r.nodes)
             rng.shuffle(ids)
             cut = rng.randint(1, len(ids) - 1)
             r.net.partition(set(ids[:cut]), set(ids[cut:]))

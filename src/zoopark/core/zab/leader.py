@@ -42,6 +42,8 @@ class _Learner:
     last_zxid: int = -1
     current_epoch: int = -1
     last_heard_ms: int = 0
+    observer: bool = False  # came with OBSERVERINFO: no vote, learns committed txns through INFORM
+    acked_zxid: int = 0  # the newest proposal it has ACKed (a follower's lag: how far behind our last)
 
 
 @dataclass
@@ -70,6 +72,9 @@ class Leader:
     last_committed: int = 0
     counter: int = 0
     next_ping_ms: int = 0
+    established_ms: int = 0
+    proposal_count: int = 0
+    proposal_sizes: tuple[int, int, int] = (-1, -1, -1)  # last / min / max, as srvr's "Proposal sizes" line
 
     def __post_init__(self) -> None:
         self.last_committed = self.last_zxid
@@ -108,14 +113,14 @@ class Leader:
         if lr is not None:
             lr.last_heard_ms = now_ms
         t = p.type
-        if t == PacketType.FOLLOWERINFO:
+        if t in (PacketType.FOLLOWERINFO, PacketType.OBSERVERINFO):
             return self._on_info(sid, p, now_ms)
         if lr is None:
             return []
         if t == PacketType.ACKEPOCH:
             return self._on_ackepoch(lr, p, now_ms)
         if t == PacketType.ACK:
-            return self._on_ack(lr, p.zxid)
+            return self._on_ack(lr, p.zxid, now_ms)
         # PING replies and anything else: they only prove the learner is alive.
         return []
 
@@ -155,6 +160,11 @@ class Leader:
         if self.established and not self.quorum(heard | {self.my_id}):
             raise StepDown("not sufficient followers synced, only synced with sids: "
                            f"{sorted(heard | {self.my_id})}")
+        for sid in [sid for sid in self.learners if sid not in heard]:
+            # A learner silent for that long is gone (ZooKeeper's LearnerHandler read times out): close it;
+            # it comes back through an election and a new sync.
+            del self.learners[sid]
+            out.append(ClosePeer(sid, f"nothing from learner {sid} for {limit} ms"))
         if now_ms >= self.next_ping_ms:
             self.next_ping_ms = now_ms + self.tick_ms // 2
             for lr in self.learners.values():
@@ -180,10 +190,14 @@ class Leader:
         self.last_zxid = zxid
         self.outstanding[zxid] = set()
         self._txns[zxid] = txn
+        size = len(txn)
+        _, lo, hi = self.proposal_sizes
+        self.proposal_sizes = (size, size if lo < 0 else min(lo, size), max(hi, size))
+        self.proposal_count += 1
         out: list = [Append([(zxid, txn)], (Synced(zxid),))]
         packet = QuorumPacket(PacketType.PROPOSAL, zxid, txn)
         for lr in self.learners.values():
-            if lr.phase in ("synced", "acked", "uptodate"):
+            if lr.phase in ("synced", "acked", "uptodate") and not lr.observer:
                 out.append(ToPeer(lr.sid, packet))
         return zxid, out
 
@@ -197,7 +211,7 @@ class Leader:
         known = self.learners.get(sid)
         if known is not None and known.phase != "info":
             return []  # a FOLLOWERINFO said again while we were answering it
-        lr = _Learner(sid, epoch_of(p.zxid), last_heard_ms=now_ms)
+        lr = _Learner(sid, epoch_of(p.zxid), last_heard_ms=now_ms, observer=p.type == PacketType.OBSERVERINFO)
         self.learners[sid] = lr
         out: list = []
         if self.epoch is None:
@@ -286,14 +300,17 @@ class Leader:
             out.append(ToPeer(lr.sid, ("snapshot", raw)))
             start = next((k for k, z in enumerate(zxids) if z > zxid), len(zxids))
         for z, txn in self.window[start:]:
+            if lr.observer and z > self.last_committed:
+                break  # observers hear of a txn only once it has committed (an INFORM), as in startForwarding
             out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PROPOSAL, z, txn)))
             if z <= self.last_committed:
                 out.append(ToPeer(lr.sid, QuorumPacket(PacketType.COMMIT, z)))
         out.append(ToPeer(lr.sid, QuorumPacket(PacketType.NEWLEADER, make_zxid(self.epoch, 0))))
         lr.phase = "synced"
+        lr.acked_zxid = self.last_zxid  # what the sync brings it to (its ACK of NEWLEADER confirms it)
         return out
 
-    def _on_ack(self, lr: _Learner, zxid: int) -> list:
+    def _on_ack(self, lr: _Learner, zxid: int, now_ms: int) -> list:
         assert self.epoch is not None
         if zxid == make_zxid(self.epoch, 0):
             if lr.phase == "synced":
@@ -303,16 +320,26 @@ class Leader:
                     lr.phase = "uptodate"
                     return [ToPeer(lr.sid, QuorumPacket(PacketType.UPTODATE, make_zxid(self.epoch, 0)))]
                 if self.quorum(self.newleader_acks | {self.my_id}):
-                    return self._establish()
+                    return self._establish(now_ms)
             return []
+        lr.acked_zxid = max(lr.acked_zxid, zxid)
         acks = self.outstanding.get(zxid)
         if acks is not None and lr.phase in ("acked", "uptodate", "synced") and lr.sid in self.voters:
             acks.add(lr.sid)
             return self._try_commit()
         return []
 
-    def _establish(self) -> list:
+    def lag(self, lr: _Learner) -> int:
+        """How many of our proposals a follower has yet to ACK (observers do not ACK: they count as 0)."""
+        if lr.observer or lr.phase != "uptodate":
+            return 0
+        if epoch_of(lr.acked_zxid) != self.epoch:
+            return self.counter  # every proposal of this epoch is still to come
+        return max(0, self.counter - (lr.acked_zxid & 0xFFFFFFFF))
+
+    def _establish(self, now_ms: int) -> list:
         self.established = True
+        self.established_ms = now_ms
         assert self.epoch is not None
         out: list = [RoleChanged("LEADING", self.my_id, self.epoch, serving=True)]
         for lr in self.learners.values():
@@ -334,10 +361,15 @@ class Leader:
             del self.outstanding[zxid]
             self.last_committed = zxid
             commit = QuorumPacket(PacketType.COMMIT, zxid)
+            txn = self._txns.pop(zxid)
+            inform = None
             for lr in self.learners.values():
                 if lr.phase in ("synced", "acked", "uptodate"):
-                    out.append(ToPeer(lr.sid, commit))
-            txn = self._txns.pop(zxid)
+                    if lr.observer:
+                        inform = inform or QuorumPacket(PacketType.INFORM, zxid, txn)
+                        out.append(ToPeer(lr.sid, inform))
+                    else:
+                        out.append(ToPeer(lr.sid, commit))
             out.append(Deliver(zxid, txn))
             self.last_delivered = zxid
         return out

@@ -59,6 +59,9 @@ class Learner:
     commit_upto: int = 0  # the highest zxid the leader has committed (delivered once we have the txn)
     logged: int = 0  # durable in our log
     next_info_ms: int = 0
+    observer: bool = False  # OBSERVERINFO; learns committed txns from INFORM, never ACKs a proposal
+    proposals_received: int = 0  # mntr's zk_learner_proposal_received_count
+    commits_received: int = 0  # zk_learner_commit_received_count (INFORMs, for an observer)
 
     def start(self, now_ms: int) -> list:
         self.last_heard_ms = now_ms
@@ -68,7 +71,8 @@ class Learner:
 
     def _info(self) -> list:
         info = LearnerInfo(self.my_id).encode()
-        return [ToPeer(self.leader, QuorumPacket(PacketType.FOLLOWERINFO, make_zxid(self.accepted_epoch, 0), info))]
+        kind = PacketType.OBSERVERINFO if self.observer else PacketType.FOLLOWERINFO
+        return [ToPeer(self.leader, QuorumPacket(kind, make_zxid(self.accepted_epoch, 0), info))]
 
     def tick(self, now_ms: int) -> list:
         limit = (self.sync_limit if self.phase == "broadcast" else self.init_limit) * self.tick_ms
@@ -87,6 +91,10 @@ class Learner:
         self.last_heard_ms = now_ms
         if isinstance(p, tuple):
             return self._on_snapshot(p[1])
+        if p.type == PacketType.PROPOSAL:
+            self.proposals_received += 1
+        elif p.type in (PacketType.COMMIT, PacketType.INFORM):
+            self.commits_received += 1
         if self.phase == "snap":
             raise LeaveLeader(f"expected the snapshot after SNAP, got {p.name()}")
         t = p.type
@@ -148,6 +156,11 @@ class Learner:
 
     def _in_sync(self, p: QuorumPacket) -> list:
         t = p.type
+        if t == PacketType.INFORM:  # a committed txn: as a PROPOSAL and its COMMIT
+            if self.phase == "newleader":
+                return self._in_broadcast(p)
+            self._in_sync(QuorumPacket(PacketType.PROPOSAL, p.zxid, p.data))
+            return self._in_sync(QuorumPacket(PacketType.COMMIT, p.zxid))
         if t == PacketType.PROPOSAL:
             if self.phase == "newleader":
                 return self._in_broadcast(p)  # after NEWLEADER, proposals are logged and ACKed as usual
@@ -181,13 +194,15 @@ class Learner:
             out += self._deliver()
             # Proposals forwarded during the sync that are not committed yet: ACK them (they are durable).
             for z, _ in self.pending:
-                if z > self.commit_upto and z <= self.logged:
+                if z > self.commit_upto and z <= self.logged and not self.observer:
                     out.append(ToPeer(self.leader, QuorumPacket(PacketType.ACK, z)))
             return out
         return []
 
     def _in_broadcast(self, p: QuorumPacket) -> list:
         t = p.type
+        if self.observer:
+            return self._observe(p)
         if t == PacketType.PROPOSAL:
             last = self.pending[-1][0] if self.pending else self.last_zxid
             if not _follows(last, p.zxid):
@@ -200,6 +215,19 @@ class Learner:
             self.commit_upto = max(self.commit_upto, p.zxid)
             return self._deliver()
         return []  # SYNC, REVALIDATE, INFORM: handled by the replica (later)
+
+    def _observe(self, p: QuorumPacket) -> list:
+        """An observer in broadcast: INFORM carries a committed txn; it is logged (as ZooKeeper's observers do
+        with syncEnabled) and applied at once. PROPOSAL and COMMIT are not for observers (ZooKeeper warns)."""
+        if p.type != PacketType.INFORM:
+            return []
+        last = self.pending[-1][0] if self.pending else self.last_zxid
+        if not _follows(last, p.zxid):
+            raise LeaveLeader(f"inform 0x{p.zxid:x} after 0x{last:x}: not the next txn")
+        self.pending.append((p.zxid, p.data or b""))
+        self.last_zxid = p.zxid
+        self.commit_upto = p.zxid
+        return [Append([(p.zxid, p.data or b"")], (Synced(p.zxid),)), *self._deliver()]
 
     def on_synced(self, zxid: int) -> list:
         self.logged = max(self.logged, zxid)

@@ -32,9 +32,11 @@ from .learner import Learner, LeaveLeader
 class ZabPeer:
     def __init__(self, my_id: int, voters: frozenset[int], disk: Persistent,
                  snapshot: Callable[[], tuple[int, bytes]], tick_ms: int = 2000, init_limit: int = 10,
-                 sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False) -> None:
+                 sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False,
+                 observer: bool = False) -> None:
         self.my_id = my_id
         self.voters = voters
+        self.observer = observer
         self.accepted_epoch = disk.accepted_epoch
         self.current_epoch = disk.current_epoch
         self.last_zxid = disk.last_zxid
@@ -44,7 +46,7 @@ class ZabPeer:
         self.snapshot = snapshot
         self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
         self.window_limit = window_limit
-        self.election = Election(my_id, voters)
+        self.election = Election(my_id, voters, observer=observer)
         self.role: Leader | Learner | None = None
         self.state = PeerState.LOOKING
         self.serving = False
@@ -77,8 +79,9 @@ class ZabPeer:
             out: list = [RoleChanged("LEADING", self.my_id)]
             return out + self._track(self.role.start(now_ms), now_ms)
         self.role = Learner(self.my_id, d.vote.leader, self.accepted_epoch, self.current_epoch, self.last_zxid,
-                            self.last_delivered, self.tick_ms, self.init_limit, self.sync_limit)
-        return [RoleChanged("FOLLOWING", d.vote.leader)] + self._track(self.role.start(now_ms), now_ms)
+                            self.last_delivered, self.tick_ms, self.init_limit, self.sync_limit,
+                            observer=self.observer)
+        return [RoleChanged("OBSERVING" if self.observer else "FOLLOWING", d.vote.leader)] + self._track(self.role.start(now_ms), now_ms)
 
     # ---- inputs -----------------------------------------------------------------------------------
 
