@@ -40,6 +40,7 @@ class FakeConn:
     id: int
     frames: list[bytes] = field(default_factory=list)
     closed: str | None = None
+    read_only: bool | None = None  # the connect response's readOnly byte (None: not sent)
 
 
 class Harness:
@@ -92,20 +93,24 @@ class Harness:
     # ---- client side -------------------------------------------------------------------------
 
     def connect(self, session_id: int = 0, passwd: bytes = bytes(16), timeout_ms: int = 10_000,
-                last_zxid: int = 0) -> tuple[FakeConn, ConnectResponse]:
+                last_zxid: int = 0, read_only: bool | None = False) -> tuple[FakeConn, ConnectResponse]:
+        """`read_only`: the request's readOnly byte (None: an old client that sends none)."""
         conn = FakeConn(self._next_conn)
         self._next_conn += 1
         self.conns[conn.id] = conn
         self.step(Connected(conn.id, "127.0.0.1"))
         w = Writer()
         ConnectRequest(0, last_zxid, timeout_ms, session_id, passwd).write(w)
-        w.bool(False)
+        if read_only is not None:
+            w.bool(read_only)
         self.step(Frame(conn.id, w.getvalue()))
         self.sync()  # a new session is logged before it is answered
         if not conn.frames:
             return conn, None  # type: ignore[return-value]
         r = Reader(conn.frames.pop(0))
-        return conn, ConnectResponse.read(r)
+        resp = ConnectResponse.read(r)
+        conn.read_only = r.bool() if r.remaining() else None
+        return conn, resp
 
     def send(self, conn: FakeConn, xid: int, op: int, record: object | None = None) -> None:
         w = Writer()

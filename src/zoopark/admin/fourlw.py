@@ -67,8 +67,13 @@ def _proposal_sizes(server: Any) -> str:
     return f"Proposal sizes last/min/max: {last}/{lo}/{hi}\n"
 
 
+def _version_lines(server: Any) -> str:
+    ro = "READ-ONLY mode; serving only read-only clients\n" if getattr(server, "mode", "") == "read-only" else ""
+    return f"Zookeeper version: {VERSION}\n{ro}"
+
+
 def srvr(server: Any) -> str:
-    return f"Zookeeper version: {VERSION}\n" + _srvr_lines(server)
+    return _version_lines(server) + _srvr_lines(server)
 
 
 def _conn_line(conn: Any, core: Any, brief: bool) -> str:
@@ -91,7 +96,7 @@ def _conn_line(conn: Any, core: Any, brief: bool) -> str:
 
 def stat(server: Any) -> str:
     core = server.core
-    out = [f"Zookeeper version: {VERSION}\n", "Clients:\n"]
+    out = [_version_lines(server), "Clients:\n"]
     out.extend(_conn_line(c, core, brief=True) for c in core.conns.values())
     out.append("\n")
     out.append(_srvr_lines(server))
@@ -108,7 +113,7 @@ def ruok(server: Any) -> str:
 
 
 def isro(server: Any) -> str:
-    return "rw"
+    return "ro" if getattr(server, "mode", "") == "read-only" else "rw"
 
 
 def _dir_size(path) -> int:

@@ -127,9 +127,7 @@ class LeaderRun:
             for link in list(self.links.values()):
                 link.close()
             if self.server is not None:
-                await self.server.port.stop()
-                if self.server._tick_task is not None:
-                    self.server._tick_task.cancel()
+                await self.server.close_port()
             if self.core is not None:  # what we served becomes the member's state again
                 self.m.tree = self.core.tree
                 self.m.sessions = {sid: s.timeout_ms for sid, s in self.core.sessions.sessions.items()}
@@ -281,9 +279,7 @@ class LeaderRun:
         server = self.server
         await server.serve_replicated(core, self._propose)
         if self.ended.is_set():  # stepped down while the port was opening: close it again
-            if server._tick_task is not None:
-                server._tick_task.cancel()
-            await server.port.stop()
+            await server.close_port()
             return
         log.info("LEADING epoch %d: established with a quorum, serving clients", epoch)
 

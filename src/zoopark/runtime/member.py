@@ -73,6 +73,7 @@ class Member:
         self.server: Server | None = None
         self.core: ServerCore | None = None
         self.batch: TurnBatch | None = None
+        self.ro_server: Server | None = None
         self._closed = False
 
     # ---- start-up ----------------------------------------------------------------------------------
@@ -106,7 +107,14 @@ class Member:
         try:
             while not stop.is_set():
                 self.state, self.serving = "LOOKING", False
-                d = await elector.elect(self.tree.last_zxid, self.current)
+                read_only = asyncio.create_task(self._read_only()) if self.cfg.read_only_mode_enabled else None
+                try:
+                    d = await elector.elect(self.tree.last_zxid, self.current)
+                finally:
+                    if read_only is not None:
+                        read_only.cancel()
+                        await asyncio.gather(read_only, return_exceptions=True)
+                        await self._stop_read_only()
                 if d.state == PeerState.LEADING:
                     from .leading import LeaderRun
 
@@ -283,9 +291,30 @@ class Member:
         await server.serve_replicated(core, on_forward=self._forward,
                                       mode="observer" if self.observer else "follower")
         if self.server is not server:  # the role ended while the port was opening: close it again
-            if server._tick_task is not None:
-                server._tick_task.cancel()
-            await server.port.stop()
+            await server.close_port()
+
+    # ---- read-only mode ----------------------------------------------------------------------------
+
+    async def _read_only(self) -> None:
+        """readonlymode.enabled: after max(2 s, tickTime) without a leader, serve read-only clients from what
+        is on disk (ZooKeeper's ReadOnlyZooKeeperServer), until the next role begins."""
+        await asyncio.sleep(max(2000, self.cfg.tick_time_ms) / 1000)
+        settings = dataclasses.replace(core_settings(self.cfg), server_id=self.my_id)
+        core = ServerCore(settings, self.tree, {})
+        core.start(time.time_ns() // 1_000_000)
+        core.become_read_only()
+        server = self.ro_server = Server(self.cfg)
+        await server.serve_replicated(core, mode="read-only")
+        log.warning("no quorum: serving read-only clients at zxid 0x%x", self.tree.last_zxid)
+
+    async def _stop_read_only(self) -> None:
+        server, self.ro_server = self.ro_server, None
+        if server is None:
+            return
+        await server.close_port()
+        for sid in list(server.core.sessions.sessions):  # local sessions: their watches go with them
+            server.core.tree.remove_session_watches(sid)
+        log.info("read-only mode ended")
 
     def stats(self) -> dict[str, int | str]:
         """mntr's rows of a follower or an observer (ZooKeeper 3.8's names)."""
@@ -306,9 +335,7 @@ class Member:
         server, core = self.server, self.core
         self.server, self.core = None, None
         if server is not None:
-            if server._tick_task is not None:
-                server._tick_task.cancel()
-            await server.port.stop()
+            await server.close_port()
         if core is not None:
             self.tree = core.tree
             self.sessions = {sid: s.timeout_ms for sid, s in core.sessions.sessions.items()}

@@ -201,6 +201,12 @@ class Server(ClientHandler):
         log.info("serving clients on %s:%d as %s", host, self.port.bound_port(), self.mode)
         self._tick_task = asyncio.create_task(self._ticker())
 
+    async def close_port(self) -> None:
+        """An ensemble role ends: no more clients here (their connections are closed), no more ticks."""
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+        await self.port.stop()
+
     def committed(self, zxid: int) -> None:
         """An ensemble's leader: a quorum has everything up to `zxid`."""
         self._step(LogSynced(zxid))

@@ -131,6 +131,7 @@ class ServerCore:
         self.stats = CoreStats()
         self.replicated = False  # an ensemble's leader: txns go out as Propose, commits come back as LogSynced
         self.follower = False  # an ensemble's follower: writes go to the leader, commits come as Committed
+        self.read_only = False  # a member without a quorum serving read-only clients (readonlymode.enabled)
         self.forward_connects: dict[int, tuple[int, int]] = {}  # new session -> (conn, timeout)
         self.pending_syncs: deque[tuple[int, Pending]] = deque()
 
@@ -151,6 +152,16 @@ class ServerCore:
         """Serve clients as a follower: the leader prepares and orders every write (ours reach it as
         `Forward`), expires sessions and reaps containers; committed txns arrive as `Committed`."""
         self.follower = True
+
+    def become_read_only(self) -> None:
+        """Serve read-only clients while the ensemble has no quorum (ZooKeeper's ReadOnlyZooKeeperServer):
+        only clients that asked for read-only are accepted; their sessions are local to this server (no
+        txn; a global session reconnecting here is told it expired, as ZooKeeper 3.8 does); reads and
+        watches work; writes and sync get NOTREADONLY."""
+        self.read_only = True
+        self.sessions = SessionTable(self.settings.tick_ms)
+        self.sessions.start(self.now_ms)
+        self.prep = Prep(self.tree, self.sessions, self.settings.extended_types)
 
     def begin_epoch(self, epoch: int) -> None:
         """Lead an ensemble in `epoch`: txns are proposed through ZAB, numbered from (epoch, 1)."""
@@ -244,6 +255,9 @@ class ServerCore:
             out.append(Log("warning", f"session 0x{sid:x}: malformed {OpCode(op).name} request: {e}"))
             record = _MALFORMED
         queue = self.queues.setdefault(sid, deque())
+        if self.read_only and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
+            self._read_only_write(sid, conn, xid, op, queue, out)
+            return
         if self.follower and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
             p = Pending(xid, op, record, conn_id, True, self.now_ms)
             queue.append(p)
@@ -260,6 +274,19 @@ class ServerCore:
             queue.append(Pending(xid, op, record, conn_id, False))
             return
         self._answer(sid, conn, xid, op, record, out)
+
+    def _read_only_write(self, sid: int, conn: Conn, xid: int, op: int, queue: deque[Pending],
+                         out: list[Action]) -> None:
+        """Read-only: a write or sync is refused (NOTREADONLY); closing the session ends it here."""
+        p = Pending(xid, op, None, conn.id, True, self.now_ms, done=True)
+        if op == OpCode.CLOSE_SESSION:
+            self.sessions.remove(sid)
+            self.tree.remove_session_watches(sid)
+            p.reply, p.close_after = reply(xid, self.tree.last_zxid, 0), True
+        else:
+            p.reply = reply(xid, self.tree.last_zxid, Err.NOTREADONLY)
+        queue.append(p)
+        self._drain(sid, out)
 
     def _on_remote(self, r: Remote, out: list[Action]) -> None:
         """A learner's client's request: prep it here, the leader; its reply is the learner's business."""
@@ -340,6 +367,17 @@ class ServerCore:
             return
         timeout = min(max(req.time_out, self.settings.min_session_timeout_ms), self.settings.max_session_timeout_ms)
         conn.old_client = old_client = read_only is None
+        if self.read_only and not read_only:
+            out.append(Log("info", f"refusing session request for not-read-only client {conn.remote_ip}"))
+            self._close(conn, "not a read-only client, and this server is read-only", out)
+            return
+        if req.session_id == 0 and self.read_only:  # a local session: nothing to log, nobody to ask
+            sid = self.next_session_id
+            self.next_session_id += 1
+            self.sessions.add(sid, timeout, self.now_ms)
+            conn.session = sid
+            self._finish_session(sid, conn.id, timeout, out)
+            return
         if req.session_id == 0 and self.follower:
             sid = self.next_session_id
             self.next_session_id += 1
@@ -395,7 +433,7 @@ class ServerCore:
     def _connect_response(self, sid: int, timeout: int, old_client: bool) -> bytes:
         body = encode(ConnectResponse(0, timeout, sid, generate_password(sid) if sid else bytes(16)))
         if not old_client:
-            body += b"\x00"
+            body += b"\x01" if self.read_only else b"\x00"
         return struct.pack(">i", len(body)) + body
 
     # ---- writes ------------------------------------------------------------------------------
@@ -585,6 +623,16 @@ class ServerCore:
     # ---- time --------------------------------------------------------------------------------
 
     def _on_tick(self, out: list[Action]) -> None:
+        if self.read_only:  # local sessions expire here, with nothing to log; containers wait for a quorum
+            for s in self.sessions.expired(self.now_ms):
+                out.append(Log("info", f"expiring read-only session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded"))
+                self.sessions.remove(s.id)
+                self.tree.remove_session_watches(s.id)
+                self.queues.pop(s.id, None)
+                conn = self.conns.get(s.conn) if s.conn is not None else None
+                if conn is not None:
+                    self._close(conn, "session expired", out)
+            return
         if self.follower:
             return  # the leader expires sessions and reaps containers
         for s in self.sessions.expired(self.now_ms):
