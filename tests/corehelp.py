@@ -19,6 +19,7 @@ from zoopark.core.server.actions import (
     Connected,
     Disconnected,
     Frame,
+    Log,
     LogSynced,
     Send,
     Tick,
@@ -55,6 +56,7 @@ class Harness:
         self.unsynced: list[object] = []
         self.conns: dict[int, FakeConn] = {}
         self._next_conn = 1
+        self.others: list[object] = []  # actions for an ensemble (Forward, Revalidate, Propose, ...)
 
     def step(self, event: object) -> None:
         actions = self.core.step(event, self.now_ms)
@@ -69,6 +71,8 @@ class Harness:
             elif isinstance(a, AppendLog):
                 self.log.extend(a.entries)
                 self.unsynced.extend(a.then)
+            elif not isinstance(a, Log):
+                self.others.append(a)
         if self.auto_sync:
             self.sync()
 

@@ -92,3 +92,38 @@ class FaultProxy:
         self.closed = True
         self.sock.close()
         self.heal()
+
+
+class ProxiedEnsemble:
+    """An ensemble's peer links, every one through a FaultProxy of its own: member i reaches member j's
+    quorum and election ports through proxies[(i, j)], so any set of links can be cut and healed."""
+
+    def __init__(self, ids, free_port) -> None:
+        self.ids = tuple(ids)
+        self.q = {i: free_port() for i in self.ids}
+        self.e = {i: free_port() for i in self.ids}
+        self.proxies = {(i, j): (FaultProxy(self.q[j]), FaultProxy(self.e[j]))
+                        for i in self.ids for j in self.ids if i != j}
+
+    def view(self, i: int) -> dict[int, tuple[int, int]]:
+        """Member i's (quorum, election) port for each id: its own, and the others through its proxies."""
+        return {j: (self.q[j], self.e[j]) if j == i else (self.proxies[(i, j)][0].port,
+                                                           self.proxies[(i, j)][1].port) for j in self.ids}
+
+    def split(self, *groups) -> None:
+        """Cut every link between members of different groups (both directions)."""
+        side = {i: k for k, g in enumerate(groups) for i in g}
+        for (i, j), pair in self.proxies.items():
+            if side.get(i, -1) != side.get(j, -2):
+                for p in pair:
+                    p.partition()
+
+    def heal(self) -> None:
+        for pair in self.proxies.values():
+            for p in pair:
+                p.heal()
+
+    def close(self) -> None:
+        for pair in self.proxies.values():
+            for p in pair:
+                p.close()

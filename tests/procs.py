@@ -233,3 +233,15 @@ def close_clients(clients) -> None:
             c.close()
         except KazooException:
             pass
+
+
+def znode_tree(client, path: str = "/") -> dict[str, tuple]:
+    """Every znode under `path` (but /zookeeper) with its data and the Stat fields every server must agree
+    on: {path: (data, czxid, mzxid, version, cversion, numChildren)}."""
+    data, st = client.get(path)
+    out = {path: (data, st.czxid, st.mzxid, st.version, st.cversion, st.numChildren)}
+    for child in sorted(client.get_children(path)):
+        if path == "/" and child == "zookeeper":
+            continue
+        out.update(znode_tree(client, path.rstrip("/") + "/" + child))
+    return out

@@ -76,9 +76,21 @@ def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) ->
         last, lo, hi = map(int, sizes.groups())
         # createSession is the smallest txn here, a create with its path, data and ACL the largest.
         assert lo < last <= hi and hi > len("/m0-0000000000") + len("v0-0") + len("world") + len("anyone")
-        # SIGKILL the leader: the two followers elect a new one and go on.
-        leader.kill()
+        # SIGKILL the leader: the two followers elect a new one and go on. A client of a follower is
+        # writing again within initLimit x tickTime (a new leader that takes longer has failed and steps
+        # down: that is ZAB's bound, not a speed target; the bench measures the speed).
         survivors = [p for p in ensemble if p is not leader]
+        writer = clients[ensemble.index(survivors[0])]
+        killed_at = time.monotonic()
+        leader.kill()
+        for _ in range(200):
+            try:
+                writer.create_async("/failed-over-", b"", sequence=True).get(timeout=1)
+                break
+            except Exception:  # noqa: BLE001 - not yet: connection loss or no answer while electing
+                time.sleep(0.02)
+        fail_over = time.monotonic() - killed_at
+        assert fail_over < 10 * 0.5, f"fail-over took {fail_over:.1f} s"
         roles = wait_modes(survivors)
         c2 = client(roles["follower"][0])
         for i in range(10):
@@ -124,7 +136,7 @@ def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None
                     after.append(c.create_async("/frozen-", b"a", sequence=True).get(timeout=5))
                 except Exception:  # noqa: BLE001 - the ensemble is failing over: anything but an answer
                     time.sleep(0.05)
-            assert len(after) == 10, "no new leader took over"
+            assert len(after) == 10, "no new leader took over:\n" + "\n---\n".join(p.log_tail(60) for p in survivors)
             roles2 = wait_modes(survivors)
             assert leader not in roles2["leader"]
         finally:
@@ -200,16 +212,11 @@ def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() ->
     connections stay open): the majority elects a new leader and acknowledges writes; the old leader's
     clients get no acknowledgement; after healing the old leader follows, holds every acknowledged write and
     none of the writes it could not commit."""
-    from faultproxy import FaultProxy
+    from faultproxy import ProxiedEnsemble
 
     ids = (1, 2, 3)
-    q = {i: free_port() for i in ids}
-    e = {i: free_port() for i in ids}
-    proxies = {(i, j): (FaultProxy(q[j]), FaultProxy(e[j])) for i in ids for j in ids if i != j}
-    members = []
-    for i in ids:  # each member sees the others through its own proxies
-        view = {j: (q[j], e[j]) if j == i else (proxies[(i, j)][0].port, proxies[(i, j)][1].port) for j in ids}
-        members.append(member(ZooParkProcess, i, ensemble_config(view)))
+    net = ProxiedEnsemble(ids, free_port)
+    members = [member(ZooParkProcess, i, ensemble_config(net.view(i))) for i in ids]
     clients: list[KazooClient] = []
     try:
         for p in members:
@@ -222,10 +229,7 @@ def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() ->
         old.start(timeout=30)
         clients.append(old)
         old.create("/before", b"b")
-        for (i, j), (pq, pe) in proxies.items():
-            if lid in (i, j):
-                pq.partition()
-                pe.partition()
+        net.split({lid}, set(ids) - {lid})
         # The isolated leader may not acknowledge anything from now on.
         refused = []
         for k in range(3):
@@ -240,9 +244,7 @@ def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() ->
         c = client(roles["follower"][0])
         clients.append(c)
         acked = [c.create("/majority-", b"m", sequence=True) for _ in range(10)]
-        for pq, pe in proxies.values():
-            pq.heal()
-            pe.heal()
+        net.heal()
         wait_modes(members)
         assert mode_of(leader) == "follower"
         back = client(leader)
@@ -252,14 +254,7 @@ def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() ->
         assert "before" in names and {p[1:] for p in acked} <= names
         assert not {p[1:] for p in refused} & names, "a write the isolated leader never acknowledged appeared"
     finally:
-        for cl in clients:
-            try:
-                cl.stop()
-                cl.close()
-            except Exception:  # noqa: BLE001 - teardown
-                pass
+        close_clients(clients)
         for p in members:
             p.cleanup()
-        for pq, pe in proxies.values():
-            pq.close()
-            pe.close()
+        net.close()

@@ -20,6 +20,7 @@ from procs import (
     member,
     server_mode,
     wait_mode,
+    znode_tree,
     zookeeper_available,
 )
 
@@ -33,16 +34,6 @@ def wait_for_log(path: Path, text: str, timeout: float) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"{path} never said {text!r}:\n{path.read_text(errors='replace')[-3000:]}")
-
-
-def dump(client: KazooClient, path: str = "/") -> dict[str, tuple]:
-    data, stat = client.get(path)
-    out = {path: (data, stat.czxid, stat.mzxid, stat.version, stat.cversion, stat.numChildren)}
-    for child in client.get_children(path):
-        if path == "/" and child == "zookeeper":
-            continue
-        out.update(dump(client, path.rstrip("/") + "/" + child))
-    return out
 
 
 def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> None:
@@ -71,6 +62,30 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
         assert c.get("/via-zoopark-follower")[0] == b"forwarded to ZooKeeper"
         ours.stop()
         ours.close()
+        # A session of a ZooKeeper server moves to the zoopark follower: it asks ZooKeeper's leader
+        # (REVALIDATE) and resumes it, ephemeral and all; a session the leader has closed is refused.
+        mover = KazooClient(f"127.0.0.1:{zks[3].port}", timeout=15.0)
+        mover.start(timeout=30)
+        mover.create("/mover-eph", b"", ephemeral=True)
+        moved = KazooClient(zp.hosts, timeout=15.0, client_id=mover.client_id)
+        moved.start(timeout=30)
+        assert moved.client_id[0] == mover.client_id[0]
+        assert moved.exists("/mover-eph").ephemeralOwner == mover.client_id[0]
+        moved.stop()  # closes the session: the ephemeral goes, and the session may not come back
+        moved.close()
+        assert c.exists("/mover-eph") is None
+        late = KazooClient(zp.hosts, timeout=15.0, client_id=mover.client_id)
+        states: list = []
+        late.add_listener(states.append)
+        late.start_async().wait(30)
+        deadline = time.monotonic() + 30
+        while "LOST" not in states and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "LOST" in states, f"a closed session was resumed: {states}"
+        late.stop()
+        late.close()
+        mover.stop()
+        mover.close()
         # Stop the other ZooKeeper follower: the leader keeps its quorum only through zoopark's ACKs.
         follower = next(i for i in (2, 3) if server_mode(zks[i].port) == "follower")
         leader = 5 - follower
@@ -82,7 +97,7 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
         for i in range(20):
             c.create(f"/acked-by-zoopark{i}", b"z%d" % i)
         c.set("/before0", b"changed")
-        expected = dump(c)
+        expected = znode_tree(c)
         c.stop()
         c.close()
         zp.stop()
@@ -135,11 +150,11 @@ def test_zookeeper_servers_follow_a_zoopark_leader_and_clients_anywhere_see_one_
         f1.set("/from-leader0", b"changed via follower", version=0)
         f2 = client(zks[2].port)
         f2.sync("/")
-        expected = dump(leader_client)
+        expected = znode_tree(leader_client)
         assert "/from-zk-follower" in expected and expected["/from-leader0"][0] == b"changed via follower"
         for c in (f1, f2):
             c.sync("/")
-            assert dump(c) == expected
+            assert znode_tree(c) == expected
     finally:
         for c in clients:
             try:

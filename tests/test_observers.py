@@ -19,6 +19,7 @@ from procs import (
     member,
     wait_mode,
     wait_settled,
+    znode_tree,
     zookeeper_available,
 )
 
@@ -31,16 +32,6 @@ def connect(port: int) -> KazooClient:
                     connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
     c.start(timeout=30)
     return c
-
-
-def tree(c: KazooClient, path: str = "/") -> dict[str, tuple]:
-    data, st = c.get(path)
-    out = {path: (data, st.czxid, st.mzxid, st.version, st.cversion, st.numChildren)}
-    for child in sorted(c.get_children(path)):
-        if path == "/" and child == "zookeeper":
-            continue
-        out.update(tree(c, path.rstrip("/") + "/" + child))
-    return out
 
 
 def mntr(port: int) -> dict[str, str]:
@@ -80,9 +71,9 @@ def test_observers_serve_and_forward_but_do_not_vote() -> None:
         clients.append(other)
         for c in clients:
             c.sync("/")
-        want = tree(voter)
+        want = znode_tree(voter)
         assert len(want) >= 21
-        assert tree(obs) == want and tree(other) == want
+        assert znode_tree(obs) == want and znode_tree(other) == want
         # Two voters down: the observers do not make up a quorum. The write in flight is not acknowledged,
         # the observers stop serving (as ZooKeeper's without readonlymode), and nothing is written.
         follower = next(p for i, p in members.items() if i <= 3 and p is not leader)
@@ -103,7 +94,7 @@ def test_observers_serve_and_forward_but_do_not_vote() -> None:
         clients.append(again)
         again.sync("/")
         assert again.exists("/without-quorum") is None
-        assert tree(again) == want
+        assert znode_tree(again) == want
     finally:
         close_clients(clients)
         for p in members.values():
@@ -141,7 +132,7 @@ def test_a_zookeeper_observer_learns_from_a_zoopark_leader() -> None:
         assert leader.get("/via-zookeeper-observer")[0] == b"forwarded"
         assert leader.exists("/eph").ephemeralOwner == via.client_id[0]
         via.sync("/")
-        assert tree(via) == tree(leader)
+        assert znode_tree(via) == znode_tree(leader)
     finally:
         close_clients(clients)
         zk.cleanup()
@@ -179,7 +170,7 @@ def test_a_zoopark_observer_learns_from_a_zookeeper_leader() -> None:
         assert theirs.get("/via-zoopark-observer")[0] == b"forwarded"
         theirs.create("/last", b"")
         ours.sync("/")
-        assert tree(ours) == tree(theirs)
+        assert znode_tree(ours) == znode_tree(theirs)
     finally:
         close_clients(clients)
         zp.cleanup()

@@ -18,7 +18,7 @@ import time
 from ..config import Config
 from ..core.jute.quorum import PacketType, QuorumPacket
 from ..core.jute.txns import decode_txn_entry
-from ..core.server.actions import Committed, Forward, SyncDone
+from ..core.server.actions import Committed, Forward, Revalidate, Revalidated, SyncDone
 from ..core.server.core import ServerCore, replay_txn
 from ..core.tree import snapshot as snap
 from ..core.zab.actions import (
@@ -51,6 +51,21 @@ _WINDOW = 500  # ZooKeeper's committedLog: the newest txns a leader can send as 
 
 def _now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
+
+
+async def _unless_stopped(coro, stop: asyncio.Event):
+    """The coroutine's result, or None if `stop` is set first (an election without a quorum never ends)."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return None
 
 
 class Member:
@@ -109,7 +124,9 @@ class Member:
                 self.state, self.serving = "LOOKING", False
                 read_only = asyncio.create_task(self._read_only()) if self.cfg.read_only_mode_enabled else None
                 try:
-                    d = await elector.elect(self.tree.last_zxid, self.current)
+                    d = await _unless_stopped(elector.elect(self.tree.last_zxid, self.current), stop)
+                    if d is None:
+                        break
                 finally:
                     if read_only is not None:
                         read_only.cancel()
@@ -201,6 +218,12 @@ class Member:
         if isinstance(item, QuorumPacket) and item.type == PacketType.SYNC:
             if self.server is not None:
                 self.server._step(SyncDone())
+            return
+        if isinstance(item, QuorumPacket) and item.type == PacketType.REVALIDATE:
+            data = item.data or b""
+            if self.server is not None and len(data) >= 9:
+                session, valid = struct.unpack_from(">q?", data, 0)
+                self.server._step(Revalidated(session, valid))
             return
         if self.learner is not None:
             self._execute(self._guard(lambda: self.learner.on_packet(item, _now_ms())))
@@ -340,7 +363,10 @@ class Member:
             self.tree = core.tree
             self.sessions = {sid: s.timeout_ms for sid, s in core.sessions.sessions.items()}
 
-    def _forward(self, f: Forward) -> None:
+    def _forward(self, f: Forward | Revalidate) -> None:
+        if isinstance(f, Revalidate):
+            self._send(QuorumPacket(PacketType.REVALIDATE, -1, struct.pack(">qi", f.session, f.timeout_ms)))
+            return
         if self.link is not None:
             data = struct.pack(">qii", f.session, f.cxid, f.op) + f.body
             self._send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))

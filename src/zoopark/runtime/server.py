@@ -31,6 +31,7 @@ from ..core.server.actions import (
     LogFailed,
     LogSynced,
     Propose,
+    Revalidate,
     Send,
     Tick,
 )
@@ -85,7 +86,7 @@ class Server(ClientHandler):
         self.recovered: Recovered | None = None
         self._children: list[int] = []
         self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
-        self.on_forward: Callable[[Forward], None] | None = None  # set by an ensemble's follower
+        self.on_forward: Callable[[Forward | Revalidate], None] | None = None  # a follower's: to the leader
         self.mode = "standalone"  # srvr's Mode: leader / follower in an ensemble
         self.ensemble_stats: Callable[[], dict[str, int | str]] | None = None  # an ensemble member's mntr rows
         self.proposal_sizes: Callable[[], tuple[int, int, int]] | None = None  # a leader's srvr line
@@ -187,7 +188,8 @@ class Server(ClientHandler):
             await asyncio.sleep(interval_s)
 
     async def serve_replicated(self, core: ServerCore, on_propose: Callable[[Propose], None] | None = None,
-                               on_forward: Callable[[Forward], None] | None = None, mode: str | None = None) -> None:
+                               on_forward: Callable[[Forward | Revalidate], None] | None = None,
+                               mode: str | None = None) -> None:
         """Serve clients with a core an ensemble drives: a leader's (its writes ordered by ZAB, `on_propose`)
         or a follower's (its writes forwarded to the leader, `on_forward`). No recovery and no log writer
         here: the ensemble member logs and commits. `mode` is what srvr says (an observer forwards as a follower)."""
@@ -251,8 +253,8 @@ class Server(ClientHandler):
             elif t is Propose:
                 assert self.on_propose is not None, "Propose outside an ensemble"
                 self.on_propose(a)
-            elif t is Forward:
-                assert self.on_forward is not None, "Forward outside an ensemble"
+            elif t is Forward or t is Revalidate:
+                assert self.on_forward is not None, f"{t.__name__} outside an ensemble"
                 self.on_forward(a)
             elif t is AppendLog:
                 self._batch.extend(a.entries)

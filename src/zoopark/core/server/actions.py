@@ -107,6 +107,23 @@ class SyncDone:
 
 
 @dataclass(frozen=True, slots=True)
+class Revalidated:
+    """An ensemble's follower: the leader's answer to a `Revalidate` (is the session still alive?)."""
+
+    session: int
+    valid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Revalidate:
+    """An ensemble's follower: a client reconnects with this session; ask the leader (a QuorumPacket
+    REVALIDATE) before answering it, as ZooKeeper's learners do."""
+
+    session: int
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """An ensemble's follower: send this client request to the leader (a QuorumPacket REQUEST)."""
 

@@ -42,6 +42,8 @@ from .actions import (
     LogSynced,
     Propose,
     Remote,
+    Revalidate,
+    Revalidated,
     Send,
     SyncDone,
     Tick,
@@ -133,6 +135,7 @@ class ServerCore:
         self.follower = False  # an ensemble's follower: writes go to the leader, commits come as Committed
         self.read_only = False  # a member without a quorum serving read-only clients (readonlymode.enabled)
         self.forward_connects: dict[int, tuple[int, int]] = {}  # new session -> (conn, timeout)
+        self.revalidations: dict[int, tuple[int, int]] = {}  # reconnecting session -> (conn, timeout)
         self.pending_syncs: deque[tuple[int, Pending]] = deque()
 
     # ---- recovery ----------------------------------------------------------------------------
@@ -194,6 +197,8 @@ class ServerCore:
             self._on_committed(event.hdr, event.txn, out)
         elif isinstance(event, SyncDone):
             self._on_sync_done(out)
+        elif isinstance(event, Revalidated):
+            self._on_revalidated(event, out)
         elif isinstance(event, Touch):
             for sid, _timeout in event.sessions:
                 s = self.sessions.get(sid)
@@ -366,7 +371,7 @@ class ServerCore:
             self._close(conn, "client zxid ahead", out)
             return
         timeout = min(max(req.time_out, self.settings.min_session_timeout_ms), self.settings.max_session_timeout_ms)
-        conn.old_client = old_client = read_only is None
+        conn.old_client = read_only is None
         if self.read_only and not read_only:
             out.append(Log("info", f"refusing session request for not-read-only client {conn.remote_ip}"))
             self._close(conn, "not a read-only client, and this server is read-only", out)
@@ -395,16 +400,45 @@ class ServerCore:
             hdr = self._header(sid, 0, OpCode.CREATE_SESSION)
             self._propose(Proposal(hdr.zxid, hdr, CreateSessionTxn(timeout), connect=(conn.id, timeout)), out)
             return
+        if self.follower and req.passwd == generate_password(req.session_id):
+            # The leader decides whether the session lives (it expires sessions); answer once it has said.
+            conn.session = req.session_id
+            conn.early = []
+            self.revalidations[req.session_id] = (conn.id, timeout)
+            out.append(Revalidate(req.session_id, timeout))
+            return
         s = self.sessions.get(req.session_id)
         valid = (
             s is not None and not s.closing and req.passwd == generate_password(req.session_id)
         )
         if not valid:
-            out.append(Send(conn.id, self._connect_response(0, 0, old_client)))
-            out.append(Log("info", f"invalid session 0x{req.session_id:x} for client {conn.remote_ip}, probably expired"))
-            self._close(conn, "session expired or wrong password", out)
+            self._refuse_session(conn, req.session_id, out)
             return
         assert s is not None
+        self._resume_session(conn, s, timeout, out)
+
+    def _refuse_session(self, conn: Conn, session: int, out: list[Action]) -> None:
+        out.append(Send(conn.id, self._connect_response(0, 0, conn.old_client)))
+        out.append(Log("info", f"invalid session 0x{session:x} for client {conn.remote_ip}, probably expired"))
+        self._close(conn, "session expired or wrong password", out)
+
+    def _on_revalidated(self, r: Revalidated, out: list[Action]) -> None:
+        conn_id, timeout = self.revalidations.pop(r.session, (None, 0))
+        conn = self.conns.get(conn_id) if conn_id is not None else None
+        if conn is None or conn.closing:
+            return
+        s = self.sessions.get(r.session)
+        if not r.valid or (s is not None and s.closing):
+            self._refuse_session(conn, r.session, out)
+            return
+        if s is None:  # alive at the leader; its createSession has not reached us yet
+            s = self.sessions.add(r.session, timeout, self.now_ms)
+        self._resume_session(conn, s, timeout, out)
+        early, conn.early = conn.early or [], None
+        for frame in early:
+            self._on_frame(conn.id, frame, out)
+
+    def _resume_session(self, conn: Conn, s, timeout: int, out: list[Action]) -> None:
         if s.conn is not None and s.conn != conn.id:
             old = self.conns.get(s.conn)
             if old is not None:
@@ -415,7 +449,7 @@ class ServerCore:
         s.conn = conn.id
         conn.session = s.id
         conn.handshake_done = True
-        out.append(Send(conn.id, self._connect_response(s.id, timeout, old_client)))
+        out.append(Send(conn.id, self._connect_response(s.id, timeout, conn.old_client)))
         conn.stats.sent += 1
 
     def _answered(self, conn: Conn, op: int, xid: int, latency_ms: int) -> None:

@@ -214,7 +214,7 @@ class Learner:
         if t == PacketType.COMMIT:
             self.commit_upto = max(self.commit_upto, p.zxid)
             return self._deliver()
-        return []  # SYNC, REVALIDATE, INFORM: handled by the replica (later)
+        return []  # SYNC and REVALIDATE answer the replica's clients: the member hands them to its core
 
     def _observe(self, p: QuorumPacket) -> list:
         """An observer in broadcast: INFORM carries a committed txn; it is logged (as ZooKeeper's observers do

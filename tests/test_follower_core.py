@@ -1,0 +1,53 @@
+"""A follower's core: a client reconnecting with its session is answered only once the leader has said the
+session lives (REVALIDATE, as ZooKeeper's learners ask), and requests it sent meanwhile wait."""
+
+from __future__ import annotations
+
+from zoopark.core.jute.constants import OpCode
+from zoopark.core.jute.records import CreateSessionTxn, ExistsRequest, TxnHeader
+from zoopark.core.server.actions import Committed, Revalidate, Revalidated
+from zoopark.core.session import generate_password
+
+from corehelp import Harness, parse_reply
+
+SESSION = 0x0100_0000_0000_0042
+
+
+def follower() -> Harness:
+    h = Harness()
+    h.core.become_follower()
+    h.core.step(Committed(TxnHeader(SESSION, 0, 1, 5, OpCode.CREATE_SESSION), CreateSessionTxn(30_000)), h.now_ms)
+    return h
+
+
+def test_a_reconnect_waits_for_the_leader_and_frames_sent_meanwhile_follow() -> None:
+    h = follower()
+    conn, resp = h.connect(session_id=SESSION, passwd=generate_password(SESSION), timeout_ms=20_000)
+    assert resp is None and not conn.closed, "not answered before the leader has"
+    assert h.others == [Revalidate(SESSION, 20_000)]
+    h.send(conn, 7, OpCode.EXISTS, ExistsRequest("/", False))  # pipelined behind the handshake
+    assert conn.frames == []
+    h.step(Revalidated(SESSION, True))
+    assert len(conn.frames) == 2
+    assert parse_reply(conn.frames[1]).xid == 7 and parse_reply(conn.frames[1]).err == 0
+
+
+def test_a_session_the_leader_calls_dead_is_expired() -> None:
+    h = follower()
+    conn, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION))
+    h.step(Revalidated(SESSION, False))
+    assert conn.closed and len(conn.frames) == 1 and conn.frames[0][4:8] == b"\x00\x00\x00\x00"  # timeout 0
+
+
+def test_a_wrong_password_is_refused_without_asking() -> None:
+    h = follower()
+    conn, resp = h.connect(session_id=SESSION, passwd=bytes(16))
+    assert resp.session_id == 0 and resp.time_out == 0 and conn.closed and h.others == []
+
+
+def test_a_session_the_leader_knows_and_we_do_not_yet_is_resumed() -> None:
+    h = Harness()
+    h.core.become_follower()
+    conn, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION), timeout_ms=12_000)
+    h.step(Revalidated(SESSION, True))
+    assert not conn.closed and h.core.sessions.get(SESSION) is not None
