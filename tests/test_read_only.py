@@ -144,7 +144,9 @@ def scenario(cls) -> dict[str, object]:
         gone = [p for p in members if p is not survivor]
         for p in gone:
             p.kill()
-        out["mode"] = wait_until("read-only mode", lambda: server_mode(survivor.port), 60)
+        # (It may still say follower for a moment, until it notices the leader is gone.)
+        out["mode"] = wait_until("read-only mode", lambda: server_mode(survivor.port) == "read-only" and "read-only",
+                                 60)
         out["isro"] = four_letter(survivor.port, "isro")
         out["srvr line"] = four_letter(survivor.port, "srvr").splitlines()[1]
         wait_until("the client reconnects read-only", lambda: ro.client_state == "CONNECTED_RO")

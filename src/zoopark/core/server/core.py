@@ -162,6 +162,7 @@ class ServerCore:
         txn; a global session reconnecting here is told it expired, as ZooKeeper 3.8 does); reads and
         watches work; writes and sync get NOTREADONLY."""
         self.read_only = True
+        self.follower = False  # nobody to forward to
         self.sessions = SessionTable(self.settings.tick_ms)
         self.sessions.start(self.now_ms)
         self.prep = Prep(self.tree, self.sessions, self.settings.extended_types)
