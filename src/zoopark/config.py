@@ -8,6 +8,7 @@ naming the key.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,6 +184,7 @@ class Config:
     leader_serves: bool = True
     cnx_timeout_ms: int = 5000
     election_port_bind_retry: int = 3
+    source_text: str = ""  # the config file as read (the admin server's initial_configuration)
     digest_enabled: bool = True
     sessionless_cnxn_timeout_ms: int = 10_000
     extra: tuple[tuple[str, str], ...] = field(default=())
@@ -339,4 +341,4 @@ def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Co
         text = p.read_text()
     except OSError as e:
         raise ConfigError(f"cannot read {p}: {e.strerror}") from None
-    return parse_config(text, p.parent, overrides)
+    return dataclasses.replace(parse_config(text, p.parent, overrides), source_text=text)

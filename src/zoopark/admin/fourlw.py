@@ -142,33 +142,38 @@ def conf(server: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def envi(server: Any) -> str:
-    lines = [
-        "Environment:",
-        f"zookeeper.version={VERSION}",
-        f"host.name={platform.node()}",
-        f"python.version={sys.version.split()[0]}",
-        f"python.implementation={platform.python_implementation()}",
-        f"os.name={platform.system()}",
-        f"os.arch={platform.machine()}",
-        f"os.version={platform.release()}",
-        f"user.name={os.environ.get('USER', '')}",
-        f"user.dir={os.getcwd()}",
-        f"process.pid={os.getpid()}",
+def environment() -> list[tuple[str, str]]:
+    """ZooKeeper's Environment.list(), for this process (Python's where Java's would be)."""
+    return [
+        ("zookeeper.version", VERSION),
+        ("host.name", platform.node()),
+        ("python.version", sys.version.split()[0]),
+        ("python.implementation", platform.python_implementation()),
+        ("os.name", platform.system()),
+        ("os.arch", platform.machine()),
+        ("os.version", platform.release()),
+        ("user.name", os.environ.get("USER", "")),
+        ("user.dir", os.getcwd()),
+        ("process.pid", str(os.getpid())),
     ]
-    return "\n".join(lines) + "\n"
 
 
-def mntr(server: Any) -> str:
+def envi(server: Any) -> str:
+    return "Environment:\n" + "".join(f"{k}={v}\n" for k, v in environment())
+
+
+def mntr_rows(server: Any) -> list[tuple[str, Any]]:
+    """mntr's rows, ZooKeeper's names and order: the 4lw prints them, the admin server's monitor and the
+    Prometheus exporter serve them too."""
     core = server.core
     st = core.stats
     tree = core.tree
-    rows = [
+    rows: list[tuple[str, Any]] = [
         ("zk_version", VERSION),
         ("zk_server_state", getattr(server, "mode", "standalone")),
         ("zk_ephemerals_count", sum(len(v) for v in tree.ephemerals.values())),
         ("zk_num_alive_connections", len(core.conns)),
-        ("zk_avg_latency", repr(st.latency.avg())),
+        ("zk_avg_latency", st.latency.avg()),
         ("zk_outstanding_requests", st.outstanding),
         ("zk_znode_count", tree.node_count() + 1),
         ("zk_global_sessions", len(core.sessions)),
@@ -186,7 +191,11 @@ def mntr(server: Any) -> str:
     ensemble = getattr(server, "ensemble_stats", None)
     if ensemble is not None:  # an ensemble member's rows: a leader's learners, a learner's counts
         rows += list(ensemble().items())
-    return "".join(f"{k}\t{v}\n" for k, v in rows)
+    return rows
+
+
+def mntr(server: Any) -> str:
+    return "".join(f"{k}\t{v!r}\n" if isinstance(v, float) else f"{k}\t{v}\n" for k, v in mntr_rows(server))
 
 
 def _open_fds() -> int:

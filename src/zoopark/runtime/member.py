@@ -89,6 +89,7 @@ class Member:
         self.core: ServerCore | None = None
         self.batch: TurnBatch | None = None
         self.ro_server: Server | None = None
+        self.leader_run = None  # the LeaderRun while leading
         self._closed = False
 
     # ---- start-up ----------------------------------------------------------------------------------
@@ -119,6 +120,11 @@ class Member:
         self.batch = TurnBatch(loop, self.writer)
         elector = Elector(self.my_id, list(self.cfg.servers))
         await elector.start()
+        from ..admin.commands import Context
+        from .ops import Ops
+
+        ops = Ops(self.cfg, lambda: Context(self.client_server(), self, self.cfg))
+        await ops.start()
         try:
             while not stop.is_set():
                 self.state, self.serving = "LOOKING", False
@@ -136,7 +142,12 @@ class Member:
                     from .leading import LeaderRun
 
                     self.state = "LEADING"
-                    reason = await LeaderRun(self, stop).run()
+                    self.leader = self.my_id
+                    self.leader_run = LeaderRun(self, stop)
+                    try:
+                        reason = await self.leader_run.run()
+                    finally:
+                        self.leader_run = None
                     log.info("no longer leading: %s", reason)
                 else:
                     self.state = "OBSERVING" if self.observer else "FOLLOWING"
@@ -145,6 +156,7 @@ class Member:
                 if not stop.is_set():
                     self._reload()
         finally:
+            await ops.stop()
             await elector.stop()
             if self.link is not None:
                 self.link.close("shutting down")
@@ -315,6 +327,27 @@ class Member:
                                       mode="observer" if self.observer else "follower")
         if self.server is not server:  # the role ended while the port was opening: close it again
             await server.close_port()
+
+    # ---- for the admin server ----------------------------------------------------------------------
+
+    def client_server(self) -> Server | None:
+        """The client-facing server of the current role (leader's, follower's, read-only), if any."""
+        if self.leader_run is not None:
+            return self.leader_run.server
+        return self.server or self.ro_server
+
+    def zab_state(self) -> str:
+        """ZooKeeper's ZabState: election, discovery, synchronization or broadcast."""
+        if self.state == "LOOKING":
+            return "election"
+        if self.leader_run is not None:
+            ld = self.leader_run.leader
+            return "broadcast" if ld.established else "discovery" if not ld.current_epoch_persisted else \
+                "synchronization"
+        lr = self.learner
+        if lr is None or lr.phase in ("info", "epoch"):
+            return "discovery"
+        return "broadcast" if lr.phase == "broadcast" else "synchronization"
 
     # ---- read-only mode ----------------------------------------------------------------------------
 

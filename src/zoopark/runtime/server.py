@@ -379,12 +379,18 @@ async def _main(cfg: Config) -> None:
         return
     server = Server(cfg)
     await server.start()
+    from ..admin.commands import Context
+    from .ops import Ops
+
+    ops = Ops(cfg, lambda: Context(server, None, cfg))
+    await ops.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    await ops.stop()
     await server.stop()
 
 

@@ -65,7 +65,8 @@ class ConnStats:
 
 
 class CoreStats:
-    """Server-wide counters; `reset` is srst."""
+    """Server-wide counters; `reset` is srst, which (as ZooKeeper's) leaves the read, write and notification
+    totals alone: they only grow (Prometheus counters and the dashboard's rates are made of them)."""
 
     __slots__ = ("packets_received", "packets_sent", "reads", "writes", "notifications", "outstanding",
                  "latency")
@@ -73,12 +74,12 @@ class CoreStats:
     def __init__(self) -> None:
         self.outstanding = 0
         self.latency = Latency()
+        self.reads = 0
+        self.writes = 0
+        self.notifications = 0
         self.reset()
 
     def reset(self) -> None:
         self.packets_received = 0
         self.packets_sent = 0
-        self.reads = 0
-        self.writes = 0
-        self.notifications = 0
         self.latency.reset()
