@@ -201,3 +201,46 @@ def test_ensemble_commands_show_roles() -> None:
     finally:
         for p in members.values():
             p.cleanup()
+
+
+@pytest.mark.xdist_group("ensembles")
+def test_status_shows_the_ensemble_at_a_glance() -> None:
+    """`zoopark status` on three members: one leader, two followers, the same zxid; one member killed: it
+    says so and exits 1."""
+    import subprocess
+    import sys
+
+    ports = ensemble_ports((1, 2, 3))
+    members = [member(ZooParkProcess, i, ensemble_config(ports)) for i in ports]
+
+    def status(*extra: str) -> subprocess.CompletedProcess:
+        hosts = ",".join(p.hosts for p in members)
+        return subprocess.run([sys.executable, "-m", "zoopark", "status", hosts, *extra], capture_output=True,
+                              text=True, timeout=60)
+
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_settled(members)
+        c = KazooClient(roles["leader"][0].hosts)
+        c.start(timeout=30)
+        c.create("/s", b"")
+        c.stop()
+        c.close()
+        for _ in range(100):  # followers apply the last commits a moment after the leader
+            done = status("--json")
+            assert done.returncode == 0, done.stdout + done.stderr
+            rows = json.loads(done.stdout)
+            if len({r["zxid"] for r in rows}) == 1:
+                break
+        assert sorted(r["mode"] for r in rows) == ["follower", "follower", "leader"]
+        assert len({r["zxid"] for r in rows}) == 1 and all(r["behind"] == 0 for r in rows)
+        table = status()
+        assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:3] == ["server", "mode", "zxid"]
+        roles["follower"][0].kill()
+        done = status("--json", "--timeout", "2")
+        assert done.returncode == 1
+        assert sorted(r["mode"] for r in json.loads(done.stdout)) == ["follower", "leader", "unreachable"]
+    finally:
+        for p in members:
+            p.cleanup()

@@ -1,4 +1,4 @@
-"""The `zoopark` command: server, purge, logdump, snapdump, version."""
+"""The `zoopark` command: server, purge, logdump, snapdump, status, version."""
 
 from __future__ import annotations
 
@@ -97,6 +97,12 @@ def _snapdump(args: argparse.Namespace) -> int:
                  (SnapshotError,))
 
 
+def _status(args: argparse.Namespace) -> int:
+    from .tools.status import main as status_main
+
+    return status_main(args.servers, args.json, args.timeout)
+
+
 def _version(args: argparse.Namespace) -> int:
     print(f"zoopark {__version__} (Apache ZooKeeper 3.8 protocol)")
     return 0
@@ -124,13 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--json", action="store_true", help="one JSON object per znode")
     sd.add_argument("--data", action="store_true", help="include each znode's data")
     sd.set_defaults(func=_snapdump)
+    st = sub.add_parser("status", help="an ensemble at a glance: role, zxid, epoch, connections, lag")
+    st.add_argument("servers", help="host:port,host:port,... (client ports)")
+    st.add_argument("--json", action="store_true", help="one JSON object per server")
+    st.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each server")
+    st.set_defaults(func=_status)
     v = sub.add_parser("version", help="print the version")
     v.set_defaults(func=_version)
     return p
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "server": _server, "purge": _purge, "logdump": _logdump, "snapdump": _snapdump, "version": _version,
+    "server": _server, "purge": _purge, "logdump": _logdump, "snapdump": _snapdump, "status": _status,
+    "version": _version,
 }
 
 
