@@ -5,8 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ZK_JAR  := /usr/share/java/zookeeper.jar
 PYTEST_ARGS ?=
+CHARTJS := 4.5.1
+VENDORED := src/zoopark/admin/static/chart.umd.min.js
 
-.PHONY: serve test venv zookeeper lint unit bench clean
+.PHONY: serve test venv zookeeper chromium lint unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,7 +16,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) $(VENDORED)
+
+# The dashboard's chart library, from the npm registry, into the package (not committed).
+$(VENDORED):
+	rm -rf build/npm && mkdir -p build/npm
+	cd build/npm && npm pack chart.js@$(CHARTJS) --silent >/dev/null && tar xzf chart.js-$(CHARTJS).tgz
+	cp build/npm/package/dist/chart.umd.min.js $@
+
+# Headless Chromium and its WebDriver for the dashboard test, from Debian's packages.
+chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
+	fi
 
 # Apache ZooKeeper 3.8 (the reference the tests compare against) from Debian's packages.
 zookeeper:
@@ -23,7 +38,7 @@ zookeeper:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zookeeper zookeeper-bin; \
 	fi
 
-serve: $(STAMP)
+serve: $(STAMP) $(VENDORED)
 	mkdir -p data
 	$(BIN)/zoopark server conf/zoo.cfg
 
@@ -31,11 +46,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
 
-test: $(STAMP) zookeeper lint
+test: $(STAMP) $(VENDORED) zookeeper chromium lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) zookeeper
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache build $(VENDORED)

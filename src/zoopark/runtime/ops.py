@@ -15,7 +15,9 @@ log = logging.getLogger("zoopark.ops")
 
 class Ops:
     def __init__(self, cfg, context: Callable[[], Context]) -> None:
-        self.admin = AdminServer(cfg, context) if cfg.admin_enable_server else None
+        from ..admin.dashboard import routes
+
+        self.admin = AdminServer(cfg, context, routes(context)) if cfg.admin_enable_server else None
         self.metrics = MetricsServer(cfg, context) if wanted(cfg) else None
 
     async def start(self) -> None:

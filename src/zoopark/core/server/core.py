@@ -53,7 +53,7 @@ from .prep import Prep, PrepError, Request
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
 from .settings import CoreSettings
-from .stats import OP_NAMES, ConnStats, CoreStats
+from .stats import OP_NAMES, ConnStats, CoreStats, latency_bucket
 
 _WRITE_OPS = frozenset({
     OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL, OpCode.DELETE,
@@ -464,6 +464,7 @@ class ServerCore:
         st.latency.add(latency_ms)
         self.stats.packets_sent += 1
         self.stats.latency.add(latency_ms)
+        self.stats.latency_hist[latency_bucket(latency_ms)] += 1
 
     def _connect_response(self, sid: int, timeout: int, old_client: bool) -> bytes:
         body = encode(ConnectResponse(0, timeout, sid, generate_password(sid) if sid else bytes(16)))

@@ -44,6 +44,17 @@ class Latency:
         return self.total_ms / self.count if self.count else 0.0
 
 
+# Upper bounds (ms) of the latency histogram's buckets; the last bucket takes the rest.
+LATENCY_BUCKETS_MS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+
+def latency_bucket(ms: int) -> int:
+    for i, bound in enumerate(LATENCY_BUCKETS_MS):
+        if ms <= bound:
+            return i
+    return len(LATENCY_BUCKETS_MS)
+
+
 class ConnStats:
     __slots__ = ("remote_port", "established_ms", "recved", "sent", "last_op", "last_cxid", "last_zxid",
                  "last_resp_ms", "latency")
@@ -69,11 +80,12 @@ class CoreStats:
     totals alone: they only grow (Prometheus counters and the dashboard's rates are made of them)."""
 
     __slots__ = ("packets_received", "packets_sent", "reads", "writes", "notifications", "outstanding",
-                 "latency")
+                 "latency", "latency_hist")
 
     def __init__(self) -> None:
         self.outstanding = 0
         self.latency = Latency()
+        self.latency_hist = [0] * (len(LATENCY_BUCKETS_MS) + 1)  # only grows: percentiles over any interval
         self.reads = 0
         self.writes = 0
         self.notifications = 0
