@@ -1,4 +1,4 @@
-"""The `zoopark` command: server, purge, logdump, snapdump, status, version."""
+"""The `zoopark` command: server, purge, logdump, snapdump, status, shell, version."""
 
 from __future__ import annotations
 
@@ -97,6 +97,12 @@ def _snapdump(args: argparse.Namespace) -> int:
                  (SnapshotError,))
 
 
+def _shell(args: argparse.Namespace) -> int:
+    from .shell.main import main as shell_main
+
+    return shell_main(args.rest)
+
+
 def _status(args: argparse.Namespace) -> int:
     from .tools.status import main as status_main
 
@@ -130,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--json", action="store_true", help="one JSON object per znode")
     sd.add_argument("--data", action="store_true", help="include each znode's data")
     sd.set_defaults(func=_snapdump)
+    sh = sub.add_parser("shell", help="a zkCli-compatible shell (zoopark shell -server host:port [cmd args])",
+                        add_help=False)
+    sh.add_argument("rest", nargs=argparse.REMAINDER)
+    sh.set_defaults(func=_shell)
     st = sub.add_parser("status", help="an ensemble at a glance: role, zxid, epoch, connections, lag")
     st.add_argument("servers", help="host:port,host:port,... (client ports)")
     st.add_argument("--json", action="store_true", help="one JSON object per server")
@@ -142,11 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "server": _server, "purge": _purge, "logdump": _logdump, "snapdump": _snapdump, "status": _status,
+    "shell": _shell,
     "version": _version,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["shell"]:  # zkCli's single-dash options (-server, -timeout) are the shell's own
+        from .shell.main import main as shell_main
+
+        return shell_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
