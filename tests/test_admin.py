@@ -172,16 +172,23 @@ def test_prometheus_metrics_move_with_the_load(loaded) -> None:
         if second["writes_total"] > first["writes_total"] and second["reads_total"] > first["reads_total"]:
             break
     assert second["writes_total"] > first["writes_total"] and second["reads_total"] > first["reads_total"]
+    # Every write was fsynced: the fsync histogram counts them (group commit: at most one per write).
+    assert 0 < second["fsynctime_seconds_count"] <= second["writes_total"]
+    assert second["fsynctime_seconds_bucket[('le', '+Inf')]"] == second["fsynctime_seconds_count"]
 
 
 @pytest.mark.xdist_group("ensembles")
 def test_ensemble_commands_show_roles() -> None:
     ports = ensemble_ports((1, 2, 3))
     admins = {i: free_port() for i in ports}
+    proms = {i: free_port() for i in ports}
     members = {}
     for i in ports:
         extra = ensemble_config(ports) | {"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
-                                          "admin.serverPort": str(admins[i])}
+                                          "admin.serverPort": str(admins[i]),
+                                          "metricsProvider.className": "PrometheusMetricsProvider",
+                                          "metricsProvider.httpHost": "127.0.0.1",
+                                          "metricsProvider.httpPort": str(proms[i])}
         members[i] = member(ZooParkProcess, i, extra)
     try:
         for p in members.values():
@@ -198,6 +205,17 @@ def test_ensemble_commands_show_roles() -> None:
             assert srv["server_stats"]["server_state"] == ("leader" if i == lid else "follower")
             assert ("proposal_stats" in srv) == (i == lid)
         assert command(admins[lid], "monitor")["synced_followers"] == 2
+        c = KazooClient(members[lid].hosts)
+        c.start(timeout=30)
+        c.create("/m", b"")
+        c.stop()
+        c.close()
+        for i in ports:  # each member elected once; the leader timed its proposals until their commit
+            m = metrics(proms[i])
+            assert m["election_time_seconds_count"] >= 1
+            state = "leader" if i == lid else "follower"
+            assert m[f"server_state[('state', '{state}')]"] == 1
+        assert metrics(proms[lid])["proposal_latency_seconds_count"] >= 3  # session, create, close
     finally:
         for p in members.values():
             p.cleanup()

@@ -21,9 +21,10 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .. import timings
 from .commands import Context
 from .fourlw import mntr_rows
 from .http import serve_app
@@ -73,6 +74,9 @@ class ServerCollector:
         self.lag.max_s = self.lag.last_s
         yield lag
         yield GaugeMetricFamily("threads", "Threads in the server process", value=threading.active_count())
+        for t in timings.ALL:
+            yield HistogramMetricFamily(t.name.removesuffix("_seconds"), t.help, buckets=t.cumulative(),
+                                        sum_value=t.total, unit="seconds")
         server = ctx.server
         state = GaugeMetricFamily("server_state", "1 for the role this server is in", labels=["state"])
         mode = getattr(server, "mode", None) if server is not None else None

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import timings
 from .txnlog import TxnLog
 
 log = logging.getLogger("zoopark.persist")
@@ -164,6 +165,7 @@ class LogWriter:
         start = time.perf_counter()
         self.log.sync()
         ms = (time.perf_counter() - start) * 1000
+        timings.FSYNC.observe(ms / 1000)
         self.stats.fsyncs += 1
         self.stats.entries += n
         self.stats.last_fsync_ms = ms

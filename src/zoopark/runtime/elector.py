@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 
+from .. import timings
 from ..config import ServerSpec
 from ..core.jute.election import Notification, quorum_config_text
 from ..core.zab.election import Decided, Election, SendTo
@@ -51,7 +52,9 @@ class Elector:
                  last_zxid, current_epoch)
         self._run(self.election.start(_now_ms(), last_zxid, current_epoch))
         self.port.connect_all()
+        began = time.monotonic()
         d = await self._decided
+        timings.ELECTION.observe(time.monotonic() - began)
         log.info("%s: leader %d (zxid 0x%x, peer epoch %d, election round %d)", d.state.name, d.vote.leader,
                  d.vote.zxid, d.vote.peer_epoch, d.vote.election_epoch)
         return d

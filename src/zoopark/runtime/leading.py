@@ -11,6 +11,7 @@ import logging
 import struct
 import time
 
+from .. import timings
 from ..core.jute.constants import OpCode
 from ..core.jute.io import encode_string
 from ..core.jute.quorum import (
@@ -98,6 +99,7 @@ class LeaderRun:
         self.ended = asyncio.Event()
         self.reason = ""
         self.pending_syncs: list[tuple[int, int]] = []  # (zxid, learner): SYNC once zxid has committed
+        self.proposed_at: dict[int, float] = {}  # zxid -> when proposed (proposal latency)
         self.batch = TurnBatch(asyncio.get_event_loop(), member.writer)
         self.leader = Leader(
             member.my_id, frozenset(s.id for s in cfg.servers if not s.observer), member.accepted, member.current,
@@ -244,6 +246,9 @@ class LeaderRun:
                 self._then(a.then)
             elif t is Deliver:
                 if self.server is not None:
+                    began = self.proposed_at.pop(a.zxid, None)
+                    if began is not None:
+                        timings.PROPOSAL.observe(time.monotonic() - began)
                     self.server.committed(a.zxid)
                     self._release_syncs()
                 else:  # our own history, delivered as the new epoch begins
@@ -317,4 +322,5 @@ class LeaderRun:
         return self.leader.proposal_sizes
 
     def _propose(self, p: Propose) -> None:
+        self.proposed_at[p.zxid] = time.monotonic()
         self._execute(self._guard(lambda: self.leader.propose_at(p.zxid, p.entry)))

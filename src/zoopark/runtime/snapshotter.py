@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import timings
 from ..core.session.table import SessionTable
 from ..core.tree import snapshot as snap
 from ..core.tree.datatree import DataTree
@@ -120,6 +121,8 @@ class Snapshotter:
         self.running = None
         ok = os.waitstatus_to_exitcode(status) == 0
         done = Finished(r.zxid, ok, time.monotonic() - r.started, self.snap_dir / snapfiles.snapshot_name(r.zxid))
+        if ok:
+            timings.SNAPSHOT.observe(done.seconds)
         self.last = done
         if ok:
             self.taken += 1
