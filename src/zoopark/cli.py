@@ -11,12 +11,13 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, load_config
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+from .logs import TEXT_FORMAT
 
 
 def _server(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
+    from .logs import setup
+
+    setup(args.log_level, args.log_format, args.log_file, args.log_max_mb, args.log_backups)
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
@@ -52,7 +53,7 @@ def _dirs(args: argparse.Namespace) -> tuple[Path, Path]:
 def _purge(args: argparse.Namespace) -> int:
     from .persist.purge import MIN_RETAIN, purge
 
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.WARNING, format=TEXT_FORMAT)
     if args.n < MIN_RETAIN:
         print(f"zoopark purge: -n must be at least {MIN_RETAIN}", file=sys.stderr)
         return 2
@@ -120,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("server", help="run a server")
     s.add_argument("config", nargs="?", default="conf/zoo.cfg", help="zoo.cfg (default: conf/zoo.cfg)")
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--log-format", default="text", choices=["text", "json"], help="json: one object per line")
+    s.add_argument("--log-file", help="log to this file, rotated by size (default: stderr)")
+    s.add_argument("--log-max-mb", type=float, default=64, help="rotate the log file at this size")
+    s.add_argument("--log-backups", type=int, default=10, help="rotated log files to keep")
     s.set_defaults(func=_server)
     pg = sub.add_parser("purge", help="keep the N newest snapshots and the txn logs they need (PurgeTxnLog)")
     pg.add_argument("dirs", nargs="*", metavar="dataLogDir [snapDir]")

@@ -265,7 +265,8 @@ class Server(ClientHandler):
                 if conn is not None:
                     conn.close(a.reason)
             elif t is Log:
-                _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message)
+                _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message,
+                              extra={"session": a.session, "zxid": a.zxid})
 
     def _throttle(self) -> None:
         """globalOutstandingLimit: stop reading from clients while too many writes wait for the disk."""

@@ -147,6 +147,8 @@ class Propose:
 class Log:
     level: str  # "debug" | "info" | "warning" | "error"
     message: str
+    session: int | None = None  # the session the line is about, for structured logs
+    zxid: int | None = None
 
 
 Input = Connected | Frame | Disconnected | Tick | LogSynced | LogFailed

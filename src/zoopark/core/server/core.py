@@ -251,14 +251,14 @@ class ServerCore:
             self._close(conn, "request on an expired session", out)
             return
         if op not in _ALL_OPS:
-            out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing"))
+            out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing", sid))
             out.append(Send(conn_id, reply(xid, 0, Err.UNIMPLEMENTED)))
             self._close(conn, f"unknown opcode {op}", out)
             return
         try:
             record = decode_body(op, Reader(data, 8))
         except JuteError as e:
-            out.append(Log("warning", f"session 0x{sid:x}: malformed {OpCode(op).name} request: {e}"))
+            out.append(Log("warning", f"session 0x{sid:x}: malformed {OpCode(op).name} request: {e}", sid))
             record = _MALFORMED
         queue = self.queues.setdefault(sid, deque())
         if self.read_only and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
@@ -368,7 +368,7 @@ class ServerCore:
             return
         if req.last_zxid_seen > self.tree.last_zxid:
             out.append(Log("info", f"refusing client {conn.remote_ip}: it has seen zxid 0x{req.last_zxid_seen:x}, "
-                                   f"ours is 0x{self.tree.last_zxid:x}"))
+                                   f"ours is 0x{self.tree.last_zxid:x}", req.session_id or None, req.last_zxid_seen))
             self._close(conn, "client zxid ahead", out)
             return
         timeout = min(max(req.time_out, self.settings.min_session_timeout_ms), self.settings.max_session_timeout_ms)
@@ -420,7 +420,8 @@ class ServerCore:
 
     def _refuse_session(self, conn: Conn, session: int, out: list[Action]) -> None:
         out.append(Send(conn.id, self._connect_response(0, 0, conn.old_client)))
-        out.append(Log("info", f"invalid session 0x{session:x} for client {conn.remote_ip}, probably expired"))
+        out.append(Log("info", f"invalid session 0x{session:x} for client {conn.remote_ip}, probably expired",
+                       session))
         self._close(conn, "session expired or wrong password", out)
 
     def _on_revalidated(self, r: Revalidated, out: list[Action]) -> None:
@@ -532,14 +533,16 @@ class ServerCore:
         conn.handshake_done = True
         out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
         self._answered(conn, OpCode.CREATE_SESSION, -1, self.now_ms - conn.stats.established_ms)
-        out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client {conn.remote_ip}"))
+        out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client "
+                               f"{conn.remote_ip}", sid))
         early, conn.early = conn.early or [], None
         for frame in early:
             self._on_frame(conn_id, frame, out)
 
     def _on_log_failed(self, event: LogFailed, out: list[Action]) -> None:
         """The disk refused txns: none of them (nor any after them) may be acknowledged or applied."""
-        out.append(Log("error", f"txn log write failed at zxid 0x{event.zxid:x}: {event.reason}; refusing writes"))
+        out.append(Log("error", f"txn log write failed at zxid 0x{event.zxid:x}: {event.reason}; refusing writes",
+                       zxid=event.zxid))
         failed = [p for p in self.proposals if p.zxid >= event.zxid]
         self.proposals = deque(p for p in self.proposals if p.zxid < event.zxid)
         self.prep.reset()
@@ -672,7 +675,7 @@ class ServerCore:
         if self.follower:
             return  # the leader expires sessions and reaps containers
         for s in self.sessions.expired(self.now_ms):
-            out.append(Log("info", f"expiring session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded"))
+            out.append(Log("info", f"expiring session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded", s.id))
             hdr = self._header(s.id, 0, OpCode.CLOSE_SESSION)
             txn = self.prep.close_session(s.id, hdr.zxid)
             self._propose(Proposal(hdr.zxid, hdr, txn), out)

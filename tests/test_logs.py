@@ -1,0 +1,60 @@
+"""Server logs: JSON lines carry the session (and zxid) a line is about; the log file rotates by size."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from kazoo.client import KazooClient
+
+from zoopark.logs import setup
+
+from procs import ZooParkProcess
+
+
+class JsonLogged(ZooParkProcess):
+    def command(self, cfg: Path) -> list[str]:
+        return super().command(cfg) + ["--log-format", "json", "--log-file", str(self.tmp / "logs" / "zoopark.log")]
+
+
+def test_json_lines_name_the_session() -> None:
+    with JsonLogged() as zp:
+        c = KazooClient(zp.hosts)
+        c.start(timeout=30)
+        sid = c.client_id[0]
+        c.stop()
+        c.close()
+        path = zp.tmp / "logs" / "zoopark.log"
+        lines: list[dict] = []
+        for _ in range(100):  # the server writes the line as the session is established; read until there
+            lines = [json.loads(line) for line in path.read_text().splitlines()]
+            if any(r.get("session") == f"0x{sid:x}" for r in lines):
+                break
+            time.sleep(0.05)
+        mine = [r for r in lines if r.get("session") == f"0x{sid:x}"]
+        assert mine and "established session" in mine[0]["msg"] and mine[0]["level"] == "info"
+        assert all({"ts", "level", "logger", "msg"} <= set(r) for r in lines)
+
+
+def test_the_log_file_rotates_by_size(tmp_path) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        handler = setup("info", "json", tmp_path / "z.log", max_mb=0.01, backups=3)
+        log = logging.getLogger("zoopark.test")
+        for i in range(2000):
+            log.info("line %d", i, extra={"zxid": i})
+        handler.close()
+        files = sorted(p.name for p in tmp_path.iterdir())
+        assert files == ["z.log", "z.log.1", "z.log.2", "z.log.3"], files
+        newest = [json.loads(line) for line in (tmp_path / "z.log").read_text().splitlines()]
+        assert newest[-1]["msg"] == "line 1999" and newest[-1]["zxid"] == hex(1999)
+        assert all((tmp_path / f).stat().st_size <= 0.01 * 1024 * 1024 + 200 for f in files)
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
