@@ -58,3 +58,27 @@ def test_the_log_file_rotates_by_size(tmp_path) -> None:
         for h in saved[0]:
             root.addHandler(h)
         root.setLevel(saved[1])
+
+
+def test_a_large_log_dump_shows_progress(tmp_path) -> None:
+    """logdump of a big file reports 10% steps on stderr (not on a terminal); its output is unchanged."""
+    import io
+
+    from zoopark.core.jute.records import CreateTxn, TxnHeader
+    from zoopark.core.jute.txns import encode_txn
+    from zoopark.persist import txnlog
+    from zoopark.tools.dump import dump_log
+    from zoopark.tools.progress import Progress
+
+    log = txnlog.TxnLog(tmp_path, prealloc_bytes=0)
+    for z in range(1, 2001):
+        log.append(z, encode_txn(TxnHeader(1, z, z, 0, 1), CreateTxn(f"/n{z}", b"x" * 100, [], False, z)))
+    log.sync()
+    log.close()
+    path = txnlog.log_files(tmp_path)[0][1]
+    err = io.StringIO()
+    out = io.StringIO()
+    n = dump_log(path, False, out, Progress(path.name, path.stat().st_size, err, min_total=0))
+    steps = [line.split(": ")[1].split("%")[0] for line in err.getvalue().splitlines()]
+    assert n == 2000 and out.getvalue().endswith("EOF reached after 2000 txns.\n")
+    assert steps[0] == "0" and steps[-1] == "100" and len(steps) >= 10

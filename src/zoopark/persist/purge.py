@@ -59,12 +59,13 @@ def plan(snap_dir: Path, log_dir: Path, retain: int) -> PurgeResult:
 
 def purge(snap_dir: Path, log_dir: Path, retain: int, dry_run: bool = False) -> PurgeResult:
     result = plan(snap_dir, log_dir, retain)
-    for path in result.removed:
+    total = len(result.removed)
+    for k, path in enumerate(result.removed, start=1):
         if dry_run:
             continue
         try:
             path.unlink()
-            log.info("purged %s", path)
+            log.info("purged %s (%d of %d)", path, k, total)
         except FileNotFoundError:
             pass
     return result

@@ -19,6 +19,7 @@ from ..core.jute.records import MultiTxn
 from ..core.jute.txns import decode_txn
 from ..persist import txnlog
 from ..persist.snapfiles import read_snapshot
+from .progress import Progress
 
 
 def _jsonable(v: object) -> object:
@@ -52,11 +53,14 @@ def _time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
 
 
-def dump_log(path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:
-    """Every entry of one log file; returns the number of entries. A torn tail is reported at the end."""
+def dump_log(path: Path, as_json: bool, out: TextIO = sys.stdout, progress: Progress | None = None) -> int:
+    """Every entry of one log file; returns the number of entries. A torn tail is reported at the end.
+    Progress goes to stderr for a large file."""
     entries, torn = txnlog.scan_file(path)
+    progress = progress or Progress(path.name, entries[-1][0] if entries else 0)
     n = 0
     for offset, raw in entries:
+        progress.update(offset)
         e = txnlog.decode_entry(path, offset, raw)
         h = e.hdr
         if as_json:
@@ -75,14 +79,18 @@ def dump_log(path: Path, as_json: bool, out: TextIO = sys.stdout) -> int:
             out.write(json.dumps({"torn_tail": {"offset": torn.offset, "reason": torn.reason}}) + "\n")
         else:
             out.write(msg + "\n")
+    progress.finish()
     if not as_json:
         out.write(f"EOF reached after {n} txns.\n")
     return n
 
 
 def dump_snapshot(path: Path, as_json: bool, with_data: bool, out: TextIO = sys.stdout) -> int:
-    """The sessions and every znode of a snapshot; returns the number of znodes."""
-    s = read_snapshot(path)
+    """The sessions and every znode of a snapshot; returns the number of znodes. Loading a large one shows
+    progress on stderr."""
+    progress = Progress(f"loading {path.name}", path.stat().st_size)
+    s = read_snapshot(path, progress=lambda done, total: progress.update(done))
+    progress.finish()
     tree = s.tree
     zxid = txnlog.zxid_of_name(path.name, "snapshot")
     if as_json:
