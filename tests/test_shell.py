@@ -66,6 +66,18 @@ def test_script_mode_exit_status_and_stdin() -> None:
         assert bad.returncode == 1 and bad.stdout == "one\n" and "Node does not exist: /missing" in bad.stderr
 
 
+def test_add_watch_prints_every_event_under_the_path() -> None:
+    """addWatch (persistent recursive by default): the shell prints the events of its own writes below the
+    path, as zkCli does; after removewatches, none."""
+    with ZooParkProcess() as zp:
+        r = subprocess.run([sys.executable, "-m", "zoopark", "shell", "-server", zp.hosts, "-c",
+                            "create /w; addWatch /w; create /w/a x; set /w/a y; create /w/a/b; "
+                            "removewatches /w; create /w/c"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r
+        events = re.findall(r"type:(\w+) path:(\S+)", r.stdout)
+        assert events == [("NodeCreated", "/w/a"), ("NodeDataChanged", "/w/a"), ("NodeCreated", "/w/a/b")]
+
+
 def _read_until(fd: int, want: bytes, timeout: float = 20.0) -> bytes:
     buf = b""
     deadline = time.monotonic() + timeout
