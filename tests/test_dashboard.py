@@ -86,9 +86,10 @@ def test_the_dashboard_charts_a_loaded_ensemble_and_its_roles() -> None:
         writes = driver.execute_script(
             "return window.zooparkDashboard.charts.writes.data.datasets.map(d => d.data.map(p => p.y))")
         assert all(max(series) > 0 for series in writes), "every server applied writes: TPS above zero"
-        reads = driver.execute_script(
-            "return window.zooparkDashboard.charts.reads.data.datasets.map(d => d.data.map(p => p.y))")
-        assert all(max(series) > 0 for series in reads)
+        for chart in ("reads", "fsync"):  # every member serves reads and fsyncs its log
+            series = driver.execute_script(
+                f"return window.zooparkDashboard.charts.{chart}.data.datasets.map(d => d.data.map(p => p.y))")
+            assert all(max(s) > 0 for s in series), (chart, series)
         table = driver.execute_script(  # in one go: the page redraws the table at every poll
             "return [...document.querySelectorAll('#roles tbody tr')].map(tr => [...tr.children]"
             ".map(td => td.textContent))")

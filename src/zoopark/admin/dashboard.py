@@ -1,7 +1,7 @@
 """The live dashboard, served by the admin server: /dashboard is the page (Chart.js, vendored into the package
 at build time by `make`), /dashboard/data one server's sample as JSON. The page polls the data of every
 server it is given (?servers=host:adminPort,...; by default its own), and charts read and write TPS,
-latency percentiles, connections, znodes, watches and follower lag over time, with a table of the roles."""
+latency percentiles, fsync time, connections, znodes, watches and follower lag over time, with a table of the roles."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import timings
 from ..core.server.stats import LATENCY_BUCKETS_MS
 from .commands import Context
 
@@ -34,6 +35,7 @@ def sample(ctx: Context) -> dict[str, Any]:
         epoch=core.tree.last_zxid >> 32, reads=st.reads, writes=st.writes, latency_hist=list(st.latency_hist),
         connections=len(core.conns), znodes=core.tree.node_count() + 1, watches=core.tree.watch_count(),
         outstanding=st.outstanding, leader=(m.leader if m is not None else None),
+        fsyncs=timings.FSYNC.count, fsync_seconds=timings.FSYNC.total,
     )
     run = m.leader_run if m is not None else None
     if run is not None:
