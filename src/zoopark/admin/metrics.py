@@ -2,7 +2,7 @@
 default 7000, path /metrics), with prometheus-client: every numeric mntr row under ZooKeeper's name without
 the zk_ prefix (znode_count, watch_count, ephemerals_count, num_alive_connections, outstanding_requests,
 learners, synced_followers, ...), the server's state as a labelled gauge, monotonic read / write /
-notification counters, and what JConsole showed for the JVM: process memory, CPU, threads, open files,
+notification counters, a request latency histogram, and what JConsole showed for the JVM: process memory, CPU, threads, open files,
 garbage collection, and the event loop's lag."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .. import timings
+from ..core.server.stats import LATENCY_BUCKETS_MS
 from .commands import Context
 from .fourlw import mntr_rows
 from .http import serve_app
@@ -95,6 +96,12 @@ class ServerCollector:
         yield CounterMetricFamily("reads", "Read requests answered", value=st.reads)
         yield CounterMetricFamily("writes", "Txns applied (writes, sessions)", value=st.writes)
         yield CounterMetricFamily("notifications", "Watch notifications sent", value=st.notifications)
+        seen, buckets = 0, []
+        for bound, n in zip((*(str(b / 1000) for b in LATENCY_BUCKETS_MS), "+Inf"), st.latency_hist, strict=True):
+            seen += n
+            buckets.append((bound, seen))
+        yield HistogramMetricFamily("request_latency", "Time from a request's arrival to its reply",
+                                    buckets=buckets, sum_value=st.latency_sum_ms / 1000, unit="seconds")
 
 
 def registry_for(context: Callable[[], Context], lag: LoopLag) -> CollectorRegistry:

@@ -466,6 +466,7 @@ class ServerCore:
         self.stats.packets_sent += 1
         self.stats.latency.add(latency_ms)
         self.stats.latency_hist[latency_bucket(latency_ms)] += 1
+        self.stats.latency_sum_ms += latency_ms
 
     def _connect_response(self, sid: int, timeout: int, old_client: bool) -> bytes:
         body = encode(ConnectResponse(0, timeout, sid, generate_password(sid) if sid else bytes(16)))

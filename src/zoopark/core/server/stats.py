@@ -80,12 +80,13 @@ class CoreStats:
     totals alone: they only grow (Prometheus counters and the dashboard's rates are made of them)."""
 
     __slots__ = ("packets_received", "packets_sent", "reads", "writes", "notifications", "outstanding",
-                 "latency", "latency_hist")
+                 "latency", "latency_hist", "latency_sum_ms")
 
     def __init__(self) -> None:
         self.outstanding = 0
         self.latency = Latency()
         self.latency_hist = [0] * (len(LATENCY_BUCKETS_MS) + 1)  # only grows: percentiles over any interval
+        self.latency_sum_ms = 0  # only grows (the histogram's sum)
         self.reads = 0
         self.writes = 0
         self.notifications = 0
