@@ -22,7 +22,7 @@ from kazoo.exceptions import (
 )
 from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id
 
-from .requests import (
+from ..recipes.records import (
     ADD_WATCH_MODES,
     WATCHER_TYPES,
     AddWatch,
