@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 CHARTJS := 4.5.1
 VENDORED := src/zoopark/admin/static/chart.umd.min.js
 
-.PHONY: serve test venv zookeeper chromium lint unit bench clean
+.PHONY: serve test venv zookeeper test-packages lint unit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,18 +24,14 @@ $(VENDORED):
 	cd build/npm && npm pack chart.js@$(CHARTJS) --silent >/dev/null && tar xzf chart.js-$(CHARTJS).tgz
 	cp build/npm/package/dist/chart.umd.min.js $@
 
-# Headless Chromium and its WebDriver for the dashboard test, from Debian's packages.
-chromium:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# Headless Chromium and its WebDriver (the dashboard test), Curator's service discovery and a JDK (the
+# Curator interop test), from Debian's packages.
+test-packages:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	    || [ ! -f /usr/share/java/curator-x-discovery.jar ] || ! command -v javac >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
-	fi
-
-# Apache ZooKeeper 3.8 (the reference the tests compare against) from Debian's packages.
-zookeeper:
-	@if [ ! -f $(ZK_JAR) ] || [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zookeeper zookeeper-bin; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium \
+	    chromium-driver libcurator-discovery-java default-jdk-headless; \
 	fi
 
 serve: $(STAMP) $(VENDORED)
@@ -46,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
 
-test: $(STAMP) $(VENDORED) zookeeper chromium lint
+test: $(STAMP) $(VENDORED) zookeeper test-packages lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) zookeeper

@@ -163,7 +163,7 @@ def test_discovery_registers_again_after_a_session_loss_and_the_cache_follows(en
 
     doc = json.loads(raw)  # Curator's ServiceInstance JSON
     assert set(doc) == {"name", "id", "address", "port", "sslPort", "payload", "registrationTimeUTC",
-                        "serviceType", "uriSpec", "enabled"}
+                        "serviceType", "uriSpec"}
     assert doc["payload"] == {"@class": "java.util.LinkedHashMap", "weight": 3} and stat.ephemeralOwner
     lost = threading.Event()
     service.add_listener(lambda state: lost.set() if state == KazooState.LOST else None)

@@ -1,7 +1,7 @@
 """Service discovery in Apache Curator's ServiceDiscovery layout, so Java services using Curator and Python
 services find each other: an instance is an ephemeral znode `<base>/<name>/<id>` holding Curator's
-ServiceInstance JSON (name, id, address, port, sslPort, payload, registrationTimeUTC, serviceType, uriSpec,
-enabled).
+ServiceInstance JSON (name, id, address, port, sslPort, payload with its Java "@class", registrationTimeUTC,
+serviceType, uriSpec; enabled only when false, as later Curators read it).
 
     discovery = ServiceDiscovery(client, "/services")
     me = ServiceInstance.build("orders", address="10.0.0.5", port=8080, payload={"weight": 3})
@@ -56,8 +56,9 @@ class ServiceInstance:
             payload = {"@class": _MAP_CLASS, **payload}
         doc = {"name": self.name, "id": self.id, "address": self.address, "port": self.port,
                "sslPort": self.ssl_port, "payload": payload, "registrationTimeUTC": self.registration_time_utc,
-               "serviceType": self.service_type, "uriSpec": self.uri_spec, "enabled": self.enabled,
-               **self.extra}
+               "serviceType": self.service_type, "uriSpec": self.uri_spec, **self.extra}
+        if not self.enabled:  # Curator 5.4 (Debian's) has no such field; later ones read a missing one as true
+            doc["enabled"] = False
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
