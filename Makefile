@@ -40,7 +40,7 @@ serve: $(STAMP) $(VENDORED)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 
 test: $(STAMP) $(VENDORED) zookeeper test-packages lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
