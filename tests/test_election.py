@@ -18,7 +18,7 @@ from zoopark.core.jute.election import (
     parse_initial,
     quorum_config_text,
 )
-from zoopark.core.zab.election import FINALIZE_WAIT_MS, Decided, Election, SendTo, total_order
+from zoopark.core.zab.election import FINALIZE_WAIT_MS, Decided, Election, SendTo, Vote, total_order
 from zoopark.sim.election import ElectionRun, run_seed
 from zoopark.sim.network import Faults
 
@@ -121,6 +121,26 @@ def test_a_decided_server_answers_a_looking_one_with_its_vote() -> None:
     e.set_state(PeerState.FOLLOWING, e.proposal())
     out = e.receive(3, Notification(PeerState.LOOKING, 3, 1, 1, 1), 5)
     assert out == [SendTo(3, Notification(PeerState.FOLLOWING, 2, 5, 1, 1, 2, b""))]
+
+
+def test_a_vote_that_comes_before_the_round_starts_is_taken_in_the_new_round() -> None:
+    """Two followers lose their leader; 2 starts round 2 while 1 is still reloading its log (LOOKING, its
+    round not started). 1 must end in round 2 voting for 2 with a quorum, not start a round 3 of its own,
+    where 2, deciding in round 2, could not be joined (session 3's 5 s fail-overs under load)."""
+    voters = frozenset({1, 2, 3})
+    one, two = Election(1, voters), Election(2, voters)
+    for e in (one, two):
+        e.start(0, 0x100000000, 1)
+        e.set_state(PeerState.FOLLOWING, Vote(3, 0x100000000, 1, 1, PeerState.FOLLOWING))
+    one.set_state(PeerState.LOOKING)  # its round starts once the log is reloaded
+    sent_by_two = [a for a in two.start(10, 0x100000031, 1) if a.sid == 1]
+    for a in sent_by_two:
+        assert one.receive(2, a.notification, 11) == []  # held for the round
+    out = one.start(20, 0x100000031, 1)
+    assert one.logical_clock == two.logical_clock == 2
+    assert one.proposal().leader == 2
+    votes_for_two = [a for a in out if a.notification.leader == 2 and a.notification.election_epoch == 2]
+    assert {a.sid for a in votes_for_two} == voters
 
 
 def test_minority_partition_never_decides() -> None:

@@ -90,7 +90,8 @@ def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) ->
             except Exception:  # noqa: BLE001 - not yet: connection loss or no answer while electing
                 time.sleep(0.02)
         fail_over = time.monotonic() - killed_at
-        assert fail_over < 10 * 0.5, f"fail-over took {fail_over:.1f} s"
+        assert fail_over < 10 * 0.5, f"fail-over took {fail_over:.1f} s\n" + "\n---\n".join(
+            p.log_tail(40) for p in survivors)
         roles = wait_modes(survivors)
         c2 = client(roles["follower"][0])
         for i in range(10):

@@ -82,6 +82,8 @@ class Election:
     finalize_at_ms: int | None = None
     last_zxid: int = 0
     current_epoch: int = 0
+    started: bool = False  # a round is running (lookForLeader has been entered)
+    pending: list = field(default_factory=list)  # notifications that came while LOOKING but not yet started
 
     def __post_init__(self) -> None:
         assert self.my_id in self.voters or self.observer, "a participant must be one of the voters"
@@ -141,6 +143,7 @@ class Election:
     def start(self, now_ms: int, last_zxid: int, current_epoch: int) -> list:
         """Begin an election (lookForLeader): a new round, our own vote, sent to every voter."""
         self.state = PeerState.LOOKING
+        self.started = True
         self.last_zxid, self.current_epoch = last_zxid, current_epoch
         self.recvset.clear()
         self.outofelection.clear()
@@ -150,11 +153,21 @@ class Election:
         self.current = self.proposal()
         self.not_timeout_ms = MIN_NOTIFICATION_INTERVAL_MS
         self.next_resend_ms = now_ms + self.not_timeout_ms
-        return self._send_all()
+        out: list = self._send_all()
+        # What came between LOOKING and this start is taken now, in the new round (ZooKeeper's WorkerReceiver
+        # queues it for lookForLeader, which has incremented its logical clock first). Taken at once instead,
+        # a newer round's vote would be answered in the old round, and then start would move us past it:
+        # the others decide without us, and we cannot join them.
+        pending, self.pending = self.pending, []
+        for sid, n in pending:
+            out.extend(self.receive(sid, n, now_ms))
+        return out
 
     def set_state(self, state: PeerState, vote: Vote | None = None) -> None:
-        """The peer left the election some other way (a leader stepping down calls start instead)."""
+        """The peer left the election some other way (a leader stepping down calls start instead). LOOKING
+        here means a round is about to start: notifications wait for it."""
         self.state = state
+        self.started = False
         if vote is not None:
             self.current = vote
 
@@ -178,6 +191,10 @@ class Election:
             cur = self.current or self.proposal()
             out.append(SendTo(sid, self._notification(cur.leader, cur.zxid, self.logical_clock, cur.peer_epoch,
                                                       self.state)))
+            return out
+        if self.state == PeerState.LOOKING and not self.started:
+            if len(self.pending) < 10_000:
+                self.pending.append((sid, n))
             return out
         if self.state == PeerState.LOOKING:
             self.next_resend_ms = now_ms + self.not_timeout_ms  # lookForLeader's poll(notTimeout) restarts
