@@ -91,7 +91,7 @@ class Node:
 
 class ZabRun:
     def __init__(self, seed: int, servers: int = 3, faults: Faults | None = None, window: int = 30,
-                 observers: int = 0) -> None:
+                 observers: int = 0, reload_ms: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = Network(self.rng, faults or Faults(max_delay_ms=10), on_lost=self._link_broken)
@@ -103,6 +103,7 @@ class ZabRun:
         self.observers = frozenset(range(servers + 1, servers + observers + 1))
         self.nodes = {sid: Node(sid) for sid in self.voters | self.observers}
         self.window = window
+        self.reload_ms = reload_ms  # a peer's pause between going LOOKING and starting its round
         self.now_ms = 0
         self.committed: list[tuple[int, bytes]] = []  # the one committed history, as established leaders made it
         self.acked: dict[int, bytes] = {}
@@ -124,7 +125,7 @@ class ZabRun:
                                                                      encode_state(n.applied)),
                             tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=self.window,
                             window_complete=not d.snapshot and len(node.applied) <= self.window,
-                            observer=sid in self.observers)
+                            observer=sid in self.observers, reload_ms=self.reload_ms)
         node.up = True
         self.net.down.discard(sid)
         self._run(sid, node.peer.start(self.now_ms))
@@ -378,7 +379,8 @@ def run_seed(seed: int, duration_ms: int = 20_000) -> ZabRun:
     rng = random.Random(seed ^ 0x5EED)
     servers = rng.choice([3, 3, 5])
     faults = Faults(drop=rng.choice([0.0, 0.01, 0.05]), max_delay_ms=rng.choice([2, 10, 40]))
-    r = ZabRun(seed, servers, faults, window=rng.choice([5, 30, 1000]), observers=rng.choice([0, 0, 1, 2]))
+    r = ZabRun(seed, servers, faults, window=rng.choice([5, 30, 1000]), observers=rng.choice([0, 0, 1, 2]),
+               reload_ms=rng.choice([0, 0, 30, 120]))
     t = 0
     for _ in range(1000):
         t += rng.randint(500, 4000)

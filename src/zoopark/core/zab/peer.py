@@ -33,7 +33,7 @@ class ZabPeer:
     def __init__(self, my_id: int, voters: frozenset[int], disk: Persistent,
                  snapshot: Callable[[], tuple[int, bytes]], tick_ms: int = 2000, init_limit: int = 10,
                  sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False,
-                 observer: bool = False) -> None:
+                 observer: bool = False, reload_ms: int = 0) -> None:
         self.my_id = my_id
         self.voters = voters
         self.observer = observer
@@ -47,6 +47,10 @@ class ZabPeer:
         self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
         self.window_limit = window_limit
         self.election = Election(my_id, voters, observer=observer)
+        # How long the peer takes between going LOOKING and starting its round (a real member reloads its
+        # log then); notifications in between wait for the round.
+        self.reload_ms = reload_ms
+        self.round_at_ms: int | None = None
         self.role: Leader | Learner | None = None
         self.state = PeerState.LOOKING
         self.serving = False
@@ -67,6 +71,10 @@ class ZabPeer:
             if zxid > self.last_delivered:
                 out.append(Deliver(zxid, txn))
                 self.last_delivered = zxid
+        if self.reload_ms > 0:
+            self.election.set_state(PeerState.LOOKING)
+            self.round_at_ms = now_ms + self.reload_ms
+            return out
         out += self.election.start(now_ms, self.last_zxid, self.current_epoch)
         return out
 
@@ -125,6 +133,9 @@ class ZabPeer:
         return []
 
     def tick(self, now_ms: int) -> list:
+        if self.round_at_ms is not None and now_ms >= self.round_at_ms and self.state == PeerState.LOOKING:
+            self.round_at_ms = None
+            return self._guard(lambda: self.election.start(now_ms, self.last_zxid, self.current_epoch), now_ms)
         out = self._guard(lambda: self.election.tick(now_ms), now_ms) if self.state == PeerState.LOOKING else []
         role = self.role
         if role is not None:
