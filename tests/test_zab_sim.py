@@ -88,3 +88,28 @@ def test_simulated_runs_across_seeds() -> None:
     windows that force SNAP. Safety after every step; every run must settle with nothing acknowledged lost."""
     for seed in range(SEEDS):
         run_seed(seed, duration_ms=10_000)
+
+
+def test_a_leader_crash_is_followed_by_a_new_leader_within_init_limit() -> None:
+    """With peers pausing between going LOOKING and starting their round (as members reloading their log do),
+    the survivors of a leader's crash establish a new epoch within initLimit + syncLimit + 5 ticks; a round
+    race that lets one decide alone costs a whole initLimit more (session 3's 5 s fail-overs)."""
+    from zoopark.sim.zab import TICK_MS
+
+    for seed in range(40):
+        r = ZabRun(seed=seed, servers=3, faults=Faults(max_delay_ms=3), reload_ms=(0, 20, 60, 150)[seed % 4])
+        r.step_until(2_000)
+        leader = next(s for s, n in r.nodes.items() if n.peer and n.peer.state.name == "LEADING")
+        epochs = set(r.leaders_by_epoch)
+        r.crash(leader)
+        crashed_at = r.now_ms
+        for _ in range(200):
+            r.step_until(r.now_ms + 20)
+            if set(r.leaders_by_epoch) - epochs:
+                break
+        took = r.now_ms - crashed_at
+        assert set(r.leaders_by_epoch) - epochs, f"seed {seed}: no new epoch"
+        # Noticing the crash takes up to initLimit (a survivor that had just decided to follow the dead leader
+        # tries to reach it that long) or syncLimit, the election and sync some hundred ms more; a race that
+        # strands one survivor costs another initLimit on top.
+        assert took < (5 + 10 + 5) * TICK_MS, f"seed {seed}: a new leader after {took} ms"

@@ -125,7 +125,8 @@ class ZabRun:
                                                                      encode_state(n.applied)),
                             tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=self.window,
                             window_complete=not d.snapshot and len(node.applied) <= self.window,
-                            observer=sid in self.observers, reload_ms=self.reload_ms)
+                            observer=sid in self.observers,
+                            reload_ms=self.reload_ms * (1 + sid % 3))  # unequal: peers start rounds apart
         node.up = True
         self.net.down.discard(sid)
         self._run(sid, node.peer.start(self.now_ms))

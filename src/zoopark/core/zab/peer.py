@@ -52,6 +52,7 @@ class ZabPeer:
         self.reload_ms = reload_ms
         self.round_at_ms: int | None = None
         self.role: Leader | Learner | None = None
+        self.follow_since_ms = 0
         self.state = PeerState.LOOKING
         self.serving = False
 
@@ -86,10 +87,15 @@ class ZabPeer:
                                self.sync_limit, window_complete=self.window_complete)
             out: list = [RoleChanged("LEADING", self.my_id)]
             return out + self._track(self.role.start(now_ms), now_ms)
-        self.role = Learner(self.my_id, d.vote.leader, self.accepted_epoch, self.current_epoch, self.last_zxid,
+        self.follow_since_ms = now_ms
+        return [RoleChanged("OBSERVING" if self.observer else "FOLLOWING", d.vote.leader)] + \
+            self._follow(d.vote.leader, now_ms)
+
+    def _follow(self, leader: int, now_ms: int) -> list:
+        self.role = Learner(self.my_id, leader, self.accepted_epoch, self.current_epoch, self.last_zxid,
                             self.last_delivered, self.tick_ms, self.init_limit, self.sync_limit,
                             observer=self.observer)
-        return [RoleChanged("OBSERVING" if self.observer else "FOLLOWING", d.vote.leader)] + self._track(self.role.start(now_ms), now_ms)
+        return self._track(self.role.start(now_ms), now_ms)
 
     # ---- inputs -----------------------------------------------------------------------------------
 
@@ -109,6 +115,10 @@ class ZabPeer:
         if isinstance(role, Leader):
             return self._guard(lambda: role.on_disconnected(sid), now_ms)
         if isinstance(role, Learner) and sid == role.leader:
+            if role.phase == "info" and now_ms - self.follow_since_ms < self.init_limit * self.tick_ms:
+                # Closed before the leader said a word: it was not leading yet. Connect again, as ZooKeeper's
+                # connectToLeader (and our member) do within initLimit, rather than electing anew.
+                return self._follow(sid, now_ms)
             return self._look(now_ms, f"lost the connection to leader {sid}")
         return []
 
