@@ -34,10 +34,20 @@ def zk_classpath() -> str:
     return ":".join(str(JAVA_DIR / j) for j in ZK_JARS if (JAVA_DIR / j).exists())
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, and not one this process handed out before (the kernel may give
+    the same free port twice in a row: two members of one ensemble would then share it)."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port")
 
 
 def four_letter(port: int, cmd: str, host: str = "127.0.0.1", timeout: float = 5.0) -> str:

@@ -203,7 +203,7 @@ def test_a_tree_cache_on_one_recursive_watch_survives_a_reconnect(ensemble) -> N
     wait_settled([p for p in members if p is not victim])
     writer.create("/tree/c", b"3")
     writer.delete("/tree/a/b")
-    assert converged()
+    assert converged(), (cache.snapshot(), c.client_state, "\n---\n".join(p.log_tail(30) for p in members))
 
 
 def test_balancer_strategies_and_the_down_instance_policy() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from kazoo.client import KazooClient
@@ -85,17 +86,22 @@ class PersistentWatches:
             self.client.handler.spawn(self._rearm)  # listeners must not block the connection thread
 
     def _rearm(self) -> None:
-        with self._lock:
-            items = list(self._watches.items())
-        for path, (recursive, _) in items:
-            mode = ADD_WATCH_MODES["PERSISTENT_RECURSIVE" if recursive else "PERSISTENT"]
+        for attempt in range(5):
+            with self._lock:
+                items = list(self._watches.items())
             try:
-                call(self.client, AddWatch(path, mode))
-            except Exception as e:  # noqa: BLE001 - the next reconnect tries again
-                log.warning("could not add the watch on %s again: %s", path, e)
+                for path, (recursive, _) in items:
+                    mode = ADD_WATCH_MODES["PERSISTENT_RECURSIVE" if recursive else "PERSISTENT"]
+                    call(self.client, AddWatch(path, mode))
+                for cb in list(self._reconnected):
+                    cb()
                 return
-        for cb in list(self._reconnected):
-            cb()
+            except Exception as e:  # noqa: BLE001 - the connection went again
+                log.warning("could not restore the persistent watches (attempt %d): %s", attempt + 1, e)
+                if not self.client.connected:
+                    self._lost = True  # the next connection does it all again
+                    return
+                time.sleep(0.2 * (attempt + 1))
 
 
 def _callback(fn, event):
@@ -116,6 +122,7 @@ class TreeCache:
         self._lock = threading.RLock()  # also the condition's: readers may call snapshot() inside wait_for
         self.changed = threading.Condition(self._lock)
         self.version = 0  # bumped on every change the cache applies
+        self._events = 0  # events seen (a reload that overlapped one reads again)
 
     def start(self) -> TreeCache:
         self.watches.add(self.root, self._on_event, recursive=True)
@@ -124,7 +131,23 @@ class TreeCache:
         return self
 
     def reload(self) -> None:
-        """Read the whole subtree again (at start and after a reconnect)."""
+        """Read the whole subtree again (at start and after a reconnect). An event handled while it reads
+        could be overwritten by the older read: then it reads again."""
+        for _ in range(20):
+            seen = self._events
+            fresh = self._read_subtree()
+            with self._lock:
+                if self._events == seen:
+                    self._nodes = fresh
+                    self.version += 1
+                    self.changed.notify_all()
+                    return
+        with self._lock:  # changes keep coming: take the last read; their own events follow it
+            self._nodes = fresh
+            self.version += 1
+            self.changed.notify_all()
+
+    def _read_subtree(self) -> dict[str, tuple[bytes, object]]:
         fresh: dict[str, tuple[bytes, object]] = {}
         stack = [self.root]
         for _ in range(10_000_000):
@@ -138,12 +161,11 @@ class TreeCache:
                 continue
             fresh[p] = (data, stat)
             stack.extend(f"{p.rstrip('/')}/{c}" for c in children)
-        with self._lock:
-            self._nodes = fresh
-            self.version += 1
-            self.changed.notify_all()
+        return fresh
 
     def _on_event(self, event: WatchedEvent) -> None:
+        with self._lock:
+            self._events += 1
         path = event.path
         if event.type == EventType.DELETED:
             with self._lock:

@@ -201,10 +201,11 @@ class LeaderRun:
         if len(data) < 12:
             return
         session, _timeout = _SESSION.unpack_from(data, 0)
-        valid = False
         if self.core is not None:
             s = self.core.sessions.get(session)
             valid = s is not None and not s.closing and self.core.sessions.touch(s, self.core.now_ms)
+        else:  # established, our client port still opening: the sessions we know are those of our state
+            valid = session in self.m.sessions
         link.send(QuorumPacket(PacketType.REVALIDATE, p.zxid, struct.pack(">q?", session, valid)))
 
     # ---- actions -------------------------------------------------------------------------------
