@@ -169,9 +169,18 @@ def test_discovery_registers_again_after_a_session_loss_and_the_cache_follows(en
     service.add_listener(lambda state: lost.set() if state == KazooState.LOST else None)
     expire(service, hosts)
     assert lost.wait(30), "the service's session was not lost"
-    back = cache.wait_for(lambda xs: len(xs) == 1 and xs[0].id == me.id and
-                          watcher.exists(f"/services/orders/{me.id}").ephemeralOwner == service.client_id[0], 30)
+    path = f"/services/orders/{me.id}"
+    st = None
+    for _ in range(600):  # kazoo makes a new session and the recipe registers again on it
+        st = watcher.exists(path)
+        if st is not None and st.ephemeralOwner == service.client_id[0]:
+            break
+        time.sleep(0.05)
+    assert st is not None and st.ephemeralOwner == service.client_id[0], "not registered again"
+    back = cache.wait_for(lambda xs: [i.id for i in xs] == [me.id], 30)
     assert [i.id for i in back] == [me.id] and back[0].payload == {"weight": 3}
+    # (The cache normally sees the instance go in between; not asserted: the deletion's event and the
+    # re-registration's may both be read after the node is back.)
     assert ServiceDiscovery(watcher, "/services").query_for_names() == ["orders"]
 
 
