@@ -51,3 +51,35 @@ def test_a_session_the_leader_knows_and_we_do_not_yet_is_resumed() -> None:
     conn, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION), timeout_ms=12_000)
     h.step(Revalidated(SESSION, True))
     assert not conn.closed and h.core.sessions.get(SESSION) is not None
+
+
+def test_a_session_moving_between_connections_gets_every_reply_on_its_own_connection() -> None:
+    """Writes forwarded from one connection are still in flight when the session reconnects on a second
+    (kazoo numbers its requests from 1 again there): each commit answers the connection that sent it, the old
+    one's replies are dropped with it, and the new connection's replies come in its own order."""
+    from zoopark.core.jute.constants import OpCode as Op
+    from zoopark.core.jute.records import OPEN_ACL_UNSAFE, CreateRequest, CreateTxn, GetDataRequest
+    from zoopark.core.server.actions import Forward
+
+    h = follower()
+    old, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION))
+    h.step(Revalidated(SESSION, True))
+    old.frames.clear()
+    for xid in (1, 2):  # forwarded; their commits come later
+        h.send(old, xid, Op.CREATE, CreateRequest(f"/old{xid}", b"", list(OPEN_ACL_UNSAFE), 0))
+    new, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION))
+    h.step(Revalidated(SESSION, True))
+    assert old.closed and len(new.frames) == 1  # the connect response
+    new.frames.clear()
+    h.send(new, 1, Op.CREATE, CreateRequest("/new1", b"", list(OPEN_ACL_UNSAFE), 0))
+    h.send(new, 2, Op.GET_DATA, GetDataRequest("/", False))
+    forwards = [a for a in h.others if isinstance(a, Forward)]
+    assert [(f.cxid, f.op) for f in forwards][-3:] == [(1, Op.CREATE), (2, Op.CREATE), (1, Op.CREATE)]
+    zxid = 2
+    for path, cxid in (("/old1", 1), ("/old2", 2), ("/new1", 1)):  # the leader commits in forward order
+        h.step(Committed(TxnHeader(SESSION, cxid, zxid, 5, Op.CREATE),
+                         CreateTxn(path, b"", list(OPEN_ACL_UNSAFE), False, zxid - 1)))
+        zxid += 1
+    replies = [parse_reply(f) for f in new.frames]
+    assert [(r.xid, r.err) for r in replies] == [(1, 0), (2, 0)], replies
+    assert b"/new1" in new.frames[0]  # its own create's reply, not one of the old connection's
