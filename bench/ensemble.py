@@ -11,6 +11,7 @@ from tests.procs import (
     ServerProcess,
     ZooKeeperProcess,
     ZooParkProcess,
+    close_clients,
     ensemble_config,
     ensemble_ports,
     member,
@@ -59,8 +60,4 @@ def failover_seconds(ens: Ensemble, deadline_s: float = 120.0) -> float:
                 time.sleep(0.02)
         return float("nan")
     finally:
-        try:
-            c.stop()
-            c.close()
-        except KazooException:
-            pass
+        close_clients([c])

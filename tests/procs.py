@@ -178,6 +178,11 @@ class ZooParkProcess(ServerProcess):
 # ---- ensembles ---------------------------------------------------------------------------------------
 
 
+def mntr(port: int) -> dict[str, str]:
+    """The mntr four-letter word's rows."""
+    return dict(line.split("\t", 1) for line in four_letter(port, "mntr").splitlines() if "\t" in line)
+
+
 def server_mode(port: int) -> str:
     """srvr's Mode (leader, follower, observer, standalone), or "" while the server does not serve."""
     try:

@@ -16,9 +16,9 @@ from procs import (
     ZooParkProcess,
     ensemble_config,
     ensemble_ports,
-    four_letter,
     free_port,
     member,
+    mntr,
     wait_settled,
 )
 
@@ -141,8 +141,8 @@ def test_values_agree_with_the_four_letter_words_and_the_clients(loaded) -> None
     mine = [x for x in cons if int(x["session_id"], 16) == c.client_id[0]]
     assert len(mine) == 1 and CONNECTION <= set(mine[0])
     mon = command(admin, "monitor")
-    mntr = dict(line.split("\t", 1) for line in four_letter(zp.port, "mntr").splitlines())
-    assert mon["znode_count"] == int(mntr["zk_znode_count"]) and mon["ephemerals_count"] == 1
+    rows = mntr(zp.port)
+    assert mon["znode_count"] == int(rows["zk_znode_count"]) and mon["ephemerals_count"] == 1
     assert command(admin, "dump")["session_id_to_ephemeral_paths"] == {str(c.client_id[0]): ["/app/eph"]}
     assert command(admin, "watches_by_path")["path_to_session_ids"] == {"/app/watched": [c.client_id[0]]}
     assert command(admin, "watches")["session_id_to_watched_paths"] == {str(c.client_id[0]): ["/app/watched"]}
@@ -165,8 +165,8 @@ def test_prometheus_metrics_move_with_the_load(loaded) -> None:
         assert name in first, name
     assert "server_state[('state', 'standalone')]" in first
     assert any(k.startswith("event_loop_lag_seconds") for k in first)
-    mntr = dict(line.split("\t", 1) for line in four_letter(zp.port, "mntr").splitlines())
-    assert first["ephemerals_count"] == int(mntr["zk_ephemerals_count"]) == 1
+    rows = mntr(zp.port)
+    assert first["ephemerals_count"] == int(rows["zk_ephemerals_count"]) == 1
     for _ in range(200):  # the load thread keeps writing and reading
         second = metrics(prom)
         if second["writes_total"] > first["writes_total"] and second["reads_total"] > first["reads_total"]:

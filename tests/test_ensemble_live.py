@@ -17,6 +17,7 @@ from procs import (
     four_letter,
     free_port,
     member,
+    mntr,
     server_mode,
     wait_settled,
 )
@@ -56,7 +57,7 @@ def client(p: ZooParkProcess) -> KazooClient:
 def test_three_members_serve_one_tree_and_survive_the_leaders_death(ensemble) -> None:
     roles = wait_modes(ensemble)
     leader = roles["leader"][0]
-    rows = mntr(leader)
+    rows = mntr(leader.port)
     assert rows["zk_server_state"] == "leader" and rows["zk_peer_state"] == "leading - broadcast"
     assert rows["zk_followers"] == "2" and rows["zk_synced_followers"] == "2" and rows["zk_quorum_size"] == "3"
     assert rows["zk_last_proposal_size"] == rows["zk_max_proposal_size"] == "-1"  # nothing proposed yet
@@ -154,10 +155,6 @@ def test_a_frozen_leader_is_replaced_and_rejoins_as_a_follower(ensemble) -> None
         c.close()
 
 
-def mntr(p: ZooParkProcess) -> dict[str, str]:
-    return dict(line.split("\t", 1) for line in four_letter(p.port, "mntr").splitlines())
-
-
 def test_a_frozen_follower_lags_is_dropped_and_catches_up_and_a_killed_one_too(ensemble) -> None:
     """SIGSTOP a follower: writes go on through the other two; the leader's mntr shows the frozen follower's
     lag, and after syncLimit drops it. After SIGCONT it rejoins and catches up (lag 0, every write there).
@@ -174,20 +171,20 @@ def test_a_frozen_follower_lags_is_dropped_and_catches_up_and_a_killed_one_too(e
         os.kill(frozen.pid, signal.SIGSTOP)
         try:
             written += [c.create("/f-", b"frozen", sequence=True) for _ in range(20)]
-            rows = mntr(leader)
+            rows = mntr(leader.port)
             # Still listed (syncLimit has not passed) and 20 or more proposals behind; or already dropped.
             assert int(rows["zk_max_follower_lag"]) >= 20 or rows["zk_synced_followers"] == "1", rows
             deadline = time.monotonic() + 30
-            while mntr(leader)["zk_synced_followers"] != "1" and time.monotonic() < deadline:
+            while mntr(leader.port)["zk_synced_followers"] != "1" and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert mntr(leader)["zk_synced_followers"] == "1", "a silent follower was never dropped"
+            assert mntr(leader.port)["zk_synced_followers"] == "1", "a silent follower was never dropped"
             written += [c.create("/f-", b"dropped", sequence=True) for _ in range(5)]
         finally:
             os.kill(frozen.pid, signal.SIGCONT)
         wait_modes(ensemble)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            rows = mntr(leader)
+            rows = mntr(leader.port)
             if rows["zk_synced_followers"] == "2" and rows["zk_max_follower_lag"] == "0":
                 break
             time.sleep(0.1)

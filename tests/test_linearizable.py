@@ -16,6 +16,8 @@ from kazoo.handlers.threading import KazooTimeoutError
 from test_ensemble_live import ensemble, wait_modes  # noqa: F401 - the fixture
 from zoopark.sim.linear import Op, check, check_by_key
 
+from procs import close_clients
+
 INF = math.inf
 
 
@@ -87,11 +89,7 @@ def _client_loop(hosts: str, name: str, rng: random.Random, keys: list[str], log
                 log.append((key, Op(next(ids), name, kind, args, t0)))  # never learned the outcome
                 time.sleep(0.05)  # pacing while the ensemble fails over, not a synchronisation
     finally:
-        try:
-            c.stop()
-            c.close()
-        except KazooException:
-            pass
+        close_clients([c])
 
 
 def test_compare_and_set_histories_stay_linearizable_when_the_leader_dies(ensemble) -> None:  # noqa: F811

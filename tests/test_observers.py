@@ -15,8 +15,8 @@ from procs import (
     close_clients,
     ensemble_config,
     ensemble_ports,
-    four_letter,
     member,
+    mntr,
     wait_mode,
     wait_settled,
     znode_tree,
@@ -32,10 +32,6 @@ def connect(port: int) -> KazooClient:
                     connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
     c.start(timeout=30)
     return c
-
-
-def mntr(port: int) -> dict[str, str]:
-    return dict(line.split("\t", 1) for line in four_letter(port, "mntr").splitlines() if "\t" in line)
 
 
 def test_observers_serve_and_forward_but_do_not_vote() -> None:

@@ -23,6 +23,8 @@ sys.path.insert(0, str(HERE))
 
 from client import run as run_client  # noqa: E402 - the example's own module
 
+from zoopark.tools.status import four_letter as status_four_letter  # noqa: E402
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -32,9 +34,7 @@ def free_port() -> int:
 
 def four_letter(port: int, cmd: str) -> str:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(cmd.encode())
-            return s.recv(65536).decode()
+        return status_four_letter("127.0.0.1", port, cmd, timeout=1.0)
     except OSError:
         return ""
 

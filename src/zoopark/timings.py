@@ -24,12 +24,17 @@ class Timing:
         self.total += seconds
 
     def cumulative(self) -> list[tuple[str, int]]:
-        """Prometheus buckets: (upper bound, observations at or below it), +Inf last."""
-        out, seen = [], 0
-        for bound, n in zip((*(str(b) for b in self.buckets), "+Inf"), self.counts, strict=True):
-            seen += n
-            out.append((bound, seen))
-        return out
+        return cumulative(self.buckets, self.counts)
+
+
+def cumulative(bounds, counts: list[int]) -> list[tuple[str, int]]:
+    """Prometheus buckets from per-bucket counts (one more count than bounds: the overflow): (upper bound,
+    observations at or below it), +Inf last."""
+    out, seen = [], 0
+    for bound, n in zip((*(str(b) for b in bounds), "+Inf"), counts, strict=True):
+        seen += n
+        out.append((bound, seen))
+    return out
 
 
 FSYNC = Timing("fsynctime_seconds", "Time of each txn log fsync")

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .fourlw import VERSION, _dir_size, _watch_sessions, environment, mntr_rows
+from .fourlw import (
+    VERSION,
+    _dir_size,
+    _watch_sessions,
+    conn_interest_and_queued,
+    environment,
+    mntr_rows,
+    watchers_by_path,
+)
 
 # ZooTrace's default text trace mask (client requests, server packets, sessions, warnings); stmk sets it.
 _trace_mask = 306
@@ -41,10 +49,11 @@ class Command:
 def _connection_info(conn: Any, core: Any, brief: bool) -> dict[str, Any]:
     """ServerCnxn.getConnectionInfo."""
     st = conn.stats
+    interest, queued = conn_interest_and_queued(conn, core)
     info: dict[str, Any] = {
         "remote_socket_address": f"{conn.remote_ip}:{st.remote_port}",
-        "interest_ops": 1 if conn.session is not None else 0,
-        "outstanding_requests": len(core.queues.get(conn.session, ())) if conn.session is not None else 0,
+        "interest_ops": interest,
+        "outstanding_requests": queued,
         "packets_received": st.recved,
         "packets_sent": st.sent,
     }
@@ -255,10 +264,7 @@ def watches(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
 
 
 def watches_by_path(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
-    by_path: dict[str, list[int]] = {}
-    for sid, paths in _watch_sessions(ctx.server.core.tree).items():
-        for p in paths:
-            by_path.setdefault(p, []).append(sid)
+    by_path = watchers_by_path(ctx.server.core.tree)
     return {"path_to_session_ids": {p: sorted(s) for p, s in sorted(by_path.items())}}
 
 

@@ -76,11 +76,17 @@ def srvr(server: Any) -> str:
     return _version_lines(server) + _srvr_lines(server)
 
 
+def conn_interest_and_queued(conn: Any, core: Any) -> tuple[int, int]:
+    """A connection's interest ops (reads off for one serving a 4lw) and the requests it is owed."""
+    if conn.session is None:
+        return 0, 0
+    return 1, len(core.queues.get(conn.session, ()))
+
+
 def _conn_line(conn: Any, core: Any, brief: bool) -> str:
     """ServerCnxn.dumpConnectionInfo."""
     st = conn.stats
-    interest = "1" if conn.session is not None else "0"  # a connection serving a 4lw has reads off
-    queued = len(core.queues.get(conn.session, ())) if conn.session is not None else 0
+    interest, queued = conn_interest_and_queued(conn, core)
     line = f" /{conn.remote_ip}:{st.remote_port}[{interest}](queued={queued},recved={st.recved},sent={st.sent}"
     if not brief and conn.session is not None and conn.handshake_done:
         s = core.sessions.get(conn.session)
@@ -246,11 +252,17 @@ def wchc(server: Any) -> str:
     return "".join(out) + "\n"
 
 
-def wchp(server: Any) -> str:
+def watchers_by_path(tree) -> dict[str, set[int]]:
+    """wchp's table: each watched path and the sessions watching it."""
     by_path: dict[str, set[int]] = {}
-    for sid, paths in _watch_sessions(server.core.tree).items():
+    for sid, paths in _watch_sessions(tree).items():
         for p in paths:
             by_path.setdefault(p, set()).add(sid)
+    return by_path
+
+
+def wchp(server: Any) -> str:
+    by_path = watchers_by_path(server.core.tree)
     out = []
     for p in sorted(by_path):
         out.append(f"{p}\n")

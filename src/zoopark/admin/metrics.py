@@ -96,10 +96,7 @@ class ServerCollector:
         yield CounterMetricFamily("reads", "Read requests answered", value=st.reads)
         yield CounterMetricFamily("writes", "Txns applied (writes, sessions)", value=st.writes)
         yield CounterMetricFamily("notifications", "Watch notifications sent", value=st.notifications)
-        seen, buckets = 0, []
-        for bound, n in zip((*(str(b / 1000) for b in LATENCY_BUCKETS_MS), "+Inf"), st.latency_hist, strict=True):
-            seen += n
-            buckets.append((bound, seen))
+        buckets = timings.cumulative([b / 1000 for b in LATENCY_BUCKETS_MS], st.latency_hist)
         yield HistogramMetricFamily("request_latency", "Time from a request's arrival to its reply",
                                     buckets=buckets, sum_value=st.latency_sum_ms / 1000, unit="seconds")
 

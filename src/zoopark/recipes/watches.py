@@ -56,11 +56,19 @@ class PersistentWatches:
         mode = ADD_WATCH_MODES["PERSISTENT_RECURSIVE" if recursive else "PERSISTENT"]
         with self._lock:
             self._watches[path] = (recursive, callback)
-        call(self.client, AddWatch(self.client.chroot + path if self.client.chroot else path, mode), timeout)
+        try:
+            call(self.client, AddWatch(self.client.chroot + path if self.client.chroot else path, mode), timeout)
+        except Exception:
+            self.forget(path)
+            raise
 
-    def remove(self, path: str, timeout: float = 30.0) -> None:
+    def forget(self, path: str) -> None:
+        """Stop dispatching and re-adding the watch on `path` (the server's side is the caller's business)."""
         with self._lock:
             self._watches.pop(path, None)
+
+    def remove(self, path: str, timeout: float = 30.0) -> None:
+        self.forget(path)
         try:
             call(self.client, RemoveWatches(self.client.chroot + path if self.client.chroot else path,
                                             WATCHER_TYPES["a"]), timeout)

@@ -6,7 +6,6 @@ answered here."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import struct
 import time
@@ -39,7 +38,7 @@ from ..core.zab.actions import (
 from ..core.zab.leader import Leader, StepDown
 from ..persist import epochs
 from .batching import TurnBatch
-from .server import Server, core_settings
+from .server import Server
 
 log = logging.getLogger("zoopark.leader")
 _TICK_S = 0.05
@@ -201,11 +200,10 @@ class LeaderRun:
         if len(data) < 12:
             return
         session, _timeout = _SESSION.unpack_from(data, 0)
-        if self.core is not None:
+        valid = False
+        if self.core is not None:  # established (learners revalidate only once they are, too)
             s = self.core.sessions.get(session)
             valid = s is not None and not s.closing and self.core.sessions.touch(s, self.core.now_ms)
-        else:  # established, our client port still opening: the sessions we know are those of our state
-            valid = session in self.m.sessions
         link.send(QuorumPacket(PacketType.REVALIDATE, p.zxid, struct.pack(">q?", session, valid)))
 
     # ---- actions -------------------------------------------------------------------------------
@@ -261,7 +259,7 @@ class LeaderRun:
                 if link is not None:
                     link.close()
             elif t is RoleChanged and a.serving:
-                asyncio.get_running_loop().create_task(self._serve(a.epoch))
+                self._serve(a.epoch)
 
     def _then(self, items: tuple) -> None:
         for ev in items:
@@ -272,18 +270,19 @@ class LeaderRun:
             else:
                 self._execute([ev])
 
-    async def _serve(self, epoch: int) -> None:
-        cfg = self.m.cfg
-        settings = dataclasses.replace(core_settings(cfg), server_id=self.m.my_id)
-        core = ServerCore(settings, self.m.tree, self.m.sessions)
-        core.start(time.time_ns() // 1_000_000)
-        core.begin_epoch(epoch)
-        self.core = core
-        self.server = Server(cfg)
-        self.server.ensemble_stats = self.stats
-        self.server.proposal_sizes = self.proposal_sizes
-        server = self.server
-        await server.serve_replicated(core, self._propose)
+    def _serve(self, epoch: int) -> None:
+        """Established: the core that orders clients' writes exists from now on (learners' requests,
+        touches and revalidations find it at once); the client port opens in the background."""
+        server = self.server = Server.replica(self.m.cfg, self.m.tree, self.m.sessions, "leader",
+                                              on_propose=self._propose)
+        self.core = server.core
+        self.core.begin_epoch(epoch)
+        server.ensemble_stats = self.stats
+        server.proposal_sizes = self.proposal_sizes
+        asyncio.get_running_loop().create_task(self._open(server, epoch))
+
+    async def _open(self, server: Server, epoch: int) -> None:
+        await server.open_port()
         if self.ended.is_set():  # stepped down while the port was opening: close it again
             await server.close_port()
             return

@@ -10,7 +10,6 @@ from COMMITs (or INFORMs, as an observer); serving clients, reads here and write
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import struct
 import time
@@ -41,7 +40,7 @@ from ..persist.recovery import recover
 from ..persist.writer import LogWriter
 from .batching import TurnBatch
 from .elector import Elector
-from .server import Server, core_settings
+from .server import Server
 from .snapshotter import write_now
 
 log = logging.getLogger("zoopark.member")
@@ -289,7 +288,7 @@ class Member:
                     self.serving = True
                     log.info("following leader %d in epoch %s: synced and serving (zxid 0x%x)", a.leader,
                              a.epoch, self.tree.last_zxid)
-                    asyncio.get_running_loop().create_task(self._serve_clients())
+                    self._serve_clients()
 
     def _then(self, items: tuple) -> None:
         learner = self.learner
@@ -312,19 +311,21 @@ class Member:
         self.writer.drain()
         self.load()
 
-    async def _serve_clients(self) -> None:
-        """Synced with the leader: serve clients, reads here, writes through the leader."""
+    def _serve_clients(self) -> None:
+        """Synced with the leader: serve clients, reads here, writes through the leader. The core exists
+        from now on (commits go to it); the port opens in the background."""
         if self.server is not None:
             return
-        settings = dataclasses.replace(core_settings(self.cfg), server_id=self.my_id)
-        core = ServerCore(settings, self.tree, self.sessions)
-        core.start(time.time_ns() // 1_000_000)
-        core.become_follower()
-        self.core = core
-        server = self.server = Server(self.cfg)
+        server = self.server = Server.replica(self.cfg, self.tree, self.sessions,
+                                              "observer" if self.observer else "follower",
+                                              on_forward=self._forward)
+        self.core = server.core
+        self.core.become_follower()
         server.ensemble_stats = self.stats
-        await server.serve_replicated(core, on_forward=self._forward,
-                                      mode="observer" if self.observer else "follower")
+        asyncio.get_running_loop().create_task(self._open(server))
+
+    async def _open(self, server: Server) -> None:
+        await server.open_port()
         if self.server is not server:  # the role ended while the port was opening: close it again
             await server.close_port()
 
@@ -355,12 +356,9 @@ class Member:
         """readonlymode.enabled: after max(2 s, tickTime) without a leader, serve read-only clients from what
         is on disk (ZooKeeper's ReadOnlyZooKeeperServer), until the next role begins."""
         await asyncio.sleep(max(2000, self.cfg.tick_time_ms) / 1000)
-        settings = dataclasses.replace(core_settings(self.cfg), server_id=self.my_id)
-        core = ServerCore(settings, self.tree, {})
-        core.start(time.time_ns() // 1_000_000)
-        core.become_read_only()
-        server = self.ro_server = Server(self.cfg)
-        await server.serve_replicated(core, mode="read-only")
+        server = self.ro_server = Server.replica(self.cfg, self.tree, {}, "read-only")
+        server.core.become_read_only()
+        await server.open_port()
         log.warning("no quorum: serving read-only clients at zxid 0x%x", self.tree.last_zxid)
 
     async def _stop_read_only(self) -> None:
@@ -399,8 +397,7 @@ class Member:
     def _forward(self, f: Forward | Revalidate) -> None:
         if isinstance(f, Revalidate):
             self._send(QuorumPacket(PacketType.REVALIDATE, -1, struct.pack(">qi", f.session, f.timeout_ms)))
-            return
-        if self.link is not None:
+        else:
             data = struct.pack(">qii", f.session, f.cxid, f.op) + f.body
             self._send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))
 

@@ -9,6 +9,7 @@ inputs come back into the core only after the fsync.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -87,7 +88,7 @@ class Server(ClientHandler):
         self._children: list[int] = []
         self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
         self.on_forward: Callable[[Forward | Revalidate], None] | None = None  # a follower's: to the leader
-        self.mode = "standalone"  # srvr's Mode: leader / follower in an ensemble
+        self.mode = "standalone"  # srvr's Mode: leader / follower / observer / read-only in an ensemble
         self.ensemble_stats: Callable[[], dict[str, int | str]] | None = None  # an ensemble member's mntr rows
         self.proposal_sizes: Callable[[], tuple[int, int, int]] | None = None  # a leader's srvr line
         self.snapshotter = Snapshotter(
@@ -187,17 +188,25 @@ class Server(ClientHandler):
                 log.error("autopurge failed: %s", e)
             await asyncio.sleep(interval_s)
 
-    async def serve_replicated(self, core: ServerCore, on_propose: Callable[[Propose], None] | None = None,
-                               on_forward: Callable[[Forward | Revalidate], None] | None = None,
-                               mode: str | None = None) -> None:
-        """Serve clients with a core an ensemble drives: a leader's (its writes ordered by ZAB, `on_propose`)
-        or a follower's (its writes forwarded to the leader, `on_forward`). No recovery and no log writer
-        here: the ensemble member logs and commits. `mode` is what srvr says (an observer forwards as a follower)."""
-        self._loop = asyncio.get_running_loop()
-        self.core = core
-        self.on_propose = on_propose
-        self.on_forward = on_forward
-        self.mode = mode or ("leader" if on_propose is not None else "follower")
+    @classmethod
+    def replica(cls, cfg: Config, tree, sessions: dict[int, int], mode: str,
+                on_propose: Callable[[Propose], None] | None = None,
+                on_forward: Callable[[Forward | Revalidate], None] | None = None) -> Server:
+        """A server whose core an ensemble member drives (leader, follower, observer or read-only), ready to
+        take inputs at once; `open_port` lets clients in. No recovery and no log writer here: the member
+        logs and commits. A leader's core proposes through `on_propose`; a follower's forwards writes and
+        revalidations through `on_forward`."""
+        core = ServerCore(dataclasses.replace(core_settings(cfg), server_id=cfg.my_id or 0), tree, sessions)
+        core.start(time.time_ns() // 1_000_000)
+        server = cls(cfg)
+        server._loop = asyncio.get_running_loop()
+        server.core = core
+        server.on_propose = on_propose
+        server.on_forward = on_forward
+        server.mode = mode
+        return server
+
+    async def open_port(self) -> None:
         host = self.cfg.client_port_address
         await self.port.start(host, self.cfg.client_port)
         log.info("serving clients on %s:%d as %s", host, self.port.bound_port(), self.mode)

@@ -25,7 +25,6 @@ from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id
 from ..recipes.records import (
     ADD_WATCH_MODES,
     WATCHER_TYPES,
-    AddWatch,
     CreateContainer,
     CreateTTL,
     GetAllChildrenNumber,
@@ -34,6 +33,7 @@ from ..recipes.records import (
     WhoAmI,
     call,
 )
+from ..recipes.watches import PersistentWatches
 
 PERMS = {"r": 1, "w": 2, "c": 4, "d": 8, "a": 16}
 USAGE = {
@@ -129,7 +129,7 @@ class Shell:
         self.client: KazooClient | None = None
         self.server = ""
         self.history: list[str] = []
-        self.persistent: dict[str, int] = {}  # path -> addWatch mode, re-added after a reconnect
+        self.watches: PersistentWatches | None = None
         self.done = False
         self.commands: dict[str, Callable[[list[str]], None]] = {
             "connect": self.connect, "close": self.close, "ls": self.ls, "get": self.get, "set": self.set,
@@ -206,45 +206,8 @@ class Shell:
         self.close([])
         self.server = args[0]
         self.client = KazooClient(hosts=args[0], timeout=self.timeout_s, read_only=self.read_only)
-        self._hook_persistent_events(self.client)
+        self.watches = PersistentWatches(self.client)  # kazoo has no API for addWatch
         self.client.start(timeout=self.timeout_s)
-
-    def _hook_persistent_events(self, client: KazooClient) -> None:
-        """kazoo knows nothing of persistent watches: print their events as they are read (zkCli prints every
-        event), and add the watches again after a reconnect (setWatches would not carry them)."""
-        from kazoo.protocol.serialization import Watch
-        from kazoo.protocol.states import KazooState
-
-        conn = client._connection
-        original = conn._read_watch_event
-
-        def read(buffer, offset):
-            watch, _ = Watch.deserialize(buffer, offset)
-            if self._persistently_watched(watch.path):
-                self.out.write(f"\nWATCHER::\n\nWatchedEvent state:SyncConnected type:"
-                               f"{_WIRE_EVENTS.get(watch.type, watch.type)} path:{watch.path}\n")
-                self.out.flush()
-            return original(buffer, offset)
-
-        conn._read_watch_event = read
-        lost = [False]
-
-        def rearm(state) -> None:
-            if state != KazooState.CONNECTED:
-                lost[0] = True
-            elif lost[0] and self.persistent:
-                lost[0] = False
-                for path, mode in list(self.persistent.items()):
-                    client._call(AddWatch(path, mode), client.handler.async_result())
-
-        client.add_listener(rearm)
-
-    def _persistently_watched(self, path: str) -> bool:
-        for w, mode in self.persistent.items():
-            if path == w or (mode == ADD_WATCH_MODES["PERSISTENT_RECURSIVE"] and
-                             path.startswith(w.rstrip("/") + "/")):
-                return True
-        return False
 
     def close(self, args: list[str]) -> None:
         if self.client is not None:
@@ -390,21 +353,18 @@ class Shell:
         mode = str(opts.get("m", "PERSISTENT_RECURSIVE")).upper()
         if mode not in ADD_WATCH_MODES:
             raise UsageError(f"Unsupported mode: {mode}")
-        path = self._one_path(rest)
-        call(self._zk(), AddWatch(path, ADD_WATCH_MODES[mode]), self.timeout_s)
-        self.persistent[path] = ADD_WATCH_MODES[mode]
+        self._zk()  # connected, or a usage error
+        assert self.watches is not None
+        self.watches.add(self._one_path(rest), self._watcher, recursive=mode == "PERSISTENT_RECURSIVE",
+                         timeout=self.timeout_s)
 
     def remove_watches(self, args: list[str]) -> None:
         opts, rest = options(args, "cdal")
         kind = next((k for k in "cda" if opts.get(k)), "a")
         path = self._one_path(rest)
         call(self._zk(), RemoveWatches(path, WATCHER_TYPES[kind]), self.timeout_s)
-        if kind in "da":
-            self.persistent.pop(path, None)
-
-
-# WatcherEvent types on the wire (EventType): created, deleted, data changed, children changed.
-_WIRE_EVENTS = {1: "NodeCreated", 2: "NodeDeleted", 3: "NodeDataChanged", 4: "NodeChildrenChanged"}
+        if kind in "da" and self.watches is not None:
+            self.watches.forget(path)
 
 
 def _event_type(kind: str) -> str:

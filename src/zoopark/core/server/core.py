@@ -286,13 +286,17 @@ class ServerCore:
         """Read-only: a write or sync is refused (NOTREADONLY); closing the session ends it here."""
         p = Pending(xid, op, None, conn.id, True, self.now_ms, done=True)
         if op == OpCode.CLOSE_SESSION:
-            self.sessions.remove(sid)
-            self.tree.remove_session_watches(sid)
+            self._end_local_session(sid)
             p.reply, p.close_after = reply(xid, self.tree.last_zxid, 0), True
         else:
             p.reply = reply(xid, self.tree.last_zxid, Err.NOTREADONLY)
         queue.append(p)
         self._drain(sid, out)
+
+    def _end_local_session(self, sid: int) -> None:
+        """A read-only server's session ends here alone: no txn, nobody else knew it."""
+        self.sessions.remove(sid)
+        self.tree.remove_session_watches(sid)
 
     def _on_remote(self, r: Remote, out: list[Action]) -> None:
         """A learner's client's request: prep it here, the leader; its reply is the learner's business."""
@@ -325,27 +329,13 @@ class ServerCore:
         if hdr.type == OpCode.CREATE_SESSION:
             assert isinstance(txn, CreateSessionTxn)
             self.sessions.add(sid, txn.time_out, self.now_ms)
-        closed = self.sessions.remove(sid) if hdr.type == OpCode.CLOSE_SESSION else None
-        rc = self.tree.apply(hdr, txn)
-        self.stats.writes += 1
-        self._deliver(rc.events, out)
+        closed, rc = self._apply(hdr, txn, out)
         if hdr.type == OpCode.CREATE_SESSION and sid in self.forward_connects:
-            conn_id, timeout = self.forward_connects.pop(sid)
-            self._finish_session(sid, conn_id, timeout, out)
+            self._finish_session(sid, *self.forward_connects.pop(sid), out)
             return
-        queue = self.queues.get(sid)
-        mine = next((p for p in queue or () if p.write and not p.done and p.xid == hdr.cxid
+        mine = next((p for p in self.queues.get(sid) or () if p.write and not p.done and p.xid == hdr.cxid
                      and p.op != OpCode.SYNC), None)
-        if mine is not None:
-            mine.reply = write_reply(mine, rc, self.tree.last_zxid)
-            mine.done = True
-            mine.close_after = hdr.type == OpCode.CLOSE_SESSION or mine.op == OpCode.CLOSE_SESSION
-            self._drain(sid, out)
-        elif closed is not None:  # expired by the leader: close its connection here
-            self.queues.pop(sid, None)
-            conn = self.conns.get(closed.conn) if closed.conn is not None else None
-            if conn is not None:
-                self._close(conn, "session expired", out)
+        self._answer_commit(hdr, rc, mine, closed, out)
 
     def _on_sync_done(self, out: list[Action]) -> None:
         while self.pending_syncs:
@@ -378,23 +368,20 @@ class ServerCore:
             self._close(conn, "not a read-only client, and this server is read-only", out)
             return
         if req.session_id == 0 and self.read_only:  # a local session: nothing to log, nobody to ask
-            sid = self.next_session_id
-            self.next_session_id += 1
+            sid = self._new_session_id()
             self.sessions.add(sid, timeout, self.now_ms)
             conn.session = sid
             self._finish_session(sid, conn.id, timeout, out)
             return
         if req.session_id == 0 and self.follower:
-            sid = self.next_session_id
-            self.next_session_id += 1
+            sid = self._new_session_id()
             conn.session = sid
             conn.early = []
             self.forward_connects[sid] = (conn.id, timeout)
             out.append(Forward(sid, 0, OpCode.CREATE_SESSION, struct.pack(">i", timeout)))
             return
         if req.session_id == 0:
-            sid = self.next_session_id
-            self.next_session_id += 1
+            sid = self._new_session_id()
             self.sessions.add(sid, timeout, self.now_ms)
             conn.session = sid
             conn.early = []
@@ -417,6 +404,11 @@ class ServerCore:
             return
         assert s is not None
         self._resume_session(conn, s, timeout, out)
+
+    def _new_session_id(self) -> int:
+        sid = self.next_session_id
+        self.next_session_id += 1
+        return sid
 
     def _refuse_session(self, conn: Conn, session: int, out: list[Action]) -> None:
         out.append(Send(conn.id, self._connect_response(0, 0, conn.old_client)))
@@ -505,25 +497,38 @@ class ServerCore:
         self.stats.outstanding = len(self.proposals)
 
     def _commit(self, prop: Proposal, out: list[Action]) -> None:
-        hdr, txn = prop.hdr, prop.txn
-        closed = self.sessions.remove(hdr.client_id) if hdr.type == OpCode.CLOSE_SESSION else None
-        rc = self.tree.apply(hdr, txn)
+        hdr = prop.hdr
+        closed, rc = self._apply(hdr, prop.txn, out)
         self.prep.committed(hdr.zxid)
-        self.stats.writes += 1
-        self._deliver(rc.events, out)
         if prop.connect is not None:
             self._finish_session(hdr.client_id, *prop.connect, out)
-        p = prop.pending
+        self._answer_commit(hdr, rc, prop.pending, closed, out)
+
+    def _apply(self, hdr: TxnHeader, txn: object, out: list[Action]) -> tuple[object, TxnResult]:
+        """Apply a committed txn to the tree (a closeSession's session leaves the table first) and deliver
+        the watch events; returns the closed session, if any, and the result."""
+        closed = self.sessions.remove(hdr.client_id) if hdr.type == OpCode.CLOSE_SESSION else None
+        rc = self.tree.apply(hdr, txn)
+        self.stats.writes += 1
+        self._deliver(rc.events, out)
+        return closed, rc
+
+    def _answer_commit(self, hdr: TxnHeader, rc: TxnResult, p: Pending | None, closed, out: list[Action]) -> None:
+        """Reply to the request a commit answers; or, for a session the server closed (expired), close its
+        connection and drop what it was owed."""
         if p is not None:
             p.reply = write_reply(p, rc, self.tree.last_zxid)
             p.done = True
             p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
             self._drain(hdr.client_id, out)
-        elif closed is not None:  # expired: close its connection, drop what it was owed
-            self.queues.pop(hdr.client_id, None)
-            conn = self.conns.get(closed.conn) if closed.conn is not None else None
-            if conn is not None:
-                self._close(conn, "session expired", out)
+        elif closed is not None:
+            self._drop_session_conn(hdr.client_id, closed.conn, out)
+
+    def _drop_session_conn(self, sid: int, conn_id: int | None, out: list[Action]) -> None:
+        self.queues.pop(sid, None)
+        conn = self.conns.get(conn_id) if conn_id is not None else None
+        if conn is not None:
+            self._close(conn, "session expired", out)
 
     def _finish_session(self, sid: int, conn_id: int, timeout: int, out: list[Action]) -> None:
         conn = self.conns.get(conn_id)
@@ -665,13 +670,10 @@ class ServerCore:
     def _on_tick(self, out: list[Action]) -> None:
         if self.read_only:  # local sessions expire here, with nothing to log; containers wait for a quorum
             for s in self.sessions.expired(self.now_ms):
-                out.append(Log("info", f"expiring read-only session 0x{s.id:x}, timeout of {s.timeout_ms}ms exceeded"))
-                self.sessions.remove(s.id)
-                self.tree.remove_session_watches(s.id)
-                self.queues.pop(s.id, None)
-                conn = self.conns.get(s.conn) if s.conn is not None else None
-                if conn is not None:
-                    self._close(conn, "session expired", out)
+                out.append(Log("info", f"expiring read-only session 0x{s.id:x}, timeout of {s.timeout_ms}ms "
+                                       "exceeded", s.id))
+                self._end_local_session(s.id)
+                self._drop_session_conn(s.id, s.conn, out)
             return
         if self.follower:
             return  # the leader expires sessions and reaps containers

@@ -3,6 +3,8 @@ and ServerCnxn stats). Kept by the core as it answers; read by the admin layer."
 
 from __future__ import annotations
 
+import bisect
+
 from ..jute.constants import OpCode
 
 # FinalRequestProcessor's lastOp names, shown as `lop` by cons.
@@ -49,10 +51,8 @@ LATENCY_BUCKETS_MS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 
 def latency_bucket(ms: int) -> int:
-    for i, bound in enumerate(LATENCY_BUCKETS_MS):
-        if ms <= bound:
-            return i
-    return len(LATENCY_BUCKETS_MS)
+    """The bucket of `ms`: the first whose upper bound is at least `ms` (the last for anything longer)."""
+    return bisect.bisect_left(LATENCY_BUCKETS_MS, ms)
 
 
 class ConnStats:

@@ -204,13 +204,8 @@ class Learner:
         if self.observer:
             return self._observe(p)
         if t == PacketType.PROPOSAL:
-            last = self.pending[-1][0] if self.pending else self.last_zxid
-            if not _follows(last, p.zxid):
-                raise LeaveLeader(f"proposal 0x{p.zxid:x} after 0x{last:x}: not the next txn")
-            self.pending.append((p.zxid, p.data or b""))
-            self.last_zxid = p.zxid
-            return [Append([(p.zxid, p.data or b"")], (Synced(p.zxid), ToPeer(self.leader, QuorumPacket(
-                PacketType.ACK, p.zxid))))]
+            entry = self._next_txn(p)
+            return [Append([entry], (Synced(p.zxid), ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))))]
         if t == PacketType.COMMIT:
             self.commit_upto = max(self.commit_upto, p.zxid)
             return self._deliver()
@@ -221,13 +216,20 @@ class Learner:
         with syncEnabled) and applied at once. PROPOSAL and COMMIT are not for observers (ZooKeeper warns)."""
         if p.type != PacketType.INFORM:
             return []
+        entry = self._next_txn(p)
+        self.commit_upto = p.zxid
+        return [Append([entry], (Synced(p.zxid),)), *self._deliver()]
+
+    def _next_txn(self, p: QuorumPacket) -> Entry:
+        """Take a broadcast txn (PROPOSAL, or INFORM for an observer): it must be the next of the leader's
+        history."""
         last = self.pending[-1][0] if self.pending else self.last_zxid
         if not _follows(last, p.zxid):
-            raise LeaveLeader(f"inform 0x{p.zxid:x} after 0x{last:x}: not the next txn")
-        self.pending.append((p.zxid, p.data or b""))
+            raise LeaveLeader(f"{p.name()} 0x{p.zxid:x} after 0x{last:x}: not the next txn")
+        entry = (p.zxid, p.data or b"")
+        self.pending.append(entry)
         self.last_zxid = p.zxid
-        self.commit_upto = p.zxid
-        return [Append([(p.zxid, p.data or b"")], (Synced(p.zxid),)), *self._deliver()]
+        return entry
 
     def on_synced(self, zxid: int) -> list:
         self.logged = max(self.logged, zxid)
