@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -203,6 +204,25 @@ def test_a_frozen_follower_lags_is_dropped_and_catches_up_and_a_killed_one_too(e
     finally:
         c.stop()
         c.close()
+
+
+def test_an_idle_session_on_a_follower_outlives_its_timeout(ensemble) -> None:
+    """A client that only pings its follower keeps its session: the follower reports its clients' sessions
+    in its PING replies and the leader, which expires sessions, touches them. Watched through a client of the
+    leader: the idle client's ephemeral is still there three session timeouts later."""
+    roles = wait_modes(ensemble)
+    idle = KazooClient(roles["follower"][0].hosts, timeout=2.0)  # negotiated up to min 2 x tickTime
+    idle.start(timeout=30)
+    watcher = client(roles["leader"][0])
+    try:
+        idle.create("/idle-eph", b"", ephemeral=True)
+        timeout_s = idle._session_timeout / 1000
+        expired = threading.Event()
+        watcher.exists("/idle-eph", watch=lambda event: expired.set())
+        assert not expired.wait(3 * timeout_s), "the leader expired a session its follower kept alive"
+        assert watcher.exists("/idle-eph").ephemeralOwner == idle.client_id[0]
+    finally:
+        close_clients([idle, watcher])
 
 
 def test_a_partitioned_leader_acknowledges_nothing_and_the_majority_goes_on() -> None:

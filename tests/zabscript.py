@@ -14,6 +14,7 @@ from zoopark.core.zab.actions import (
     EpochPersisted,
     InstallSnapshot,
     PersistEpoch,
+    PingReply,
     RoleChanged,
     SnapshotInstalled,
     Synced,
@@ -101,6 +102,8 @@ class Script:
             t = type(a)
             if t is ToPeer:
                 node.outbox.append((a.sid, a.packet))
+            elif t is PingReply:
+                node.outbox.append((a.leader, QuorumPacket(PacketType.PING, a.zxid)))
             elif t in (Append, PersistEpoch, InstallSnapshot):
                 node.unsynced.append(a)
                 if t is InstallSnapshot:

@@ -26,6 +26,7 @@ from ..core.zab.actions import (
     EpochPersisted,
     InstallSnapshot,
     PersistEpoch,
+    PingReply,
     RoleChanged,
     SnapshotInstalled,
     Synced,
@@ -251,6 +252,8 @@ class Member:
             if t is ToPeer:
                 if self.link is not None:
                     self.link.send(a.packet)
+            elif t is PingReply:
+                self._send(QuorumPacket(PacketType.PING, a.zxid, self._touches()))
             elif t is Append:
                 assert self.batch is not None
                 then = a.then
@@ -408,7 +411,8 @@ class Member:
 
     def _touches(self) -> bytes:
         """The sessions of our clients, for the leader's session tracker (a PING reply's payload)."""
-        assert self.core is not None
+        if self.core is None:
+            return b""
         return b"".join(struct.pack(">qi", s.id, s.timeout_ms) for s in self.core.sessions.sessions.values()
                         if s.conn is not None)
 

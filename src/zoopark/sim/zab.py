@@ -18,6 +18,7 @@ import argparse
 import random
 from dataclasses import dataclass, field
 
+from ..core.jute.quorum import PacketType, QuorumPacket
 from ..core.zab.actions import (
     Append,
     ClosePeer,
@@ -26,6 +27,7 @@ from ..core.zab.actions import (
     InstallSnapshot,
     Persistent,
     PersistEpoch,
+    PingReply,
     RoleChanged,
     SnapshotInstalled,
     Synced,
@@ -152,6 +154,8 @@ class ZabRun:
                 self.net.send(sid, a.sid, ("e", a.notification), self.now_ms)
             elif t is ToPeer:
                 self._send_quorum(sid, a.sid, a.packet)
+            elif t is PingReply:  # no clients in the simulator: no sessions to report
+                self._send_quorum(sid, a.leader, QuorumPacket(PacketType.PING, a.zxid))
             elif t in (Append, PersistEpoch, InstallSnapshot, Truncate):
                 self._disk_op(node, a)
             elif t is Deliver:

@@ -22,6 +22,15 @@ class ToPeer:
 
 
 @dataclass(frozen=True, slots=True)
+class PingReply:
+    """Answer the leader's PING: the adapter adds the sessions its clients keep alive (ZooKeeper's followers
+    report them so, and the leader, which expires sessions, touches them)."""
+
+    leader: int
+    zxid: int
+
+
+@dataclass(frozen=True, slots=True)
 class ClosePeer:
     """Close the quorum connection with `sid` (the peer will have to reconnect and start over)."""
 

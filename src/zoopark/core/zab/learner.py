@@ -22,6 +22,7 @@ from .actions import (
     EpochPersisted,
     InstallSnapshot,
     PersistEpoch,
+    PingReply,
     RoleChanged,
     SnapshotInstalled,
     Synced,
@@ -109,7 +110,7 @@ class Learner:
                 return self._on_sync_start(p)
             raise LeaveLeader(f"expected DIFF, TRUNC or SNAP, got {p.name()}")
         if t == PacketType.PING:
-            return [ToPeer(self.leader, QuorumPacket(PacketType.PING, p.zxid, b""))]
+            return [PingReply(self.leader, p.zxid)]
         if self.phase in ("sync", "newleader"):
             return self._in_sync(p)
         return self._in_broadcast(p)
