@@ -24,6 +24,15 @@ $(VENDORED):
 	cd build/npm && npm pack chart.js@$(CHARTJS) --silent >/dev/null && tar xzf chart.js-$(CHARTJS).tgz
 	cp build/npm/package/dist/chart.umd.min.js $@
 
+# Apache ZooKeeper 3.8 (server jars, zkCli.sh, zkServer.sh) and its C client (cli_mt, load_gen): the
+# reference every differential test compares against. Curator's packages pull in the jar but not the
+# scripts or the C client, so test for each.
+zookeeper:
+	@if [ ! -f $(ZK_JAR) ] || [ ! -x /usr/share/zookeeper/bin/zkCli.sh ] || [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zookeeper zookeeper-bin; \
+	fi
+
 # Headless Chromium and its WebDriver (the dashboard test), Curator's service discovery and a JDK (the
 # Curator interop test), from Debian's packages.
 test-packages:
