@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 
 test: $(STAMP) $(VENDORED) zookeeper test-packages lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	ZOOPARK_REQUIRE_REFERENCES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) zookeeper
 	$(BIN)/python -m bench.run

@@ -16,18 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-JAVA_DIR = Path("/usr/share/java")
-ZK_JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar", "log4j-1.2.jar",
-           "commons-cli.jar", "commons-io.jar", "metrics-core.jar", "netty-handler.jar", "netty-common.jar",
-           "netty-buffer.jar", "netty-transport.jar", "netty-codec.jar", "netty-resolver.jar",
-           "netty-transport-native-epoll.jar", "netty-transport-native-unix-common.jar", "snappy-java.jar",
-           "jline.jar", "jackson-databind.jar", "jackson-core.jar", "jackson-annotations.jar",
-           "jetty9-server.jar", "jetty9-servlet.jar", "jetty9-util.jar", "jetty9-http.jar", "jetty9-io.jar",
-           "jetty9-security.jar", "servlet-api-3.1.jar", "audience-annotations.jar")
-
-
-def zookeeper_available() -> bool:
-    return shutil.which("java") is not None and (JAVA_DIR / "zookeeper.jar").exists()
+from references import JAVA_DIR, ZK_JARS
 
 
 def zk_classpath() -> str:

@@ -37,7 +37,8 @@ from zoopark.core.server.requests import _MULTI_OP_RECORDS as MULTI_OPS
 from zoopark.core.server.requests import REQUEST_RECORDS
 
 from capture import GOLDEN, run_script
-from procs import ZooKeeperProcess, ZooParkProcess, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess
+from references import needs
 
 RESPONSES = {
     OpCode.CREATE: CreateResponse,
@@ -144,7 +145,7 @@ def _normalise(rec):
 
 
 @pytest.mark.zk
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper not installed")
+@needs("zookeeper")
 def test_zoopark_answers_the_script_like_zookeeper():
     with ZooKeeperProcess(extra={"extendedTypesEnabled": "true"}) as zk:
         expected = run_script(zk.port)

@@ -3,7 +3,6 @@ program compiled here): an instance registered from Java is found from Python, a
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from kazoo.client import KazooClient
 from zoopark.recipes.discovery import ServiceDiscovery, ServiceInstance
 
 from procs import ZooParkProcess
+from references import needs
 
 JAVA = Path("/usr/share/java")
 JARS = ("curator-client", "curator-framework", "curator-x-discovery", "zookeeper", "zookeeper-jute", "guava",
         "failureaccess", "jackson-databind", "jackson-core", "jackson-annotations", "slf4j-api", "slf4j-nop")
-pytestmark = pytest.mark.skipif(not (JAVA / "curator-x-discovery.jar").exists() or not shutil.which("javac"),
-                                reason="libcurator-discovery-java or javac is not installed")
+pytestmark = needs("curator", "javac")
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,10 @@ from procs import (
     member,
     wait_settled,
 )
+from references import needs
 
 pytestmark = [pytest.mark.xdist_group("ensembles"),
-              pytest.mark.skipif(not shutil.which("chromedriver"), reason="chromium-driver is not installed")]
+              needs("chromium")]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 

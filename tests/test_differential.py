@@ -10,10 +10,11 @@ import os
 
 import pytest
 
-from procs import ZooKeeperProcess, ZooParkProcess, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess
+from references import needs
 from workload import Run, first_difference
 
-pytestmark = [pytest.mark.zk, pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper not installed")]
+pytestmark = [pytest.mark.zk, needs("zookeeper")]
 
 SEEDS = [int(os.environ["ZOOPARK_DIFF_SEED"])] if "ZOOPARK_DIFF_SEED" in os.environ else list(range(1, 13))
 OPS = int(os.environ.get("ZOOPARK_DIFF_OPS", "120"))

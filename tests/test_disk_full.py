@@ -15,6 +15,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import SystemErrorException
 
 from procs import ZooParkProcess
+from references import unavailable
 
 
 def _mount_tmpfs(path: Path, size: str) -> bool:
@@ -29,7 +30,7 @@ def small_disk():
     mnt = Path(tempfile.mkdtemp(prefix="zoopark-full-"))
     if not _mount_tmpfs(mnt, "1m"):
         shutil.rmtree(mnt, ignore_errors=True)
-        pytest.skip("cannot mount a tmpfs here (needs root)")
+        unavailable("cannot mount a tmpfs here", "root")
     try:
         yield mnt
     finally:

@@ -6,17 +6,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
 
 from zoopark.core.jute.constants import OpCode
 from zoopark.core.jute.records import OPEN_ACL_UNSAFE, CreateRequest
 
-from procs import ZooKeeperProcess, ZooParkProcess, zk_classpath, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess, zk_classpath
 from rawclient import RawClient
+from references import needs
 
-pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+pytestmark = needs("zookeeper")
 
 AUTH = ("digest", "alice:secret")
 

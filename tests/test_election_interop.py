@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import pytest
-
 from zoopark.config import ServerSpec
 from zoopark.core.jute.election import PeerState
 from zoopark.runtime.elector import Elector
@@ -17,10 +15,10 @@ from procs import (
     free_port,
     member,
     server_mode,
-    zookeeper_available,
 )
+from references import needs
 
-pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+pytestmark = needs("zookeeper")
 
 
 def ensemble(n: int) -> list[ServerSpec]:

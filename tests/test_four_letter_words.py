@@ -7,9 +7,10 @@ import re
 import pytest
 from kazoo.client import KazooClient
 
-from procs import ZooKeeperProcess, ZooParkProcess, four_letter, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess, four_letter
+from references import needs
 
-pytestmark = [pytest.mark.zk, pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper not installed")]
+pytestmark = [pytest.mark.zk, needs("zookeeper")]
 
 COMMANDS = ["ruok", "srvr", "stat", "cons", "conf", "wchs", "wchc", "wchp", "dump", "dirs", "isro", "crst", "srst"]
 

@@ -24,8 +24,9 @@ from zoopark.core.jute.records import (
     SyncRequest,
 )
 
-from procs import ZooKeeperProcess, ZooParkProcess, four_letter, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess, four_letter
 from rawclient import RawClient
+from references import needs
 
 
 def wait_until(cond, timeout: float = 10.0, what: str = "condition") -> None:
@@ -210,7 +211,7 @@ def test_persistent_recursive_watch_sees_the_subtree():
 
 
 @pytest.mark.zk
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper not installed")
+@needs("zookeeper")
 @pytest.mark.parametrize("cmd", ["stat", "conf", "ruok", "xyzw"])
 def test_four_letter_whitelist_like_zookeeper(cmd):
     extra = {"4lw.commands.whitelist": "srvr"}

@@ -21,10 +21,10 @@ from procs import (
     server_mode,
     wait_mode,
     znode_tree,
-    zookeeper_available,
 )
+from references import needs
 
-pytestmark = [pytest.mark.xdist_group("ensembles"), pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")]
+pytestmark = [pytest.mark.xdist_group("ensembles"), needs("zookeeper")]
 
 
 def wait_for_log(path: Path, text: str, timeout: float) -> None:

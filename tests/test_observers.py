@@ -20,11 +20,11 @@ from procs import (
     wait_mode,
     wait_settled,
     znode_tree,
-    zookeeper_available,
 )
+from references import needs
 
 pytestmark = pytest.mark.xdist_group("ensembles")
-needs_zk = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+needs_zk = needs("zookeeper")
 
 
 def connect(port: int) -> KazooClient:

@@ -23,7 +23,8 @@ from zoopark.core.jute.records import Id
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
 
-from procs import ZooKeeperProcess, ensemble_config, ensemble_ports, member, zookeeper_available
+from procs import ZooKeeperProcess, ensemble_config, ensemble_ports, member
+from references import needs
 
 
 def test_packet_round_trip() -> None:
@@ -76,7 +77,7 @@ def decode_all(data: bytes) -> list:
     return dec.feed(bytes(data))
 
 
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_stream_between_two_zookeepers_decodes_packet_by_packet() -> None:
     """Servers 2 and 3 of a 3-server ensemble write 20 znodes; then server 1 joins, behind, through a proxy to
     the leader (3), which sends it a SNAP (snapshotSizeFactor=0 turns off syncing from the txn log)."""

@@ -37,8 +37,8 @@ from procs import (
     member,
     server_mode,
     wait_settled,
-    zookeeper_available,
 )
+from references import needs
 
 
 def read_only_core() -> Harness:
@@ -184,7 +184,7 @@ def scenario(cls) -> dict[str, object]:
 
 
 @pytest.mark.xdist_group("ensembles")
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_read_only_mode_as_zookeeper() -> None:
     theirs = scenario(ZooKeeperProcess)
     ours = scenario(ZooParkProcess)

@@ -12,9 +12,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from procs import ZooParkProcess, zookeeper_available
+from procs import ZooParkProcess
+from references import needs
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 SCRIPT = [
@@ -46,7 +45,7 @@ def ours(hosts: str, line: str) -> tuple[int, str, str]:
     return r.returncode, normalise(r.stdout), r.stderr
 
 
-@pytest.mark.skipif(not zookeeper_available() or not os.path.exists(ZKCLI), reason="zkCli.sh is not installed")
+@needs("zookeeper", "zkcli")
 def test_commands_answer_as_zkcli() -> None:
     with ZooParkProcess() as a, ZooParkProcess() as b:
         for line in SCRIPT:
