@@ -55,6 +55,11 @@ class ClientConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.remote_ip = peer[0] if peer else "?"
         self.remote_port = peer[1] if peer else 0
+        if self.port.stopped:
+            # Accepted while (or after) the port stopped: its role has ended, and its core must not serve it.
+            self.closed = True
+            transport.abort()
+            return
         if not self.port.admit(self):
             log.warning("too many connections from %s - max is %d", self.remote_ip,
                         self.port.settings.max_client_cnxns)
@@ -146,6 +151,7 @@ class ClientPort:
         self._next_id = 1
         self.server: asyncio.AbstractServer | None = None
         self.paused = False  # reading is off on every connection (the server is throttling)
+        self.stopped = False  # for good: a port is started once and stopped once (one per ensemble role)
 
     def factory(self) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
@@ -156,7 +162,10 @@ class ClientPort:
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(self.factory(), host, port, reuse_address=True, backlog=1024)
+        server = await loop.create_server(self.factory(), host, port, reuse_address=True, backlog=1024)
+        self.server = server
+        if self.stopped:  # stopped while the socket was being opened: it never serves
+            server.close()
 
     def admit(self, conn: ClientConnection) -> bool:
         limit = self.settings.max_client_cnxns
@@ -194,6 +203,10 @@ class ClientPort:
         return self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and close every connection. Connections the loop accepted but has not yet handed to
+        us, and any accepted later (a start still in progress), are closed as they arrive (connection_made
+        sees `stopped`): none of them reaches the handler."""
+        self.stopped = True
         if self.server is not None:
             self.server.close()
         for c in list(self.conns.values()):

@@ -353,6 +353,13 @@ class TxnLog:
         os.close(fd)
         self._last_zxid = 0
 
+    def abandon(self) -> None:
+        """After a failure anywhere in a batch: forget what was appended and not synced, and start a new file
+        at the next append (as after a failed write)."""
+        self._buf.clear()
+        self._rewind()
+        self._last_zxid = 0
+
     def roll(self) -> None:
         """Finish this file; the next append starts a new one (after a snapshot)."""
         self.sync()

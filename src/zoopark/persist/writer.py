@@ -2,10 +2,16 @@
 
 The event loop hands over batches with `submit`; the thread takes everything queued at once, appends it, and
 fsyncs once, then reports each batch durable through `notify` (the runtime passes loop.call_soon_threadsafe).
-While one fsync runs, new batches queue up and share the next one: that is the group commit. A failed write
-or fsync acknowledges nothing of what it held, and nothing queued behind it either: those batches are
-reported to `on_error`, and the writer drops every batch until the runtime calls `resume()` (after the core
-has taken back what was not written). The log then continues in a fresh file.
+While one fsync runs, new batches queue up and share the next one: that is the group commit.
+
+Generations fence the log: each role of an ensemble member appends under a generation of its own (`begin`),
+and once that generation has ended (`end`: the role is over, or its log failed) the writer refuses its appends
+and drops its batches not yet written, so a deposed role cannot write, whatever task of it is still running.
+A standalone server uses the one generation the writer opens at start (and `resume` after a failure).
+
+A failed write or fsync, or any other exception in the thread, acknowledges nothing of what it held, nor
+anything of its generation queued behind it: those batches are reported to `on_error` and the generation
+ends. The thread itself never dies of it: the log continues in a fresh file for the next generation.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import timings
+from . import txnlog
 from .txnlog import TxnLog
 
 log = logging.getLogger("zoopark.persist")
 
-Batch = tuple[list[tuple[int, bytes]], Callable[[], None], int]  # entries, on_durable, epoch
+Batch = tuple[list[tuple[int, bytes]], Callable[[], None], int]  # entries, on_durable, generation
 
 
 def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
@@ -53,7 +60,7 @@ class LogWriter:
         prealloc_bytes: int,
         force_sync: bool,
         notify: Callable[[Callable[[], None]], object],
-        on_error: Callable[[BaseException, list[Callable[[], None]]], None],
+        on_error: Callable[[BaseException, list[Callable[[], None]], int], None],
         batch_entries_max: int = 10_000,
     ) -> None:
         self.log = TxnLog(log_dir, prealloc_bytes, force_sync)
@@ -63,19 +70,49 @@ class LogWriter:
         self._queue: deque[Batch] = deque()
         self._cv = threading.Condition()
         self._closing = False
-        self._epoch = 0  # batches submitted before the last failure carry an older epoch and are dropped
-        self._failed = False
+        self._generations = 1
+        self._open: int | None = 1  # the generation that may append; None: none (ended or failed)
         self._roll = False
         self._writing = False
         self.stats = WriterStats()
         self._thread = threading.Thread(target=self._run, name="zoopark-txnlog", daemon=True)
         self._thread.start()
 
-    def submit(self, entries: list[tuple[int, bytes]], on_durable: Callable[[], None]) -> None:
+    # ---- generations -----------------------------------------------------------------------------
+
+    def begin(self) -> int:
+        """A new generation may append from now on; every earlier one has ended."""
+        with self._cv:
+            self._generations += 1
+            self._open = self._generations
+            return self._open
+
+    def end(self, generation: int) -> None:
+        """`generation` may append no more: later submits of it are refused, its queued batches dropped
+        (never written, never acknowledged). A batch being written when it ends still completes, but its
+        `on_durable` is for the caller to ignore (the runtime's TurnBatch does)."""
+        with self._cv:
+            if self._open == generation:
+                self._open = None
+
+    def is_open(self, generation: int) -> bool:
+        return self._open == generation
+
+    def resume(self) -> None:
+        """A standalone server after a failure has been handled: a new generation (nothing earlier is written)."""
+        self.begin()
+
+    def submit(self, entries: list[tuple[int, bytes]], on_durable: Callable[[], None],
+               generation: int | None = None) -> bool:
+        """Queue a batch of `generation` (the open one if None); False if refused (that generation ended)."""
         with self._cv:
             assert not self._closing, "submit after close"
-            self._queue.append((entries, on_durable, self._epoch))
+            gen = self._open if generation is None else generation
+            if gen is None or gen != self._open:
+                return False
+            self._queue.append((entries, on_durable, gen))
             self._cv.notify()
+            return True
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Block until everything submitted so far is written (or failed); True if it was in time."""
@@ -93,11 +130,16 @@ class LogWriter:
         with self._cv:
             self._roll = True
 
-    def resume(self) -> None:
-        """After a failure has been handled: accept batches again (anything submitted before is dropped)."""
+    def truncate(self, zxid: int) -> None:
+        """Cut the log after `zxid` (a leader's TRUNC). Called on the loop that submits, so nothing is queued
+        once the writer has drained; the next append (of a zxid at or below the old end) opens a new file."""
+        assert self.drain(), "the txn log writer did not drain"
         with self._cv:
-            self._epoch += 1
-            self._failed = False
+            assert not self._queue and not self._writing
+            self._roll = False
+            self.log.roll()
+            txnlog.truncate(self.log.log_dir, zxid)
+            self.log.abandon()
 
     def close(self) -> None:
         with self._cv:
@@ -117,8 +159,8 @@ class LogWriter:
             n = 0
             while self._queue and n < self._batch_entries_max:
                 b = self._queue.popleft()
-                if self._failed or b[2] != self._epoch:
-                    continue  # its txns were taken back by the core when the failure was reported
+                if b[2] != self._open:
+                    continue  # its generation ended (its role is over, or its log failed): never written
                 taken.append(b)
                 n += len(b[0])
             return taken
@@ -131,6 +173,8 @@ class LogWriter:
             try:
                 if batches:
                     self._run_batches(batches)
+            except Exception:  # noqa: BLE001 - a report that could not be delivered (a closed loop, say)
+                log.exception("txn log writer: a batch's outcome could not be reported")
             finally:
                 with self._cv:
                     self._writing = False
@@ -139,17 +183,32 @@ class LogWriter:
     def _run_batches(self, batches: list[Batch]) -> None:
         try:
             self._write(batches)
-        except OSError as e:
-            self.stats.failures += 1
-            log.error("txn log write failed (%s): %d batches not acknowledged", e, len(batches))
-            with self._cv:
-                self._failed = True
-                failed = batches + list(self._queue)
-                self._queue.clear()
-            self._notify(lambda e=e, cbs=[b[1] for b in failed]: self._on_error(e, cbs))
+        except Exception as e:  # noqa: BLE001 - whatever it was, the thread lives on: see _failed
+            self._failed(e, batches)
             return
         callbacks = [b[1] for b in batches]
         self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
+
+    def _failed(self, e: Exception, batches: list[Batch]) -> None:
+        """Nothing of `batches` is durable, nor anything of their generation queued behind them: end that
+        generation and report it all; the log goes on in a fresh file (what was appended and not synced is
+        dropped, and any byte past the durable end zeroed)."""
+        self.stats.failures += 1
+        if isinstance(e, OSError):
+            log.error("txn log write failed (%s): %d batches not acknowledged", e, len(batches))
+        else:
+            log.exception("txn log writer failed: %d batches not acknowledged", len(batches))
+        try:
+            self.log.abandon()
+        except Exception:  # noqa: BLE001 - the next append opens a new file anyway
+            log.exception("could not close the txn log file after a failure")
+        gen = batches[0][2]
+        with self._cv:
+            if self._open == gen:
+                self._open = None
+            failed = batches + [b for b in self._queue if b[2] == gen]
+            self._queue = deque(b for b in self._queue if b[2] != gen)
+        self._notify(lambda e=e, cbs=[b[1] for b in failed], g=gen: self._on_error(e, cbs, g))
 
     def _write(self, batches: list[Batch]) -> None:
         with self._cv:

@@ -427,7 +427,7 @@ class Member:
         log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
         self.load()
 
-    def _log_failed(self, exc: BaseException, callbacks: list) -> None:
+    def _log_failed(self, exc: BaseException, callbacks: list, generation: int) -> None:
         log.error("txn log write failed: %s; leaving the leader (nothing unwritten was acknowledged)", exc)
         self._leave(f"log write failed: {exc}")
         if self.writer is not None:

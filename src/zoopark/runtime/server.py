@@ -309,8 +309,9 @@ class Server(ClientHandler):
         self._submit()
         self._flush()
 
-    def _log_error(self, exc: BaseException, callbacks: list) -> None:
-        """Runs on the loop: the core takes back every txn not yet durable, then the writer accepts again."""
+    def _log_error(self, exc: BaseException, callbacks: list, generation: int) -> None:
+        """Runs on the loop: the core takes back every txn not yet durable, then the writer accepts again (in a
+        new generation: nothing submitted before this point is written)."""
         log.error("txn log failure: %s; %d batches were not written", exc, len(callbacks))
         zxid = self._first_unsynced_zxid()
         if zxid is not None:

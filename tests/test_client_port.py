@@ -1,0 +1,154 @@
+"""The client port adapter in-process: stopping it closes every connection, including one accepted while
+the stop runs, and a connection a stopped port accepts is closed without ever reaching the handler (an
+ensemble role that ended must not serve it from its stale core)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+import pytest
+import uvloop
+
+from zoopark.net.client import ClientHandler, ClientPort, ClientPortSettings
+
+
+class Recorder(ClientHandler):
+    """Counts what reaches the handler after the stop; a frame from the trigger connection asks for the stop
+    (as a packet that ends an ensemble role does, while other clients are being accepted)."""
+
+    def __init__(self) -> None:
+        self.connected_ids: list[int] = []
+        self.after_stop: list[int] = []
+        self.stopping = False
+        self.trigger = asyncio.Event()
+
+    def connected(self, conn) -> None:
+        self.connected_ids.append(conn.id)
+        if self.stopping:
+            self.after_stop.append(conn.id)
+
+    def frames(self, conn, frames) -> None:
+        if self.stopping:
+            self.after_stop.append(conn.id)
+        elif frames == [b"stop"]:
+            self.trigger.set()
+
+    def disconnected(self, conn) -> None:
+        pass
+
+    def four_letter(self, cmd, conn):
+        return None
+
+
+def _dial(port: int, clients: list[socket.socket], until: threading.Event, max_clients: int) -> None:
+    """Connect as fast as we can until told to stop (or refused: the listener is gone)."""
+    while not until.is_set() and len(clients) < max_clients:
+        s = socket.socket()
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"\x00\x00\x00\x04ping")  # a frame: a connection that is served reaches the handler
+        except OSError:
+            s.close()
+            return
+        clients.append(s)
+
+
+def _closed_by_server(s: socket.socket, deadline: float) -> bool:
+    s.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        while True:
+            got = s.recv(4096)
+            if got == b"":
+                return True
+    except ConnectionResetError:
+        return True
+    except OSError:
+        return False
+
+
+async def _stop_while_clients_connect(dialled_before_stop: int) -> tuple[int, int, list[int], int]:
+    handler = Recorder()
+    port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
+    await port.start("127.0.0.1", 0)
+    trigger = socket.create_connection(("127.0.0.1", port.bound_port()))
+    clients: list[socket.socket] = [trigger]
+    until = threading.Event()
+    dialers = [threading.Thread(target=_dial, args=(port.bound_port(), clients, until, 300)) for _ in range(3)]
+    for t in dialers:
+        t.start()
+    for _ in range(500):
+        if len(handler.connected_ids) >= dialled_before_stop:
+            break
+        await asyncio.sleep(0.002)
+    trigger.sendall(b"\x00\x00\x00\x04stop")
+    await handler.trigger.wait()
+    handler.stopping = True
+    await port.stop()
+    for _ in range(30):  # whatever the loop still had accepted comes in now
+        await asyncio.sleep(0.01)
+    until.set()
+    for t in dialers:
+        await asyncio.to_thread(t.join, 10)
+    deadline = time.monotonic() + 5
+    open_ones = 0
+    for s in clients:
+        if not await asyncio.to_thread(_closed_by_server, s, deadline):
+            open_ones += 1
+        s.close()
+    return len(clients), open_ones, handler.after_stop, len(port.conns)
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_stop_closes_every_connection_even_one_accepted_during_the_stop(loop_kind) -> None:
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    for attempt in range(4):  # the race is timing-dependent: several stops, each in a stream of connects
+        total, open_ones, after_stop, left = runner(_stop_while_clients_connect(10 + 10 * attempt))
+        assert total > 1
+        assert open_ones == 0, f"{open_ones} of {total} connections left open after the port stopped"
+        assert after_stop == [], f"connections served after the stop: {after_stop}"
+        assert left == 0, "the port still tracks connections after it stopped"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _stop_while_starting() -> tuple[bool, list[int]]:
+    """An ensemble role that ends while its client port is still opening: the port must never serve."""
+    handler = Recorder()
+    port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
+    number = _free_port()
+    starting = asyncio.ensure_future(port.start("127.0.0.1", number))
+    await asyncio.sleep(0)  # the start is under way
+    handler.stopping = True
+    await port.stop()
+    await starting
+    served = False
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", number), 2)
+    except OSError:
+        pass  # refused: not listening, as it should be
+    else:
+        writer.write(b"\x00\x00\x00\x04ping")
+        try:
+            served = await asyncio.wait_for(reader.read(1), 2) != b""
+        except (OSError, asyncio.TimeoutError):
+            served = True  # still open after 2 s
+        writer.close()
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    return served, handler.after_stop
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_a_port_stopped_while_it_was_starting_never_serves(loop_kind) -> None:
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    served, after_stop = runner(_stop_while_starting())
+    assert not served, "a connection to a stopped port stayed open"
+    assert after_stop == [], f"connections reached the handler after the stop: {after_stop}"

@@ -1,0 +1,137 @@
+"""The txn log writer thread: generations fence it (a role that ended cannot append), and no exception kills
+it (a failure ends the generation that failed and the writer goes on for the next one)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from zoopark.core.jute.constants import OpCode
+from zoopark.core.jute.quorum import make_zxid
+from zoopark.core.jute.records import CreateSessionTxn, TxnHeader
+from zoopark.core.jute.txns import encode_txn
+from zoopark.persist import txnlog
+from zoopark.persist.writer import LogWriter
+
+
+def entry(zxid: int) -> tuple[int, bytes]:
+    return zxid, encode_txn(TxnHeader(0x1234, 0, zxid, 0, OpCode.CREATE_SESSION), CreateSessionTxn(30000))
+
+
+class Reports:
+    """The writer's notify and on_error, run on its thread; a test can hold the thread in `notify`."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[BaseException, int, int]] = []  # (exception, batches, generation)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()
+        self.error_seen = threading.Event()
+
+    def notify(self, cb) -> None:
+        self.waiting.set()
+        assert self.gate.wait(10)
+        cb()
+
+    def on_error(self, exc: BaseException, callbacks: list, generation: int) -> None:
+        self.errors.append((exc, len(callbacks), generation))
+        self.error_seen.set()
+
+
+@pytest.fixture
+def writer(tmp_path):
+    reports = Reports()
+    w = LogWriter(tmp_path, 0, False, reports.notify, reports.on_error)
+    yield w, reports
+    reports.gate.set()
+    w.close()
+
+
+def on_disk(tmp_path) -> list[int]:
+    return [e.zxid for e in txnlog.iter_entries(tmp_path, 0)]
+
+
+def durable_event() -> tuple[threading.Event, object]:
+    ev = threading.Event()
+    return ev, ev.set
+
+
+def test_an_ended_generation_cannot_append_and_its_queued_batches_are_never_written(writer, tmp_path) -> None:
+    w, reports = writer
+    g1 = w.begin()
+    first, cb1 = durable_event()
+    reports.gate.clear()  # hold the thread once it has written the first batch
+    assert w.submit([entry(make_zxid(3, 1))], cb1, g1)
+    assert reports.waiting.wait(10)
+    queued, cb2 = durable_event()
+    assert w.submit([entry(make_zxid(3, 2))], cb2, g1)  # queued behind the write in progress
+    w.end(g1)  # the role is deposed
+    assert not w.is_open(g1)
+    refused, cb3 = durable_event()
+    assert not w.submit([entry(make_zxid(3, 3))], cb3, g1), "a submit of an ended generation is refused"
+    reports.gate.set()
+    assert first.wait(10)
+    g2 = w.begin()  # the next role
+    later, cb4 = durable_event()
+    assert w.submit([entry(make_zxid(4, 1))], cb4, g2)
+    assert later.wait(10)
+    assert w.drain()
+    assert not queued.is_set() and not refused.is_set()
+    assert on_disk(tmp_path) == [make_zxid(3, 1), make_zxid(4, 1)], "nothing of the ended generation after its end"
+    assert reports.errors == []
+
+
+def test_a_non_oserror_in_the_thread_ends_that_generation_only_and_the_writer_lives_on(writer, tmp_path) -> None:
+    w, reports = writer
+    g1 = w.begin()
+    ok, cb = durable_event()
+    assert w.submit([entry(make_zxid(4, 5))], cb, g1)
+    assert ok.wait(10)
+    # A zxid behind the log's end: TxnLog.append's assertion fails inside the thread (what a deposed role's
+    # batch reaching the log after a later epoch's txns did).
+    behind, cb_behind = durable_event()
+    assert w.submit([entry(make_zxid(3, 7)), entry(make_zxid(3, 8))], cb_behind, g1)
+    assert reports.error_seen.wait(10), "the failure was reported"
+    exc, batches, gen = reports.errors[0]
+    assert isinstance(exc, AssertionError) and batches == 1 and gen == g1
+    assert not behind.is_set(), "nothing of the failed batch was acknowledged"
+    assert not w.is_open(g1), "the failed generation has ended"
+    assert w._thread.is_alive(), "the writer thread survived"
+    g2 = w.begin()
+    after, cb_after = durable_event()
+    assert w.submit([entry(make_zxid(4, 6)), entry(make_zxid(4, 7))], cb_after, g2)
+    assert after.wait(10), "the next generation's appends are written"
+    assert on_disk(tmp_path) == [make_zxid(4, 5), make_zxid(4, 6), make_zxid(4, 7)]
+
+
+def test_a_failure_reported_for_an_old_generation_does_not_end_the_open_one(writer, tmp_path) -> None:
+    w, reports = writer
+    g1 = w.begin()
+    reports.gate.clear()
+    assert w.submit([entry(make_zxid(2, 1))], lambda: None, g1)
+    assert reports.waiting.wait(10)
+    assert w.submit([entry(make_zxid(1, 1))], lambda: None, g1)  # will fail: behind the log
+    g2 = w.begin()  # g1 ended with its failing batch still queued: it is dropped, never tried
+    reports.gate.set()
+    ok, cb = durable_event()
+    assert w.submit([entry(make_zxid(2, 2))], cb, g2)
+    assert ok.wait(10)
+    assert w.is_open(g2) and reports.errors == []
+
+
+def test_after_a_truncation_the_log_takes_the_txns_after_the_cut(writer, tmp_path) -> None:
+    """TRUNC: a member that logged 0x4_1..0x4_3 as a leader nobody followed is cut back to 0x3_9 and then
+    logs the new leader's 0x3_a: the writer must not judge it against the txns that were cut."""
+    w, reports = writer
+    g1 = w.begin()
+    done, cb = durable_event()
+    assert w.submit([entry(make_zxid(3, n)) for n in range(1, 10)] + [entry(make_zxid(4, n)) for n in (1, 2, 3)],
+                    cb, g1)
+    assert done.wait(10)
+    w.truncate(make_zxid(3, 9))
+    again, cb2 = durable_event()
+    assert w.submit([entry(make_zxid(3, 10))], cb2, g1)
+    assert again.wait(10)
+    assert reports.errors == []
+    assert on_disk(tmp_path) == [make_zxid(3, n) for n in range(1, 11)]
