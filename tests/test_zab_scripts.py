@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from zabscript import LEADER, Script, txn
-from zoopark.core.jute.quorum import make_zxid
+from zoopark.core.jute.quorum import LearnerInfo, PacketType, QuorumPacket, make_zxid
+from zoopark.core.zab.leader import StepDown
 
 
 def history(epoch: int, first: int, last: int) -> list[tuple[int, bytes]]:
@@ -206,3 +207,53 @@ def test_an_observer_syncs_committed_txns_only_and_then_learns_by_inform() -> No
     assert obs.delivered[-1] == z and obs.state == ld.state
     assert obs.roles[-1].role == "OBSERVING" or obs.roles[-1].serving
     assert all(p.name() != "ACK" or p.zxid & 0xFFFFFFFF == 0 for _, p in obs.outbox)
+
+
+def test_a_leader_that_stepped_down_emits_nothing_more() -> None:
+    """Leader.tick raises StepDown; whatever its adapter still feeds it before it notices (a client's write,
+    a late ACK, its own fsync) must not make it propose, commit or send."""
+    s = Script()
+    ld = s.leader(history(1, 1, 3), accepted=1, current=1)
+    s.learner(2, history(1, 1, 3), accepted=1, current=1)
+    established(s, 2)
+    (z,) = s.propose()
+    leader = ld.role
+    with pytest.raises(StepDown):
+        leader.tick(s.now + 5 * 2000 + 1)  # nothing from learner 2 for syncLimit: no quorum
+    now = s.now + 5 * 2000 + 2
+    assert leader.tick(now) == []
+    assert leader.on_packet(2, QuorumPacket(PacketType.ACK, z), now) == [], "a late ACK commits nothing"
+    assert leader.on_synced(z) == []
+    assert leader.on_packet(3, QuorumPacket(PacketType.FOLLOWERINFO, make_zxid(1, 0), LearnerInfo(3).encode()),
+                            now) == []
+    assert leader.on_disconnected(2) == []
+    with pytest.raises(StepDown):
+        leader.propose(lambda z: b"late")
+    with pytest.raises(StepDown):
+        leader.propose_at(make_zxid(2, 2), b"late")
+    assert z not in ld.delivered
+
+
+def test_a_syncing_learner_gets_initlimit_before_it_is_dropped() -> None:
+    """ZooKeeper's LearnerHandler reads with initLimit until the learner has ACKed NEWLEADER: a learner that
+    is slow to finish its sync (a reload blocks it for a while) is not dropped after syncLimit."""
+    s = Script()
+    ld = s.leader(history(1, 1, 3), accepted=1, current=1)
+    s.learner(2, history(1, 1, 3), accepted=1, current=1)
+    established(s, 2)
+    s.learner(3, history(1, 1, 1), accepted=1, current=1)
+    s.deliver(3, LEADER)  # FOLLOWERINFO
+    s.deliver(LEADER, 3)  # LEADERINFO
+    s.fsync(3)
+    s.deliver(3, LEADER)  # ACKEPOCH: the leader sends the DIFF and NEWLEADER; learner 3 is now silent
+    assert "NEWLEADER" in s.sent(LEADER, 3)
+    tick_ms, sync_limit, init_limit = 2000, 5, 10
+    start = s.now
+    for t in range(start + tick_ms, start + init_limit * tick_ms + 1, tick_ms):
+        ld.role.on_packet(2, QuorumPacket(PacketType.PING, 0), t)  # the synced follower keeps the quorum
+        s.run(ld, ld.role.tick(t))
+        assert 3 not in ld.closed, f"dropped after {t - start} ms, within initLimit"
+    assert t - start > sync_limit * tick_ms
+    ld.role.on_packet(2, QuorumPacket(PacketType.PING, 0), t + tick_ms)
+    s.run(ld, ld.role.tick(t + tick_ms))
+    assert ld.closed == [3], "dropped once initLimit has passed"

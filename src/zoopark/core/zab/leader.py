@@ -12,6 +12,7 @@ or not, is delivered, and learners are made to match it (TRUNC cuts what they ho
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,24 @@ from .actions import (
 
 class StepDown(Exception):
     pass
+
+
+def _until_stepped_down(method):
+    """A leader that has stepped down emits nothing more: every later input returns no action (a proposal
+    raises StepDown again), however long its adapter takes to notice. The first StepDown is remembered."""
+
+    @functools.wraps(method)
+    def guarded(self: Leader, *args, **kwargs):
+        if self.stepped_down is not None:
+            if method.__name__ in ("propose", "propose_at"):
+                raise StepDown(f"stepped down: {self.stepped_down}")
+            return []
+        try:
+            return method(self, *args, **kwargs)
+        except StepDown as e:
+            self.stepped_down = str(e)
+            raise
+    return guarded
 
 
 @dataclass
@@ -75,6 +94,7 @@ class Leader:
     established_ms: int = 0
     proposal_count: int = 0
     proposal_sizes: tuple[int, int, int] = (-1, -1, -1)  # last / min / max, as srvr's "Proposal sizes" line
+    stepped_down: str | None = None  # why it stepped down: from then on it emits nothing
 
     def __post_init__(self) -> None:
         self.last_committed = self.last_zxid
@@ -94,6 +114,7 @@ class Leader:
 
     # ---- start -------------------------------------------------------------------------------------
 
+    @_until_stepped_down
     def start(self, now_ms: int) -> list:
         """Deliver our whole history (it is the new epoch's starting point), then wait for learners."""
         self.started_ms = now_ms
@@ -108,6 +129,7 @@ class Leader:
 
     # ---- inputs ------------------------------------------------------------------------------------
 
+    @_until_stepped_down
     def on_packet(self, sid: int, p: QuorumPacket, now_ms: int) -> list:
         lr = self.learners.get(sid)
         if lr is not None:
@@ -124,10 +146,12 @@ class Leader:
         # PING replies and anything else: they only prove the learner is alive.
         return []
 
+    @_until_stepped_down
     def on_disconnected(self, sid: int) -> list:
         self.learners.pop(sid, None)
         return []
 
+    @_until_stepped_down
     def on_synced(self, zxid: int) -> list:
         """Our own log has everything up to `zxid` on disk: that is our ACK."""
         for z, acks in self.outstanding.items():  # zxid order: stop at the first one not yet synced
@@ -136,6 +160,7 @@ class Leader:
             acks.add(self.my_id)
         return self._try_commit()
 
+    @_until_stepped_down
     def on_epoch_persisted(self, e: EpochPersisted, now_ms: int) -> list:
         out: list = []
         if e.name == "acceptedEpoch" and e.epoch == self.epoch:
@@ -151,19 +176,19 @@ class Leader:
             out += self._maybe_sync_all()
         return out
 
+    @_until_stepped_down
     def tick(self, now_ms: int) -> list:
         out: list = []
-        limit = (self.sync_limit if self.established else self.init_limit) * self.tick_ms
-        heard = {sid for sid, lr in self.learners.items() if now_ms - lr.last_heard_ms <= limit}
-        if not self.established and now_ms - self.started_ms > limit:
+        if not self.established and now_ms - self.started_ms > self.init_limit * self.tick_ms:
             raise StepDown(f"no quorum established epoch {self.epoch} within initLimit")
+        heard = {sid for sid, lr in self.learners.items() if now_ms - lr.last_heard_ms <= self._silence_limit_ms(lr)}
         if self.established and not self.quorum(heard | {self.my_id}):
             raise StepDown("not sufficient followers synced, only synced with sids: "
                            f"{sorted(heard | {self.my_id})}")
         for sid in [sid for sid in self.learners if sid not in heard]:
             # A learner silent for that long is gone (ZooKeeper's LearnerHandler read times out): close it;
             # it comes back through an election and a new sync.
-            del self.learners[sid]
+            limit = self._silence_limit_ms(self.learners.pop(sid))
             out.append(ClosePeer(sid, f"nothing from learner {sid} for {limit} ms"))
         if now_ms >= self.next_ping_ms:
             self.next_ping_ms = now_ms + self.tick_ms // 2
@@ -172,6 +197,13 @@ class Leader:
                     out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PING, self.last_committed)))
         return out
 
+    def _silence_limit_ms(self, lr: _Learner) -> int:
+        """How long a learner may stay silent. ZooKeeper's LearnerHandler reads with initLimit until the
+        epoch is established and the learner has ACKed NEWLEADER (a sync, or the reload a learner does
+        before it, can take that long), and with syncLimit from then on."""
+        return (self.sync_limit if lr.phase == "uptodate" else self.init_limit) * self.tick_ms
+
+    @_until_stepped_down
     def propose_at(self, zxid: int, txn: bytes) -> list:
         """Propose a txn its maker already numbered (the server core numbers its txns from (epoch, 1))."""
         got, out = self.propose(lambda z: txn)
@@ -179,6 +211,7 @@ class Leader:
             raise StepDown(f"txn numbered 0x{zxid:x} where the leader is at 0x{got:x}")
         return out
 
+    @_until_stepped_down
     def propose(self, txn_for: Callable[[int], bytes]) -> tuple[int, list]:
         """A new txn in this epoch: `txn_for(zxid)` builds its bytes (its header holds the zxid)."""
         if not self.established or self.epoch is None:
