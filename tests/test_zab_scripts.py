@@ -10,6 +10,7 @@ import pytest
 from zabscript import LEADER, Script, txn
 from zoopark.core.jute.quorum import LearnerInfo, PacketType, QuorumPacket, make_zxid
 from zoopark.core.zab.leader import StepDown
+from zoopark.persist import epochs
 
 
 def history(epoch: int, first: int, last: int) -> list[tuple[int, bytes]]:
@@ -257,3 +258,60 @@ def test_a_syncing_learner_gets_initlimit_before_it_is_dropped() -> None:
     ld.role.on_packet(2, QuorumPacket(PacketType.PING, 0), t + tick_ms)
     s.run(ld, ld.role.tick(t + tick_ms))
     assert ld.closed == [3], "dropped once initLimit has passed"
+
+
+def load_from(disk, tmp_path) -> tuple[int, int]:
+    """Start-up's epoch check (persist/epochs.load_epochs) on what a script's disk holds."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for name in (epochs.CURRENT, epochs.ACCEPTED, epochs.UPDATING):
+        (tmp_path / name).unlink(missing_ok=True)
+    epochs.write_epoch(tmp_path, epochs.ACCEPTED, disk.accepted)
+    epochs.write_epoch(tmp_path, epochs.CURRENT, disk.current)
+    epochs.mark_updating(tmp_path, disk.updating)
+    return epochs.load_epochs(tmp_path, disk.log[-1][0] if disk.log else 0)
+
+
+@pytest.mark.parametrize("sync", ["DIFF", "SNAP"])
+def test_a_learner_killed_at_any_write_of_its_sync_starts_again(sync, tmp_path) -> None:
+    """The leader's history reaches epoch 2; the learner, at epoch 1, syncs into epoch 3: its log (or the
+    snapshot) gets txns of epoch 2 before its currentEpoch becomes 3. Killed after each of its writes in
+    turn, it must start (the marker lets recovery take the epoch from the last zxid), never claim an epoch
+    whose txns it has not logged, and then sync to the leader's history."""
+    leader_log = history(1, 1, 6) + history(2, 1, 4)
+    points = 0
+    for crash_after in range(10):
+        s = Script()
+        s.leader(leader_log, accepted=2, current=2, window_from=1 if sync == "DIFF" else 5)
+        lr = s.learner(2, history(1, 1, 3), accepted=1, current=1)
+        s.deliver(2, LEADER)  # FOLLOWERINFO
+        s.fsync(LEADER)
+        s.deliver(LEADER, 2)  # LEADERINFO
+        s.fsync(2)  # acceptedEpoch 3, then ACKEPOCH
+        s.deliver(2, LEADER)
+        s.fsync(LEADER)  # the leader's currentEpoch: the sync is queued
+        assert s.sent(LEADER, 2)[0] == sync
+        s.deliver(LEADER, 2)
+        writes = 0
+        while lr.unsynced and writes < crash_after:
+            s.fsync(2, count=1)
+            writes += 1
+        if writes < crash_after:
+            break  # every write of the sync was on disk before this crash point: all points covered
+        points += 1
+        s.crash(2)
+        d = lr.disk
+        last = d.log[-1][0] if d.log else 0
+        accepted, current = load_from(d, tmp_path / f"{sync}-{crash_after}")
+        assert current >= last >> 32, "recovery's current epoch covers the log"
+        if current == 3:  # ZOOKEEPER-4643: the new epoch, claimed without the sync's txns, wins elections
+            assert d.log == s.nodes[LEADER].state, "currentEpoch 3 on a disk without the whole sync"
+        assert accepted >= current
+        d.current, d.accepted, d.updating = current, accepted, False  # what recovery settled
+        s.nodes[LEADER].outbox.clear()
+        s.nodes[LEADER].role.on_disconnected(2)
+        s.boot(lr)
+        s.settle()
+        assert s.nodes[LEADER].roles[-1].serving
+        converged(s, 2)
+        assert lr.disk.current == 3 and not lr.disk.updating
+    assert points >= 3, f"only {points} crash points"

@@ -20,6 +20,7 @@ from zoopark.core.zab.actions import (
     Synced,
     ToPeer,
     Truncate,
+    UpdatingEpoch,
 )
 from zoopark.core.zab.leader import Leader
 from zoopark.core.zab.learner import Learner
@@ -38,6 +39,7 @@ class Disk:
     log: list[tuple[int, bytes]] = field(default_factory=list)
     accepted: int = 0
     current: int = 0
+    updating: bool = False  # the updatingEpoch marker
 
 
 @dataclass
@@ -118,11 +120,16 @@ class Script:
                 node.roles.append(a)
             elif t is ClosePeer:
                 node.closed.append(a.sid)
+            elif t is UpdatingEpoch:  # durable at once, before any further input
+                node.disk.updating = a.active
 
-    def fsync(self, sid: int) -> None:
-        """Every pending write of `sid` reaches the disk, then what waited for it happens."""
+    def fsync(self, sid: int, count: int | None = None) -> None:
+        """Every pending write of `sid` (or the next `count`, in order) reaches the disk, then what waited
+        for it happens (which may queue further writes)."""
         node = self.nodes[sid]
-        while node.unsynced:
+        while node.unsynced and (count is None or count > 0):
+            if count is not None:
+                count -= 1
             a = node.unsynced.pop(0)
             d = node.disk
             if type(a) is Append:

@@ -1,8 +1,10 @@
 """`currentEpoch` and `acceptedEpoch` in dataDir/version-2, as ZooKeeper's QuorumPeer keeps them: the number
-as decimal text, written to `<name>.tmp`, fsynced and renamed (AtomicFileWritingIdiom)."""
+as decimal text, written to `<name>.tmp`, fsynced and renamed (AtomicFileWritingIdiom); and the
+`updatingEpoch` marker a learner keeps while a sync's writes and its new currentEpoch are under way."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +12,9 @@ from .txnlog import fsync_dir
 
 CURRENT = "currentEpoch"
 ACCEPTED = "acceptedEpoch"
+UPDATING = "updatingEpoch"
+
+log = logging.getLogger("zoopark.persist")
 
 
 class EpochError(Exception):
@@ -42,20 +47,46 @@ def write_epoch(snap_dir: Path, name: str, epoch: int) -> None:
     fsync_dir(snap_dir)
 
 
+def mark_updating(snap_dir: Path, active: bool) -> None:
+    """Create or remove the updatingEpoch marker, durably (the directory entry is fsynced)."""
+    snap_dir.mkdir(parents=True, exist_ok=True)
+    path = snap_dir / UPDATING
+    if active:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.close(fd)
+    else:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+    fsync_dir(snap_dir)
+
+
 def load_epochs(snap_dir: Path, last_zxid: int) -> tuple[int, int]:
     """(accepted, current) epochs; missing files get ZooKeeper's default (the epoch of the last zxid) and are
-    written. Refuses, as ZooKeeper does, a current epoch behind the log or an accepted one behind it."""
+    written. A current epoch behind the log is taken from `currentEpoch.tmp` if that survived, or from the
+    last zxid if the updatingEpoch marker says a learner's sync was cut short between logging and writing
+    its epoch (ZooKeeper's QuorumPeer.loadDataBase); otherwise refused. So is an accepted epoch behind the
+    current one."""
     of_zxid = last_zxid >> 32
     current = read_epoch(snap_dir, CURRENT)
     if current is None:
         current = of_zxid
         write_epoch(snap_dir, CURRENT, current)
+    updating = (snap_dir / UPDATING).exists()
     if of_zxid > current:
         tmp = read_epoch(snap_dir, CURRENT + ".tmp")
-        if tmp is None:
+        if tmp is not None and tmp >= of_zxid:
+            current = tmp
+        elif updating:
+            log.info("%s found: a sync was cut short before its current epoch was written; the current epoch "
+                     "is that of the last zxid 0x%x: %d", UPDATING, last_zxid, of_zxid)
+            current = of_zxid
+        else:
             raise EpochError(f"the current epoch {current} is older than the last zxid 0x{last_zxid:x}")
-        current = tmp
         write_epoch(snap_dir, CURRENT, current)
+    if updating:
+        mark_updating(snap_dir, False)  # whatever the sync left is settled now
     accepted = read_epoch(snap_dir, ACCEPTED)
     if accepted is None:
         accepted = of_zxid

@@ -99,7 +99,9 @@ class LeaderRun:
         self.reason = ""
         self.pending_syncs: list[tuple[int, int]] = []  # (zxid, learner): SYNC once zxid has committed
         self.proposed_at: dict[int, float] = {}  # zxid -> when proposed (proposal latency)
-        self.batch = TurnBatch(asyncio.get_event_loop(), member.writer)
+        # This role's log generation fences everything it does (runtime/batching.py): once it has ended, the
+        # log refuses its appends, and no packet, reply or commit of it goes out.
+        self.batch = TurnBatch(asyncio.get_event_loop(), member.writer, member.writer.begin())
         self.leader = Leader(
             member.my_id, frozenset(s.id for s in cfg.servers if not s.observer), member.accepted, member.current,
             member.tree.last_zxid, list(member.window), self._snapshot, member.tree.last_zxid, cfg.tick_time_ms,
@@ -122,6 +124,7 @@ class LeaderRun:
         try:
             await asyncio.wait([asyncio.create_task(self.ended.wait()), stopper], return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.batch.end()
             ticker.cancel()
             stopper.cancel()
             listener.close()
@@ -216,6 +219,7 @@ class LeaderRun:
             return []
 
     def _end(self, reason: str) -> None:
+        self.batch.end()  # at once: the tasks that run until run() notices do nothing any more
         if not self.ended.is_set():
             log.warning("leaving LEADING: %s", reason)
             self.reason = reason
@@ -227,6 +231,8 @@ class LeaderRun:
             self._execute(self._guard(lambda: self.leader.tick(_now_ms())))
 
     def _execute(self, actions: list) -> None:
+        if not self.batch.live:
+            return  # a deposed leader's actions are never executed
         for a in actions:
             t = type(a)
             if t is ToPeer:
@@ -277,6 +283,7 @@ class LeaderRun:
                                               on_propose=self._propose)
         self.core = server.core
         self.core.begin_epoch(epoch)
+        server.fence = lambda: self.batch.live
         server.ensemble_stats = self.stats
         server.proposal_sizes = self.proposal_sizes
         asyncio.get_running_loop().create_task(self._open(server, epoch))

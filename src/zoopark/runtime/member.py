@@ -32,11 +32,12 @@ from ..core.zab.actions import (
     Synced,
     ToPeer,
     Truncate,
+    UpdatingEpoch,
 )
 from ..core.zab.election import PeerState
 from ..core.zab.learner import Learner, LeaveLeader
 from ..net.quorum import LeaderLink, connect_leader
-from ..persist import epochs, txnlog
+from ..persist import epochs
 from ..persist.recovery import recover
 from ..persist.writer import LogWriter
 from .batching import TurnBatch
@@ -117,7 +118,6 @@ class Member:
         loop = asyncio.get_running_loop()
         self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
                                 loop.call_soon_threadsafe, self._log_failed)
-        self.batch = TurnBatch(loop, self.writer)
         elector = Elector(self.my_id, list(self.cfg.servers))
         await elector.start()
         from ..admin.commands import Context
@@ -154,7 +154,7 @@ class Member:
                     await self.follow(d.vote.leader, stop)
                 elector.election.set_state(PeerState.LOOKING)
                 if not stop.is_set():
-                    self._reload()
+                    self._reload_or_keep()
         finally:
             await ops.stop()
             await elector.stop()
@@ -185,6 +185,7 @@ class Member:
                 self._closed = False
                 dialled = time.monotonic()
                 last = self.tree.last_zxid
+                self._begin_role()
                 learner = self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last,
                                                  self.cfg.tick_time_ms, self.cfg.init_limit or 10,
                                                  self.cfg.sync_limit or 5, observer=self.observer)
@@ -203,6 +204,7 @@ class Member:
         finally:
             ticker.cancel()
             stopper.cancel()
+            self._end_role()
             if self.link is not None:
                 self.link.close("leaving the leader")
             self.link, self.learner, self.serving = None, None, False
@@ -223,8 +225,24 @@ class Member:
 
     def _leave(self, reason: str) -> None:
         log.warning("stopped following leader %s: %s", self.leader, reason)
+        self._end_role()  # at once: nothing of this role is logged, sent or served from here on
         if self.left is not None:
             self.left.set()
+
+    # ---- role generations: the fence ---------------------------------------------------------------
+
+    def _begin_role(self) -> None:
+        """A role (one connection to a leader) begins: a new log generation; everything it logs, sends and
+        serves goes through `self.batch`, which is fenced by it (runtime/batching.py)."""
+        assert self.writer is not None
+        self.batch = TurnBatch(asyncio.get_running_loop(), self.writer, self.writer.begin())
+
+    def _end_role(self) -> None:
+        if self.batch is not None:
+            self.batch.end()
+
+    def _role_live(self) -> bool:
+        return self.batch is not None and self.batch.live
 
     def _on_item(self, item) -> None:
         if isinstance(item, QuorumPacket) and item.type == PacketType.SYNC:
@@ -247,6 +265,8 @@ class Member:
     # ---- actions -----------------------------------------------------------------------------------
 
     def _execute(self, actions: list) -> None:
+        if not self._role_live():
+            return  # an ended role's actions: never executed (its generation is fenced)
         for a in actions:
             t = type(a)
             if t is ToPeer:
@@ -265,6 +285,8 @@ class Member:
                 else:
                     self.current = a.epoch
                 self._then(a.then)
+            elif t is UpdatingEpoch:
+                epochs.mark_updating(self.cfg.snap_dir, a.active)
             elif t is Deliver:
                 hdr, record = decode_txn_entry(a.txn)
                 if self.server is not None and self.core is not None:
@@ -309,10 +331,17 @@ class Member:
     def _reload(self) -> None:
         """Out of a role, the state is the log again (ZooKeeper reloads its database): txns we logged but never
         saw committed are part of it, so the next leader hears our true last zxid and truncates what it must."""
-        assert self.writer is not None and self.batch is not None
-        self.batch.flush()
-        self.writer.drain()
+        assert self.writer is not None
+        self.writer.drain()  # the role's generation has ended: what it queued is dropped, not written
         self.load()
+
+    def _reload_or_keep(self) -> None:
+        """A member never exits on its own: if the reload fails, it elects with the state it has."""
+        try:
+            self._reload()
+        except Exception:  # noqa: BLE001 - logged; the disk is looked at again after the next role
+            log.exception("reloading the database failed; electing with the state in memory (last zxid 0x%x)",
+                          self.tree.last_zxid)
 
     def _serve_clients(self) -> None:
         """Synced with the leader: serve clients, reads here, writes through the leader. The core exists
@@ -324,6 +353,7 @@ class Member:
                                               on_forward=self._forward)
         self.core = server.core
         self.core.become_follower()
+        server.fence = self._role_live
         server.ensemble_stats = self.stats
         asyncio.get_running_loop().create_task(self._open(server))
 
@@ -419,16 +449,18 @@ class Member:
     def _truncate(self, zxid: int) -> None:
         """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""
         assert self.writer is not None and self.batch is not None
-        self.batch.flush()
-        self.writer.drain()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
-        self.writer.roll()
-        self.writer.log.roll()  # the writer is idle: close the file here, so the truncation is the last word
-        txnlog.truncate(self.cfg.log_dir, zxid)
+        self.batch.flush()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
+        self.writer.truncate(zxid)
         log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
         self.load()
 
     def _log_failed(self, exc: BaseException, callbacks: list, generation: int) -> None:
-        log.error("txn log write failed: %s; leaving the leader (nothing unwritten was acknowledged)", exc)
-        self._leave(f"log write failed: {exc}")
-        if self.writer is not None:
-            self.writer.resume()
+        """The writer ended `generation` (nothing unwritten of it was acknowledged): its role ends too; the
+        next role logs under a new generation, in a new file."""
+        run = self.leader_run
+        if run is not None and run.batch.generation == generation:
+            log.error("txn log write failed: %s; leaving LEADING", exc)
+            run._end(f"log write failed: {exc}")
+        elif self.batch is not None and self.batch.generation == generation:
+            log.error("txn log write failed: %s; leaving the leader", exc)
+            self._leave(f"log write failed: {exc}")

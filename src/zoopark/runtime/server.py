@@ -91,6 +91,9 @@ class Server(ClientHandler):
         self.mode = "standalone"  # srvr's Mode: leader / follower / observer / read-only in an ensemble
         self.ensemble_stats: Callable[[], dict[str, int | str]] | None = None  # an ensemble member's mntr rows
         self.proposal_sizes: Callable[[], tuple[int, int, int]] | None = None  # a leader's srvr line
+        # An ensemble role's fence (runtime/batching.py): False once the role has ended. From then on its core
+        # answers nothing, forwards nothing, and a client that connects or sends is closed, never served.
+        self.fence: Callable[[], bool] | None = None
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
@@ -251,6 +254,8 @@ class Server(ClientHandler):
     def _execute(self, actions: list) -> None:
         """Run actions in order. Log appends are gathered and handed to the writer once, at the end: one
         submit per callback however many writes it carried (the writer then groups callbacks per fsync)."""
+        if self.fence is not None and not self.fence():
+            return
         for a in actions:
             t = type(a)
             if t is Send:
@@ -326,6 +331,9 @@ class Server(ClientHandler):
     def _flush(self) -> None:
         if not self._dirty:
             return
+        if self.fence is not None and not self.fence():
+            self._dirty.clear()
+            return
         conns = self.port.conns
         for conn_id, parts in self._dirty.items():
             conn = conns.get(conn_id)
@@ -341,10 +349,20 @@ class Server(ClientHandler):
 
     # ---- ClientHandler -----------------------------------------------------------------------
 
+    def _fenced(self, conn: ClientConnection) -> bool:
+        if self.fence is None or self.fence():
+            return False
+        conn.close("this server's role has ended")
+        return True
+
     def connected(self, conn: ClientConnection) -> None:
+        if self._fenced(conn):
+            return
         self._step(Connected(conn.id, conn.remote_ip, conn.remote_port))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
+        if self._fenced(conn):
+            return
         t = now_ms()
         step = self.core.step
         for f in frames:

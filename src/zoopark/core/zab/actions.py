@@ -73,6 +73,16 @@ class PersistEpoch:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdatingEpoch:
+    """Create (`active`) or remove the `updatingEpoch` marker beside currentEpoch, durably, before any further
+    input. A learner raises it before the first write of a sync and lowers it once the new currentEpoch is on
+    disk: while it exists, a log or snapshot of a later epoch than currentEpoch is a sync cut short between
+    the two writes, and recovery takes the epoch from the last zxid (as ZooKeeper's loadDataBase does)."""
+
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Deliver:
     """Committed, in zxid order: apply the txn to the state."""
 

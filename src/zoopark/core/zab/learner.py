@@ -7,6 +7,13 @@ ACK → UPTODATE → ACK → broadcast: PROPOSAL (logged, fsynced, then ACKed), 
 Where ZooKeeper 3.8 ACKs NEWLEADER before the txns of the sync are on disk (ZOOKEEPER-4643 and its kin lost
 committed data that way), we ACK NEWLEADER only once those txns and the new currentEpoch are durable: the ACK
 rides in the `then` of the writes.
+
+The order on disk: the `updatingEpoch` marker, then the sync's snapshot or txns, then currentEpoch, then the
+marker goes. ZooKeeper 3.8.0 writes currentEpoch first; a learner that dies before its txns are logged then
+claims an epoch whose history it lacks and can win the next election with it, truncating committed txns
+(ZOOKEEPER-4643). Writing the log first leaves, after a crash in between, a log newer than currentEpoch,
+which recovery refuses unless the marker says a sync was cut short there; then it takes the epoch of the
+last zxid (persist/epochs.py). A kill -9 at any point leaves a disk that starts.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from .actions import (
     Synced,
     ToPeer,
     Truncate,
+    UpdatingEpoch,
 )
 
 
@@ -136,16 +144,16 @@ class Learner:
 
     def _on_sync_start(self, p: QuorumPacket) -> list:
         self.phase = "sync"
+        marker = UpdatingEpoch(True)  # before anything of the sync can reach the disk
         if p.type == PacketType.TRUNC:
             self.last_zxid = min(self.last_zxid, p.zxid)
             self.logged = min(self.logged, p.zxid)
             self.last_delivered = min(self.last_delivered, p.zxid)
-            return [Truncate(p.zxid)]
+            return [marker, Truncate(p.zxid)]
         if p.type == PacketType.SNAP:
             self._snap_zxid = p.zxid
             self.phase = "snap"
-            return []
-        return []
+        return [marker]
 
     def _on_snapshot(self, raw: bytes) -> list:
         if self.phase != "snap":
@@ -179,7 +187,7 @@ class Learner:
             # Log what the sync brought, then the new epoch, and only then ACK (see the module docstring).
             ack = ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))
             epoch = PersistEpoch("currentEpoch", self.new_epoch,
-                                 (EpochPersisted("currentEpoch", self.new_epoch), ack))
+                                 (EpochPersisted("currentEpoch", self.new_epoch), UpdatingEpoch(False), ack))
             entries = [(z, t2) for z, t2 in self.pending if z > self.logged]
             if entries:
                 self.last_zxid = entries[-1][0]
