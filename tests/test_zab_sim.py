@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from zoopark.core.jute.quorum import PacketType, QuorumPacket, make_zxid
-from zoopark.core.zab.actions import Append, ToPeer
+from zoopark.core.zab.actions import Append, ToPeer, UpdatingEpoch
 from zoopark.core.zab.learner import Learner, LeaveLeader
 from zoopark.sim.network import Faults
 from zoopark.sim.zab import ZabRun, run_seed
@@ -59,14 +59,15 @@ def test_learner_acks_newleader_only_after_the_synced_txns_and_epoch_are_durable
     lr.start(0)
     out = lr.on_packet(QuorumPacket(PacketType.LEADERINFO, make_zxid(2, 0), b"\x00\x01\x00\x00"), 1)
     assert [type(a).__name__ for a in out] == ["PersistEpoch"]  # acceptedEpoch first, ACKEPOCH after it
-    lr.on_packet(QuorumPacket(PacketType.DIFF, make_zxid(1, 4)), 2)
+    assert lr.on_packet(QuorumPacket(PacketType.DIFF, make_zxid(1, 4)), 2) == [UpdatingEpoch(True)]
     lr.on_packet(QuorumPacket(PacketType.PROPOSAL, make_zxid(1, 4), b"t4"), 3)
     lr.on_packet(QuorumPacket(PacketType.COMMIT, make_zxid(1, 4)), 4)
     out = lr.on_packet(QuorumPacket(PacketType.NEWLEADER, make_zxid(2, 0)), 5)
     assert len(out) == 1 and isinstance(out[0], Append) and out[0].entries == [(make_zxid(1, 4), b"t4")]
     persist = out[0].then[1]
     assert type(persist).__name__ == "PersistEpoch" and persist.name == "currentEpoch" and persist.epoch == 2
-    ack = persist.then[1]
+    assert persist.then[1] == UpdatingEpoch(False), "the marker goes once currentEpoch is on disk"
+    ack = persist.then[2]
     assert isinstance(ack, ToPeer) and ack.packet.type == PacketType.ACK and ack.packet.zxid == make_zxid(2, 0)
 
 

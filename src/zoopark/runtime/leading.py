@@ -215,11 +215,13 @@ class LeaderRun:
         try:
             return fn()
         except StepDown as e:
-            self._end(str(e))
+            self.end(str(e))
             return []
 
-    def _end(self, reason: str) -> None:
-        self.batch.end()  # at once: the tasks that run until run() notices do nothing any more
+    def end(self, reason: str) -> None:
+        """The role is over (stepped down, the log failed, stopping): fenced at once, so the tasks that run
+        until run() notices do nothing any more."""
+        self.batch.end()
         if not self.ended.is_set():
             log.warning("leaving LEADING: %s", reason)
             self.reason = reason

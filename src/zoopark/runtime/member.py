@@ -138,20 +138,10 @@ class Member:
                         read_only.cancel()
                         await asyncio.gather(read_only, return_exceptions=True)
                         await self._stop_read_only()
-                if d.state == PeerState.LEADING:
-                    from .leading import LeaderRun
-
-                    self.state = "LEADING"
-                    self.leader = self.my_id
-                    self.leader_run = LeaderRun(self, stop)
-                    try:
-                        reason = await self.leader_run.run()
-                    finally:
-                        self.leader_run = None
-                    log.info("no longer leading: %s", reason)
-                else:
-                    self.state = "OBSERVING" if self.observer else "FOLLOWING"
-                    await self.follow(d.vote.leader, stop)
+                try:
+                    await self._play(d, stop)
+                except Exception:  # noqa: BLE001 - a member never exits on its own: the role ends, it elects
+                    log.exception("the %s role failed; electing again", self.state)
                 elector.election.set_state(PeerState.LOOKING)
                 if not stop.is_set():
                     self._reload_or_keep()
@@ -161,6 +151,24 @@ class Member:
             if self.link is not None:
                 self.link.close("shutting down")
             self.writer.close()
+
+    async def _play(self, d, stop: asyncio.Event) -> None:
+        """The role the election gave us, until it ends."""
+        if d.state == PeerState.LEADING:
+            from .leading import LeaderRun
+
+            self.state = "LEADING"
+            self.leader = self.my_id
+            self.leader_run = LeaderRun(self, stop)
+            try:
+                reason = await self.leader_run.run()
+            finally:
+                self.leader_run.end("the role is over")
+                self.leader_run = None
+            log.info("no longer leading: %s", reason)
+        else:
+            self.state = "OBSERVING" if self.observer else "FOLLOWING"
+            await self.follow(d.vote.leader, stop)
 
     # ---- following ---------------------------------------------------------------------------------
 
@@ -460,7 +468,7 @@ class Member:
         run = self.leader_run
         if run is not None and run.batch.generation == generation:
             log.error("txn log write failed: %s; leaving LEADING", exc)
-            run._end(f"log write failed: {exc}")
+            run.end(f"log write failed: {exc}")
         elif self.batch is not None and self.batch.generation == generation:
             log.error("txn log write failed: %s; leaving the leader", exc)
             self._leave(f"log write failed: {exc}")
