@@ -399,6 +399,7 @@ class Member:
         await asyncio.sleep(max(2000, self.cfg.tick_time_ms) / 1000)
         server = self.ro_server = Server.replica(self.cfg, self.tree, {}, "read-only")
         server.core.become_read_only()
+        server.fence = lambda: self.ro_server is server  # read-only mode ends the moment a role begins
         await server.open_port()
         log.warning("no quorum: serving read-only clients at zxid 0x%x", self.tree.last_zxid)
 
