@@ -133,6 +133,20 @@ class Harness:
         return mine[0]
 
 
+SESSION = 0x0100_0000_0000_0042
+
+
+def follower(session: int = SESSION, timeout_ms: int = 30_000) -> Harness:
+    """A follower's core that has seen `session` created (its createSession committed)."""
+    from zoopark.core.jute.records import CreateSessionTxn, TxnHeader
+    from zoopark.core.server.actions import Committed
+
+    h = Harness()
+    h.core.become_follower()
+    h.step(Committed(TxnHeader(session, 0, 1, 5, OpCode.CREATE_SESSION), CreateSessionTxn(timeout_ms)))
+    return h
+
+
 def parse_reply(frame: bytes) -> Reply:
     r = Reader(frame)
     h = ReplyHeader.read(r)
@@ -148,4 +162,4 @@ def events(conn: FakeConn) -> list[WatcherEvent]:
     return out
 
 
-__all__ = ["Harness", "parse_reply", "events", "OpCode", "LogSynced"]
+__all__ = ["Harness", "SESSION", "follower", "parse_reply", "events", "OpCode", "LogSynced"]

@@ -4,20 +4,11 @@ session lives (REVALIDATE, as ZooKeeper's learners ask), and requests it sent me
 from __future__ import annotations
 
 from zoopark.core.jute.constants import OpCode
-from zoopark.core.jute.records import CreateSessionTxn, ExistsRequest, TxnHeader
+from zoopark.core.jute.records import ExistsRequest, TxnHeader
 from zoopark.core.server.actions import Committed, Revalidate, Revalidated
 from zoopark.core.session import generate_password
 
-from corehelp import Harness, parse_reply
-
-SESSION = 0x0100_0000_0000_0042
-
-
-def follower() -> Harness:
-    h = Harness()
-    h.core.become_follower()
-    h.core.step(Committed(TxnHeader(SESSION, 0, 1, 5, OpCode.CREATE_SESSION), CreateSessionTxn(30_000)), h.now_ms)
-    return h
+from corehelp import SESSION, Harness, follower, parse_reply
 
 
 def test_a_reconnect_waits_for_the_leader_and_frames_sent_meanwhile_follow() -> None:

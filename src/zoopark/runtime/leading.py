@@ -179,7 +179,7 @@ class LeaderRun:
         if op == OpCode.SYNC:  # answered once everything proposed before it has committed
             self._sync_after(sid, self.leader.last_zxid)
             return
-        self.server._execute(self.core.step(Remote(session, cxid, op, data[16:], tuple(p.authinfo or ())),
+        self.server._execute(self.core.step(Remote(session, cxid, op, data[16:], tuple(p.authinfo or ()), sid),
                                             _now_ms()))
         self.server._flush()
 
@@ -203,10 +203,8 @@ class LeaderRun:
         if len(data) < 12:
             return
         session, _timeout = _SESSION.unpack_from(data, 0)
-        valid = False
-        if self.core is not None:  # established (learners revalidate only once they are, too)
-            s = self.core.sessions.get(session)
-            valid = s is not None and not s.closing and self.core.sessions.touch(s, self.core.now_ms)
+        # established (learners revalidate only once they are, too); the learner owns the session from now on
+        valid = self.core is not None and link.sid is not None and self.core.revalidate(session, link.sid)
         link.send(QuorumPacket(PacketType.REVALIDATE, p.zxid, struct.pack(">q?", session, valid)))
 
     # ---- actions -------------------------------------------------------------------------------

@@ -286,6 +286,8 @@ class Member:
                 assert self.batch is not None
                 then = a.then
                 self.batch.append(list(a.entries), lambda then=then: self._then(then))
+                if self.core is not None and a.entries:
+                    self.core.proposal_seen(a.entries[-1][0])
             elif t is PersistEpoch:
                 epochs.write_epoch(self.cfg.snap_dir, a.name, a.epoch)
                 if a.name == epochs.ACCEPTED:
@@ -452,8 +454,7 @@ class Member:
         """The sessions of our clients, for the leader's session tracker (a PING reply's payload)."""
         if self.core is None:
             return b""
-        return b"".join(struct.pack(">qi", s.id, s.timeout_ms) for s in self.core.sessions.sessions.values()
-                        if s.conn is not None)
+        return b"".join(struct.pack(">qi", sid, timeout) for sid, timeout in self.core.take_touches())
 
     def _truncate(self, zxid: int) -> None:
         """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""

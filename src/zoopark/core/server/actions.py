@@ -84,6 +84,7 @@ class Remote:
     op: int
     body: bytes
     auth: tuple = ()
+    owner: int | None = None  # the learner's server id: a session served elsewhere gets SESSIONMOVED
 
 
 @dataclass(frozen=True, slots=True)

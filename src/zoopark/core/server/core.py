@@ -24,7 +24,7 @@ from ..jute.records import (
     WatcherEvent,
 )
 from ..jute.txns import decode_txn, encode_txn
-from ..session import SessionTable, generate_password, initial_session_id
+from ..session import LOCAL_OWNER, SessionTable, generate_password, initial_session_id
 from ..tree import acl as aclmod
 from ..tree.datatree import DataTree, TxnResult, WatchEvent
 from . import reads, reaper
@@ -91,6 +91,8 @@ class Pending:
     done: bool = False
     reply: bytes = b""
     close_after: bool = False
+    moved: bool = False  # answered by closing the connection: the session has moved to another member
+    after_zxid: int = 0  # a follower's forwarded write: no txn proposed up to here can be its answer
 
 
 @dataclass(slots=True, eq=False)
@@ -137,6 +139,8 @@ class ServerCore:
         self.forward_connects: dict[int, tuple[int, int]] = {}  # new session -> (conn, timeout)
         self.revalidations: dict[int, tuple[int, int]] = {}  # reconnecting session -> (conn, timeout)
         self.pending_syncs: deque[tuple[int, Pending]] = deque()
+        self.touched: dict[int, int] = {}  # a learner's sessions heard from since its last PING reply
+        self.proposed_zxid = 0  # a learner's newest proposal seen (set by the member, see proposal_seen)
 
     # ---- recovery ----------------------------------------------------------------------------
 
@@ -166,6 +170,28 @@ class ServerCore:
         self.sessions = SessionTable(self.settings.tick_ms)
         self.sessions.start(self.now_ms)
         self.prep = Prep(self.tree, self.sessions, self.settings.extended_types)
+
+    def revalidate(self, session: int, owner: int) -> bool:
+        """An ensemble's leader: learner `owner` asks whether `session`, reconnecting there, lives (REVALIDATE).
+        If it does, its timer restarts and that learner owns it from now on, so writes still coming through
+        another member get SESSIONMOVED (LearnerMaster.revalidateSession)."""
+        s = self.sessions.get(session)
+        if s is None or not self.sessions.touch(s, self.now_ms):
+            return False
+        s.owner = owner
+        return True
+
+    def take_touches(self) -> list[tuple[int, int]]:
+        """A learner's PING reply: (session, timeout) of each session that sent something since the last one,
+        then forgotten (LearnerSessionTracker's touchTable). A client that stays silent is not reported,
+        so the leader expires it, however long its connection stays open."""
+        touched, self.touched = self.touched, {}
+        return list(touched.items())
+
+    def proposal_seen(self, zxid: int) -> None:
+        """A learner logged a proposal up to `zxid`: a write forwarded after this cannot be answered by it."""
+        if zxid > self.proposed_zxid:
+            self.proposed_zxid = zxid
 
     def begin_epoch(self, epoch: int) -> None:
         """Lead an ensemble in `epoch`: txns are proposed through ZAB, numbered from (epoch, 1)."""
@@ -247,9 +273,13 @@ class ServerCore:
         assert sid is not None
         s = self.sessions.get(sid)
         if s is None or not self.sessions.touch(s, self.now_ms):
-            out.append(Send(conn_id, reply(xid, 0, Err.SESSIONEXPIRED)))
-            self._close(conn, "request on an expired session", out)
+            # ZooKeeper drops a request of a session that is closing or gone (submitRequest's
+            # MissingSessionException): an answer now would overtake the replies still owed on this connection
+            # (its closeSession's, its writes'), and the closeSession's commit closes the connection anyway.
+            out.append(Log("debug", f"session 0x{sid:x} is closing: dropped request xid {xid}", sid))
             return
+        if self.follower:
+            self.touched[sid] = s.timeout_ms
         if op not in _ALL_OPS:
             out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing", sid))
             out.append(Send(conn_id, reply(xid, 0, Err.UNIMPLEMENTED)))
@@ -264,8 +294,17 @@ class ServerCore:
         if self.read_only and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
             self._read_only_write(sid, conn, xid, op, queue, out)
             return
+        if self.replicated and op not in _WRITE_OPS and op not in _UNCHECKED_OPS \
+                and not self.sessions.claim(s, LOCAL_OWNER):
+            # The leader checks the owner of its own clients' reads, pings and syncs too (they pass its
+            # PrepRequestProcessor): the session moved to a learner, so this connection closes, after the
+            # replies it is owed.
+            queue.append(Pending(xid, op, record, conn_id, True, self.now_ms, done=True, moved=True))
+            self._drain(sid, out)
+            return
         if self.follower and (op in _WRITE_OPS or op == OpCode.SYNC) and record is not _MALFORMED:
-            p = Pending(xid, op, record, conn_id, True, self.now_ms)
+            p = Pending(xid, op, record, conn_id, True, self.now_ms,
+                        after_zxid=max(self.proposed_zxid, self.tree.last_zxid))
             queue.append(p)
             if op == OpCode.SYNC:
                 self.pending_syncs.append((sid, p))
@@ -303,7 +342,7 @@ class ServerCore:
         if r.op == OpCode.CREATE_SESSION:
             timeout = struct.unpack_from(">i", r.body, 0)[0] if len(r.body) >= 4 else \
                 self.settings.min_session_timeout_ms
-            self.sessions.add(r.session, timeout, self.now_ms)
+            self.sessions.add(r.session, timeout, self.now_ms).owner = r.owner
             hdr = self._header(r.session, r.cxid, OpCode.CREATE_SESSION)
             self._propose(Proposal(hdr.zxid, hdr, CreateSessionTxn(timeout)), out)
             return
@@ -318,7 +357,7 @@ class ServerCore:
         if record is _MALFORMED:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
-            txn_type, txn = self.prep.prep(Request(r.session, r.op, record, list(r.auth)), hdr.zxid)
+            txn_type, txn = self.prep.prep(Request(r.session, r.op, record, list(r.auth), r.owner), hdr.zxid)
         if txn_type != hdr.type:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
         self._propose(Proposal(hdr.zxid, hdr, txn), out)
@@ -333,9 +372,29 @@ class ServerCore:
         if hdr.type == OpCode.CREATE_SESSION and sid in self.forward_connects:
             self._finish_session(sid, *self.forward_connects.pop(sid), out)
             return
-        mine = next((p for p in self.queues.get(sid) or () if p.write and not p.done and p.xid == hdr.cxid
-                     and p.op != OpCode.SYNC), None)
-        self._answer_commit(hdr, rc, mine, closed, out)
+        self._answer_commit(hdr, rc, self._ours(hdr, txn, out), closed, out)
+
+    def _ours(self, hdr: TxnHeader, txn: object, out: list[Action]) -> Pending | None:
+        """The request of ours a commit answers, if any: only the session's oldest write still waiting (the
+        leader commits one learner's forwarded writes in the order they were sent), with the commit's cxid,
+        proposed after we forwarded it, and the same op on the same path.
+
+        ZooKeeper's CommitProcessor looks at session and cxid alone. But a session may be in use on two
+        members at once (taken over, and the old client reconnecting to take it back), each connection
+        counting xids from 1: the other member's txn can then carry our session and cxid. If it was proposed
+        before our write was sent, it is not ours; if it was proposed later, only its content tells (our own
+        answer is then still to come: SESSIONMOVED, for the member the session left)."""
+        p = next((p for p in self.queues.get(hdr.client_id) or () if p.write and not p.done
+                  and p.op != OpCode.SYNC), None)
+        if p is None or p.xid != hdr.cxid or hdr.zxid <= p.after_zxid:
+            return None
+        if not _answers(p, hdr, txn):
+            out.append(Log("info", f"session 0x{hdr.client_id:x}: commit 0x{hdr.zxid:x} "
+                                   f"({OP_NAMES.get(hdr.type, hdr.type)}) has the cxid of our request xid {p.xid} "
+                                   f"({OP_NAMES.get(p.op, p.op)}) but came from the session's connection on "
+                                   "another member", hdr.client_id, hdr.zxid))
+            return None
+        return p
 
     def _on_sync_done(self, out: list[Action]) -> None:
         while self.pending_syncs:
@@ -367,6 +426,8 @@ class ServerCore:
             out.append(Log("info", f"refusing session request for not-read-only client {conn.remote_ip}"))
             self._close(conn, "not a read-only client, and this server is read-only", out)
             return
+        if req.session_id != 0:
+            self._detach(req.session_id, conn, out)
         if req.session_id == 0 and self.read_only:  # a local session: nothing to log, nobody to ask
             sid = self._new_session_id()
             self.sessions.add(sid, timeout, self.now_ms)
@@ -382,7 +443,7 @@ class ServerCore:
             return
         if req.session_id == 0:
             sid = self._new_session_id()
-            self.sessions.add(sid, timeout, self.now_ms)
+            self.sessions.add(sid, timeout, self.now_ms).owner = LOCAL_OWNER
             conn.session = sid
             conn.early = []
             hdr = self._header(sid, 0, OpCode.CREATE_SESSION)
@@ -432,13 +493,24 @@ class ServerCore:
         for frame in early:
             self._on_frame(conn.id, frame, out)
 
-    def _resume_session(self, conn: Conn, s, timeout: int, out: list[Action]) -> None:
-        if s.conn is not None and s.conn != conn.id:
-            old = self.conns.get(s.conn)
+    def _detach(self, sid: int, conn: Conn, out: list[Action]) -> None:
+        """A client reconnects with session `sid` on `conn`: the session's other connection here closes first,
+        before the password is checked (ZooKeeper's processConnectRequest, CLIENT_RECONNECT)."""
+        s = self.sessions.get(sid)
+        waiting = self.revalidations.get(sid)
+        for other in (s.conn if s is not None else None, waiting[0] if waiting is not None else None):
+            old = self.conns.get(other) if other is not None and other != conn.id else None
             if old is not None:
                 self._close(old, "client reconnected on another connection", out)
                 old.session = None
-            self.tree.remove_session_watches(s.id)
+        if s is not None and s.conn is not None and s.conn != conn.id:
+            s.conn = None
+            self.tree.remove_session_watches(sid)
+
+    def _resume_session(self, conn: Conn, s, timeout: int, out: list[Action]) -> None:
+        self._detach(s.id, conn, out)
+        if not self.follower:
+            s.owner = LOCAL_OWNER  # LeaderZooKeeperServer.revalidateSession: the leader serves it now
         self.sessions.touch(s, self.now_ms, timeout)
         s.conn = conn.id
         conn.session = s.id
@@ -478,7 +550,7 @@ class ServerCore:
         if p.record is _MALFORMED:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
-            txn_type, txn = self.prep.prep(Request(sid, p.op, p.record, conn.auth), hdr.zxid)
+            txn_type, txn = self.prep.prep(Request(sid, p.op, p.record, conn.auth, LOCAL_OWNER), hdr.zxid)
         if txn_type != hdr.type:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
         self._propose(Proposal(hdr.zxid, hdr, txn, pending=p), out)
@@ -502,6 +574,8 @@ class ServerCore:
         self.prep.committed(hdr.zxid)
         if prop.connect is not None:
             self._finish_session(hdr.client_id, *prop.connect, out)
+        # The proposal carries its own request: a txn that cannot answer it is our bug.
+        assert prop.pending is None or _answers(prop.pending, hdr, prop.txn), (prop.pending, hdr)
         self._answer_commit(hdr, rc, prop.pending, closed, out)
 
     def _apply(self, hdr: TxnHeader, txn: object, out: list[Action]) -> tuple[object, TxnResult]:
@@ -517,9 +591,12 @@ class ServerCore:
         """Reply to the request a commit answers; or, for a session the server closed (expired), close its
         connection and drop what it was owed."""
         if p is not None:
-            p.reply = write_reply(p, rc, self.tree.last_zxid)
             p.done = True
-            p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
+            if rc.err == Err.SESSIONMOVED:  # FinalRequestProcessor: a connection-level error, no reply
+                p.moved = True
+            else:
+                p.reply = write_reply(p, rc, self.tree.last_zxid)
+                p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
             self._drain(hdr.client_id, out)
         elif closed is not None:
             self._drop_session_conn(hdr.client_id, closed.conn, out)
@@ -584,7 +661,11 @@ class ServerCore:
                     return
                 queue.popleft()
                 conn = self.conns.get(p.conn)
-                if conn is not None and not conn.closing:
+                if conn is not None and not conn.closing and p.moved:
+                    out.append(Log("info", f"session 0x{sid:x} moved to another server: closing its connection "
+                                           f"here (request xid {p.xid})", sid))
+                    self._close(conn, "session moved", out)
+                elif conn is not None and not conn.closing:
                     out.append(Send(p.conn, p.reply))
                     self._answered(conn, p.op, p.xid, self.now_ms - p.arrived_ms)
                     if p.close_after:
@@ -707,6 +788,21 @@ class _Malformed:
 
 
 _MALFORMED = _Malformed()
+_UNCHECKED_OPS = frozenset({OpCode.AUTH, OpCode.SASL})  # answered before ZooKeeper's prep stage sees them
+_CREATES = frozenset({OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL})
+
+
+def _answers(p: Pending, hdr: TxnHeader, txn: object) -> bool:
+    """Whether a committed txn can be the answer to write request `p`: an error, or the same op on the same
+    path (a sequential create's path with its counter)."""
+    if hdr.type == OpCode.ERROR:
+        return True
+    if hdr.type != p.op:
+        return False
+    want, got = getattr(p.record, "path", None), getattr(txn, "path", None)
+    if want is None or got is None or got == want:
+        return True
+    return p.op in _CREATES and len(got) == len(want) + 10 and got.startswith(want)
 _ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
                                                          OpCode.DELETE_CONTAINER))
 __all__ = ["ServerCore", "CoreSettings", "EventType", "TxnResult", "decode_txn", "XID_AUTH"]

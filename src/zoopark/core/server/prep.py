@@ -74,6 +74,7 @@ class Request:
     op: int
     record: object
     auth: list[Id]
+    owner: int | None = None  # the member the request came through (None: no owner check)
 
 
 class Prep:
@@ -125,10 +126,12 @@ class Prep:
 
     # ---- checks ------------------------------------------------------------------------------
 
-    def _check_session(self, session: int) -> None:
-        s = self.sessions.get(session)
+    def _check_session(self, req: Request) -> None:
+        s = self.sessions.get(req.session)
         if s is None or s.closing:
             raise PrepError(Err.SESSIONEXPIRED)
+        if req.owner is not None and not self.sessions.claim(s, req.owner):
+            raise PrepError(Err.SESSIONMOVED)
 
     @staticmethod
     def _validate(path: str) -> None:
@@ -211,7 +214,7 @@ class Prep:
                 raise PrepError(Err.BADARGUMENTS, rec.path)
         elif ttl >= 0:
             raise PrepError(Err.BADARGUMENTS, rec.path)
-        self._check_session(req.session)
+        self._check_session(req)
         path = rec.path
         if "/" not in path or "\0" in path:
             raise PrepError(Err.BADARGUMENTS, path)
@@ -243,7 +246,7 @@ class Prep:
 
     def _delete(self, rec, req: Request, zxid: int):
         assert isinstance(rec, DeleteRequest)
-        self._check_session(req.session)
+        self._check_session(req)
         path = rec.path
         parent_path = self._parent_of(path)
         parent = self._existing(parent_path)
@@ -272,7 +275,7 @@ class Prep:
 
     def _set_data(self, rec, req: Request, zxid: int):
         assert isinstance(rec, SetDataRequest)
-        self._check_session(req.session)
+        self._check_session(req)
         self._validate(rec.path)
         node = self._existing(rec.path)
         self._check_acl(node, aclmod.WRITE, req.auth)
@@ -284,7 +287,7 @@ class Prep:
 
     def _set_acl(self, rec, req: Request, zxid: int):
         assert isinstance(rec, SetACLRequest)
-        self._check_session(req.session)
+        self._check_session(req)
         self._validate(rec.path)
         acl = self._fixup(rec.acl, req.auth, rec.path)
         node = self._existing(rec.path)
@@ -297,7 +300,7 @@ class Prep:
 
     def _check(self, rec, req: Request):
         assert isinstance(rec, CheckVersionRequest)
-        self._check_session(req.session)
+        self._check_session(req)
         self._validate(rec.path)
         node = self._existing(rec.path)
         self._check_acl(node, aclmod.READ, req.auth)

@@ -12,6 +12,9 @@ from ..jute.constants import CONTAINER_EPHEMERAL_OWNER
 from ..jute.records import Id
 
 _SUPER_SECRET = 0xB3415C00
+LOCAL_OWNER = -1
+"""The owner of a session whose connection is on the leader itself (ZooKeeper's ServerCnxn.me); a session
+served by a learner is owned by that learner's server id."""
 _MASK48 = (1 << 48) - 1
 _MULT = 0x5DEECE66D
 _MASK64 = (1 << 64) - 1
@@ -51,6 +54,9 @@ class Session:
     expire_at_ms: int = 0
     closing: bool = False
     conn: int | None = None  # the connection it is attached to, if any
+    # Which member serves it, as the leader knows (SessionTrackerImpl's owner): a write from any other member
+    # is refused with SESSIONMOVED. None until the first request or revalidation sets it.
+    owner: int | None = None
     auth: list[Id] = field(default_factory=list)
 
 
@@ -94,6 +100,13 @@ class SessionTable:
             self._buckets.setdefault(at, set()).add(s.id)
             s.expire_at_ms = at
         return True
+
+    def claim(self, s: Session, owner: int) -> bool:
+        """SessionTrackerImpl.checkSession's owner test: the first request sets the owner; one from another
+        owner means the session has moved away from the member that sent it."""
+        if s.owner is None:
+            s.owner = owner
+        return s.owner == owner
 
     def remove(self, session_id: int) -> Session | None:
         s = self.sessions.pop(session_id, None)

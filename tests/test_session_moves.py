@@ -1,0 +1,316 @@
+"""Sessions that move between members and connections, on the cores (ZooKeeper 3.8's rules, read from
+SessionTrackerImpl.checkSession / setOwner, LearnerMaster.revalidateSession, PrepRequestProcessor,
+FinalRequestProcessor and CommitProcessor):
+
+- the leader knows which member serves each session (its owner): the creating member, then whichever member
+  last revalidated it (or the leader itself, for its own clients);
+- a write through any other member is prepped as an error txn SESSIONMOVED, and the member that sent it
+  closes the client's connection instead of replying; the leader checks its own clients' reads and pings
+  that way too, a follower answers reads without asking;
+- a client reconnecting with a session closes that session's other connection on the member first;
+- a commit answers only the oldest write of the session still waiting on the member, sent before the txn
+  was proposed; a request on a closing session is dropped, never answered ahead of earlier replies.
+
+Every reply goes through the ReplyOrder invariant (zoopark.sim.replies)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from zoopark.core.jute.constants import Err, OpCode
+from zoopark.core.jute.records import (
+    OPEN_ACL_UNSAFE,
+    CreateRequest,
+    CreateTxn,
+    DeleteRequest,
+    ErrorTxn,
+    ExistsRequest,
+    GetDataRequest,
+    SetDataRequest,
+    SetDataTxn,
+    TxnHeader,
+)
+from zoopark.core.server.actions import Committed, Disconnected, Revalidated
+from zoopark.core.session import generate_password
+from zoopark.sim.replies import ReplyOrder, ReplyOrderViolation
+
+from coreensemble import LEADER, CoreEnsemble, Raw, multi
+from corehelp import SESSION, Harness, follower, parse_reply
+
+
+def create(path: str, flags: int = 0) -> CreateRequest:
+    return CreateRequest(path, b"", list(OPEN_ACL_UNSAFE), flags)
+
+
+def session_on(ens: CoreEnsemble, member: int):
+    c = ens.connect(member)
+    ens.settle()
+    assert c.connected and not c.closed
+    return c
+
+
+def errors(c) -> list[tuple[int, int]]:
+    return [(xid, err) for xid, err, _ in c.replies]
+
+
+# ---- the owner, on the leader ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("b_on", [2, LEADER])
+def test_a_write_from_the_member_the_session_left_closes_that_connection(b_on: int) -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, 2 if b_on == LEADER else 3)
+    b = ens.takeover(b_on, a)
+    ens.settle()
+    assert b.connected and not a.closed  # another member: nobody closed A's connection yet
+    ens.send(a, OpCode.CREATE, create("/from-a"))
+    ens.settle()
+    assert a.closed and a.replies == []  # no reply: ZooKeeper closes the connection (sendCloseSession)
+    assert ens.cores[LEADER].tree.get("/from-a") is None
+    ens.send(b, OpCode.CREATE, create("/from-b"))
+    ens.settle()
+    assert errors(b) == [(1, 0)] and not b.closed
+
+
+def test_a_read_from_the_member_the_session_left_is_answered_on_a_follower() -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, 3)
+    ens.takeover(2, a)
+    ens.settle()
+    ens.send(a, OpCode.EXISTS, ExistsRequest("/", False))
+    assert errors(a) == [(1, 0)] and not a.closed  # a learner does not check the owner of a read
+
+
+def test_on_the_leader_even_a_read_of_a_session_that_moved_closes_the_connection() -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, LEADER)
+    ens.takeover(2, a)
+    ens.settle()
+    ens.send(a, OpCode.EXISTS, ExistsRequest("/", False))
+    assert a.closed and a.replies == []
+
+
+def test_a_multi_of_a_session_that_moved_closes_the_connection() -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, 2)
+    ens.takeover(3, a)
+    ens.settle()
+    ens.send(a, OpCode.MULTI, Raw(multi([(OpCode.CREATE, create("/m1")), (OpCode.CREATE, create("/m2"))])))
+    ens.settle()
+    assert a.closed and a.replies == []
+    assert ens.cores[2].tree.get("/m1") is None
+
+
+def test_the_old_client_takes_its_session_back_by_reconnecting() -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, 2)
+    b = ens.takeover(3, a)
+    ens.settle()
+    ens.send(a, OpCode.SET_DATA, SetDataRequest("/", b"x", -1))
+    ens.settle()
+    assert a.closed
+    a2 = ens.takeover(2, a)  # kazoo reconnects with its session: the leader hands it back to member 2
+    ens.settle()
+    ens.send(a2, OpCode.CREATE, create("/back"))
+    ens.send(b, OpCode.CREATE, create("/lost"))
+    ens.settle()
+    assert errors(a2) == [(1, 0)] and b.closed and b.replies == []
+
+
+def test_a_resume_on_another_member_after_a_disconnect_keeps_writing() -> None:
+    ens = CoreEnsemble()
+    a = session_on(ens, 2)
+    ens.send(a, OpCode.CREATE, create("/eph", 1))
+    ens.settle()
+    a.closed = True
+    ens.order.on_close(a.conn)
+    ens.step(2, Disconnected(a.conn))
+    b = ens.takeover(3, a)
+    ens.settle()
+    ens.send(b, OpCode.DELETE, DeleteRequest("/eph", -1))
+    ens.send(b, OpCode.CREATE, create("/eph2", 1))
+    ens.settle()
+    assert errors(b) == [(1, 0), (2, 0)]
+    assert ens.cores[2].tree.get("/eph2").owner == b.session
+
+
+def test_a_takeover_on_the_same_member_closes_the_old_connection_even_with_a_wrong_password() -> None:
+    """ZooKeeper's processConnectRequest closes the session's other connection before it checks the
+    password (CLIENT_RECONNECT)."""
+    ens = CoreEnsemble()
+    a = session_on(ens, 2)
+    bad = ens.connect(2, a.session, bytes(16))
+    ens.settle()
+    assert a.closed and bad.closed and not bad.connected
+
+
+# ---- commits answer their own request ---------------------------------------------------------------
+
+
+def test_a_commit_proposed_before_our_write_was_sent_does_not_answer_it() -> None:
+    """The session's old connection on member 3 set / 's data with xid 1; before its commit reached member 2,
+    the session moved there and sent the same request with its own xid 1. That commit is not member 2's
+    answer: it was proposed before member 2 forwarded anything."""
+    h = follower()
+    h.core.proposal_seen(7)  # the old connection's setData, proposed before we forward ours
+    conn, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION))
+    h.step(Revalidated(SESSION, True))
+    conn.frames.clear()
+    h.send(conn, 1, OpCode.SET_DATA, SetDataRequest("/", b"new", -1))
+    h.step(Committed(TxnHeader(SESSION, 1, 7, 5, OpCode.SET_DATA), SetDataTxn("/", b"old", 1)))
+    assert conn.frames == []  # applied, but not ours
+    assert h.core.tree.get("/").data == b"old"
+    h.step(Committed(TxnHeader(SESSION, 1, 8, 5, OpCode.SET_DATA), SetDataTxn("/", b"new", 2)))
+    assert [(parse_reply(f).xid, parse_reply(f).err) for f in conn.frames] == [(1, 0)]
+
+
+def test_a_commit_of_the_sessions_connection_on_another_member_does_not_answer_ours() -> None:
+    """Same session, same cxid, proposed after our write was sent, but another op: the session's connection
+    on another member sent it; our answer is still to come."""
+    h = follower()
+    conn, _ = h.connect(session_id=SESSION, passwd=generate_password(SESSION))
+    h.step(Revalidated(SESSION, True))
+    conn.frames.clear()
+    h.send(conn, 1, OpCode.CREATE, create("/mine"))
+    h.step(Committed(TxnHeader(SESSION, 1, 9, 5, OpCode.CREATE),
+                     CreateTxn("/other", b"", list(OPEN_ACL_UNSAFE), False, 1)))
+    assert conn.frames == []
+    h.step(Committed(TxnHeader(SESSION, 1, 10, 5, OpCode.ERROR), ErrorTxn(Err.SESSIONMOVED)))
+    assert conn.frames == [] and conn.closed  # ours: the session had moved
+
+
+def test_the_leader_asserts_that_a_commit_answers_its_own_request() -> None:
+    h = Harness(auto_sync=False)
+    conn, _ = h.connect()
+    h.send(conn, 1, OpCode.CREATE, create("/mine"))
+    prop = h.core.proposals[0]
+    prop.txn = CreateTxn("/other", b"", list(OPEN_ACL_UNSAFE), False, 1)
+    with pytest.raises(AssertionError):
+        h.sync()
+
+
+# ---- a closing session -------------------------------------------------------------------------------
+
+
+def test_a_request_behind_a_closesession_is_dropped_not_answered_first() -> None:
+    h = Harness(auto_sync=False)
+    conn, _ = h.connect()
+    order = ReplyOrder()
+    order.on_request(conn.id, 1, OpCode.CREATE, "/w")
+    h.send(conn, 1, OpCode.CREATE, create("/w"))
+    order.on_request(conn.id, 2, OpCode.CLOSE_SESSION)
+    h.send(conn, 2, OpCode.CLOSE_SESSION)
+    order.on_request(conn.id, 3, OpCode.GET_DATA, "/")
+    h.send(conn, 3, OpCode.GET_DATA, GetDataRequest("/", False))  # pipelined behind the close
+    assert conn.frames == [] and not conn.closed
+    h.sync()
+    for f in conn.frames:
+        r = parse_reply(f)
+        order.on_reply(conn.id, r.xid, r.err)
+    assert [parse_reply(f).xid for f in conn.frames] == [1, 2] and conn.closed
+
+
+def test_a_request_of_an_expiring_session_is_dropped() -> None:
+    h = Harness(auto_sync=False)
+    conn, _ = h.connect(timeout_ms=4_000)
+    h.advance(10_000)  # expired: its closeSession is on its way to disk
+    h.send(conn, 1, OpCode.GET_DATA, GetDataRequest("/", False))
+    assert conn.frames == [] and not conn.closed
+    h.sync()
+    assert conn.closed and conn.frames == []
+
+
+# ---- touches ------------------------------------------------------------------------------------------
+
+
+def test_a_follower_reports_only_the_sessions_it_heard_from() -> None:
+    ens = CoreEnsemble()
+    busy, idle = session_on(ens, 2), session_on(ens, 2)
+    core = ens.cores[2]
+    core.take_touches()
+    ens.send(busy, OpCode.PING, xid=-2)
+    assert core.take_touches() == [(busy.session, 10_000)]
+    assert core.take_touches() == []  # forgotten once reported
+    assert idle.connected and not idle.closed
+
+
+# ---- the invariant itself -----------------------------------------------------------------------------
+
+
+def test_reply_order_catches_an_overtaking_reply_and_a_misanswer() -> None:
+    order = ReplyOrder()
+    order.on_request("c", 1, OpCode.CREATE, "/a")
+    order.on_request("c", 2, OpCode.CREATE, "/b")
+    with pytest.raises(ReplyOrderViolation, match="oldest request outstanding is xid 1"):
+        order.on_reply("c", 2, 0, "/b")
+    with pytest.raises(ReplyOrderViolation, match="answers another request"):
+        order.on_reply("c", 1, 0, "/b")
+    assert order.on_reply("c", 1, 0, "/a0000000003").xid == 1  # a sequential create's name
+    order.on_request("c", -4, OpCode.AUTH)
+    assert order.on_reply("c", -4, 0).op == OpCode.AUTH  # auth is answered at once, ahead of the rest
+    order.on_close("c")
+    with pytest.raises(ReplyOrderViolation, match="closed"):
+        order.on_reply("c", 2, 0)
+
+
+# ---- takeovers at random -------------------------------------------------------------------------------
+
+
+def _random_run(seed: int, steps: int = 1500) -> CoreEnsemble:
+    rng = random.Random(seed)
+    ens = CoreEnsemble(rng=rng)
+    members = [LEADER, 2, 3]
+    clients = [session_on(ens, rng.choice(members)) for _ in range(3)]
+    n = 0
+    for _ in range(steps):
+        live = [c for c in clients if c.connected and not c.closed]
+        r = rng.random()
+        if r < 0.5 and live:
+            c = rng.choice(live)
+            n += 1
+            kind = rng.random()
+            if kind < 0.5:
+                ens.send(c, OpCode.CREATE, create(f"/n{n}", rng.choice([0, 1, 2])))
+            elif kind < 0.7:
+                ens.send(c, OpCode.SET_DATA, SetDataRequest("/", str(n).encode(), -1))
+            elif kind < 0.8:
+                ens.send(c, OpCode.MULTI, Raw(multi([(OpCode.CREATE, create(f"/m{n}")),
+                                                     (OpCode.DELETE, DeleteRequest(f"/m{n}", -1))])))
+            elif kind < 0.9:
+                ens.send(c, OpCode.GET_DATA, GetDataRequest("/", False))
+            elif kind < 0.95:
+                ens.send(c, OpCode.SYNC, Raw(b"\x00\x00\x00\x01/", "/"))
+            else:
+                ens.send(c, OpCode.PING, xid=-2)
+        elif r < 0.53 and len(clients) < 200:
+            # a client whose connection was closed resumes its session on any member (kazoo does); or a
+            # second client takes a live session over
+            gone = [c for c in clients if c.closed and c.session and not c.replaced]
+            holder = rng.choice(gone or clients)
+            if holder.session:
+                holder.replaced = holder.closed
+                clients.append(ens.takeover(rng.choice(members), holder))
+        elif r < 0.532 and live:
+            ens.send(rng.choice(live), OpCode.CLOSE_SESSION)
+            clients.append(ens.connect(rng.choice(members)))
+        elif not ens.random_step():
+            continue
+    ens.settle()
+    return ens
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_takeovers_pipelines_and_closes_at_random_keep_every_reply_in_order(seed: int) -> None:
+    """Clients that take a session over on any member, pipeline writes, reads, multis, syncs and pings,
+    and close the session mid-stream, with links and commits in a random order: every reply answers its
+    own request in its connection's order (ReplyOrder), no core asserts, and every member ends with the
+    leader's tree."""
+    ens = _random_run(seed)
+    assert ens.order.replies_checked > 0
+    leader_tree = {p: n.data for p, n in ens.cores[LEADER].tree.nodes.items()}
+    for mid in (2, 3):
+        assert {p: n.data for p, n in ens.cores[mid].tree.nodes.items()} == leader_tree
+    assert not any(isinstance(err, int) and err == Err.SESSIONMOVED for c in ens.clients.values()
+                   for _, err, _ in c.replies), "SESSIONMOVED closes the connection, it is never a reply"
