@@ -20,6 +20,7 @@ import random
 import pytest
 
 from zoopark.core.jute.constants import Err, OpCode
+from zoopark.core.jute.io import Reader, Writer
 from zoopark.core.jute.records import (
     OPEN_ACL_UNSAFE,
     CreateRequest,
@@ -28,6 +29,7 @@ from zoopark.core.jute.records import (
     ErrorTxn,
     ExistsRequest,
     GetDataRequest,
+    ReplyHeader,
     SetDataRequest,
     SetDataTxn,
     TxnHeader,
@@ -38,6 +40,16 @@ from zoopark.sim.replies import ReplyOrder, ReplyOrderViolation
 
 from coreensemble import LEADER, CoreEnsemble, Raw, multi
 from corehelp import SESSION, Harness, follower, parse_reply
+from procs import (
+    ZooKeeperProcess,
+    ZooParkProcess,
+    ensemble_config,
+    ensemble_ports,
+    member,
+    wait_settled,
+    zookeeper_available,
+)
+from rawclient import RawClient
 
 
 def create(path: str, flags: int = 0) -> CreateRequest:
@@ -314,3 +326,98 @@ def test_takeovers_pipelines_and_closes_at_random_keep_every_reply_in_order(seed
         assert {p: n.data for p, n in ens.cores[mid].tree.nodes.items()} == leader_tree
     assert not any(isinstance(err, int) and err == Err.SESSIONMOVED for c in ens.clients.values()
                    for _, err, _ in c.replies), "SESSIONMOVED closes the connection, it is never a reply"
+
+
+# ---- side by side with a ZooKeeper 3.8 ensemble ---------------------------------------------------------
+
+
+def _attempt(c: RawClient, op: int, record: object | None = None, xid: int | None = None) -> str:
+    """Send one request; what the client sees: the reply's xid and error, or the connection closed."""
+    if xid is None:
+        c.xid += 1
+        xid = c.xid
+    w = Writer()
+    w.int(xid)
+    w.int(op)
+    if record is not None:
+        record.write(w)  # type: ignore[attr-defined]
+    try:
+        c.send_frame(w.getvalue())
+        for _ in range(100):
+            h = ReplyHeader.read(Reader(c.read_frame()))
+            if h.xid != -1:
+                return f"reply xid {h.xid} err {h.err}"
+        return "only events"
+    except TimeoutError:
+        return "no answer"
+    except OSError:  # ConnectionError: closed or reset by the server
+        return "closed"
+
+
+def _join(p, session: int = 0, passwd: bytes = bytes(16)) -> tuple[RawClient, str]:
+    c = RawClient(p.port)
+    try:
+        resp = c.connect(10_000, session, passwd)
+    except OSError:
+        return c, "closed"
+    return c, "refused" if resp.session_id == 0 else "connected"
+
+
+def _moves(cls) -> dict[str, object]:
+    """Client A holds a session on one member, client B takes it over (same id and password) on another
+    member or the same one; then A reads, pings and writes. Also a plain resume elsewhere after a
+    disconnect, and a takeover with a wrong password. What each client sees is the transcript."""
+    ports = ensemble_ports((1, 2, 3))
+    members = [member(cls, i, ensemble_config(ports)) for i in ports]
+    out: dict[str, object] = {}
+    raws: list[RawClient] = []
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_settled(members, timeout=90)
+        leader, f1, f2 = roles["leader"][0], roles["follower"][0], roles["follower"][1]
+        cases = {"follower to follower": (f1, f2), "follower to the same follower": (f1, f1),
+                 "leader to follower": (leader, f1), "follower to leader": (f1, leader),
+                 "leader to the leader": (leader, leader)}
+        for name, (a_on, b_on) in cases.items():
+            a, state = _join(a_on)
+            b, b_state = _join(b_on, a.session_id, a.passwd)
+            raws += [a, b]
+            tag = name.replace(" ", "-")
+            out[name] = {
+                "B": b_state,
+                "A reads": _attempt(a, OpCode.EXISTS, ExistsRequest("/", False)),
+                "A pings": _attempt(a, OpCode.PING, xid=-2),
+                "A writes": _attempt(a, OpCode.CREATE, create(f"/a-{tag}")),
+                "B writes": _attempt(b, OpCode.CREATE, create(f"/b-{tag}")),
+                "B reads": _attempt(b, OpCode.EXISTS, ExistsRequest(f"/a-{tag}", False)),
+            }
+        # A plain resume on another member after the first connection dropped.
+        a, _ = _join(f1)
+        out["ephemeral"] = _attempt(a, OpCode.CREATE, create("/eph", 1))
+        a.close()
+        b, out["resumed elsewhere"] = _join(f2, a.session_id, a.passwd)
+        raws += [a, b]
+        out["resumed write"] = _attempt(b, OpCode.SET_DATA, SetDataRequest("/eph", b"x", -1))
+        out["resumed delete"] = _attempt(b, OpCode.DELETE, DeleteRequest("/eph", -1))
+        # A wrong password for a live session, on its member: ZooKeeper closes the session's connection
+        # before it checks the password.
+        a, _ = _join(f1)
+        bad, out["wrong password"] = _join(f1, a.session_id, bytes(16))
+        raws += [a, bad]
+        out["after a wrong password, A reads"] = _attempt(a, OpCode.EXISTS, ExistsRequest("/", False))
+        return out
+    finally:
+        for c in raws:
+            c.close()
+        for p in members:
+            p.cleanup()
+
+
+@pytest.mark.xdist_group("ensembles")
+@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+def test_sessions_move_as_on_zookeeper() -> None:
+    theirs = _moves(ZooKeeperProcess)
+    assert theirs["follower to follower"]["A writes"] == "closed"  # the reference itself
+    ours = _moves(ZooParkProcess)
+    assert ours == theirs
