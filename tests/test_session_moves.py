@@ -234,20 +234,6 @@ def test_a_request_of_an_expiring_session_is_dropped() -> None:
     assert conn.closed and conn.frames == []
 
 
-# ---- touches ------------------------------------------------------------------------------------------
-
-
-def test_a_follower_reports_only_the_sessions_it_heard_from() -> None:
-    ens = CoreEnsemble()
-    busy, idle = session_on(ens, 2), session_on(ens, 2)
-    core = ens.cores[2]
-    core.take_touches()
-    ens.send(busy, OpCode.PING, xid=-2)
-    assert core.take_touches() == [(busy.session, 10_000)]
-    assert core.take_touches() == []  # forgotten once reported
-    assert idle.connected and not idle.closed
-
-
 # ---- the invariant itself -----------------------------------------------------------------------------
 
 
