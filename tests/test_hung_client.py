@@ -29,9 +29,9 @@ from procs import (
     member,
     server_mode,
     wait_settled,
-    zookeeper_available,
 )
 from rawclient import RawClient
+from references import needs
 
 TIMEOUT_MS = 4_000  # the ensemble's tickTime is 500 ms: within ZooKeeper's [2, 20] ticks
 EPHEMERALS = 50
@@ -190,7 +190,7 @@ def _read_only(cls) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.xdist_group("ensembles")
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_a_hung_client_expires_on_every_role_as_on_zookeeper() -> None:
     theirs = _roles(ZooKeeperProcess)
     assert theirs["follower"]["hung session's traces"] == "gone"  # the reference itself
@@ -200,7 +200,7 @@ def test_a_hung_client_expires_on_every_role_as_on_zookeeper() -> None:
 
 
 @pytest.mark.xdist_group("ensembles")
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_a_hung_read_only_client_expires_as_on_zookeeper() -> None:
     theirs = _read_only(ZooKeeperProcess)
     assert theirs["read-only"]["hung session's traces"] == "gone"  # the reference itself

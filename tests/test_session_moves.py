@@ -47,9 +47,9 @@ from procs import (
     ensemble_ports,
     member,
     wait_settled,
-    zookeeper_available,
 )
 from rawclient import RawClient
+from references import needs
 
 
 def create(path: str, flags: int = 0) -> CreateRequest:
@@ -401,7 +401,7 @@ def _moves(cls) -> dict[str, object]:
 
 
 @pytest.mark.xdist_group("ensembles")
-@pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_sessions_move_as_on_zookeeper() -> None:
     theirs = _moves(ZooKeeperProcess)
     assert theirs["follower to follower"]["A writes"] == "closed"  # the reference itself
