@@ -790,6 +790,8 @@ class _Malformed:
 _MALFORMED = _Malformed()
 _UNCHECKED_OPS = frozenset({OpCode.AUTH, OpCode.SASL})  # answered before ZooKeeper's prep stage sees them
 _CREATES = frozenset({OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL})
+_ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
+                                                         OpCode.DELETE_CONTAINER))
 
 
 def _answers(p: Pending, hdr: TxnHeader, txn: object) -> bool:
@@ -803,6 +805,6 @@ def _answers(p: Pending, hdr: TxnHeader, txn: object) -> bool:
     if want is None or got is None or got == want:
         return True
     return p.op in _CREATES and len(got) == len(want) + 10 and got.startswith(want)
-_ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
-                                                         OpCode.DELETE_CONTAINER))
+
+
 __all__ = ["ServerCore", "CoreSettings", "EventType", "TxnResult", "decode_txn", "XID_AUTH"]
