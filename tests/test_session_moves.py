@@ -507,3 +507,58 @@ def test_two_clients_tugging_at_one_session_get_only_their_own_replies(leader_to
     assert ours["misanswered"] == [] and ours["runtime errors"] == [] and ours["kazoo log"] == []
     assert ours["created"] > 100
     assert ours["lost"] > 0  # the session did go back and forth: writes were lost with closed connections
+
+
+def _close_mid_stream(cls) -> dict[str, list[str]]:
+    """A client pipelines a create, its closeSession and a read in one go, on a standalone server and on a
+    follower: what comes back, in order, until the server closes the connection."""
+    def run(port: int, tag: str) -> list[str]:
+        c = RawClient(port)
+        c.connect(10_000)
+        frames = b""
+        for xid, op, rec in ((1, OpCode.CREATE, create(f"/{tag}")), (2, OpCode.CLOSE_SESSION, None),
+                             (3, OpCode.GET_DATA, GetDataRequest("/", False))):
+            w = Writer()
+            w.int(xid)
+            w.int(op)
+            if rec is not None:
+                rec.write(w)
+            body = w.getvalue()
+            frames += len(body).to_bytes(4, "big") + body
+        c.sock.sendall(frames)
+        seen = []
+        try:
+            for _ in range(10):
+                h = ReplyHeader.read(Reader(c.read_frame()))
+                seen.append(f"xid {h.xid} err {h.err}")
+        except TimeoutError:
+            seen.append("no answer, connection open")
+        except OSError:
+            seen.append("closed")
+        c.close()
+        return seen
+
+    out = {}
+    with cls() as standalone:
+        out["standalone"] = run(standalone.port, "standalone")
+    ports = ensemble_ports((1, 2, 3))
+    members = [member(cls, i, ensemble_config(ports)) for i in ports]
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_settled(members, timeout=90)
+        out["follower"] = run(roles["follower"][0].port, "follower")
+        out["leader"] = run(roles["leader"][0].port, "leader")
+    finally:
+        for p in members:
+            p.cleanup()
+    return out
+
+
+@pytest.mark.xdist_group("ensembles")
+@needs("zookeeper")
+def test_requests_behind_a_closesession_as_on_zookeeper() -> None:
+    theirs = _close_mid_stream(ZooKeeperProcess)
+    assert theirs["standalone"][-1] == "closed"  # the reference itself
+    ours = _close_mid_stream(ZooParkProcess)
+    assert ours == theirs
