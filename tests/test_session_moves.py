@@ -558,7 +558,12 @@ def _close_mid_stream(cls) -> dict[str, list[str]]:
 @pytest.mark.xdist_group("ensembles")
 @needs("zookeeper")
 def test_requests_behind_a_closesession_as_on_zookeeper() -> None:
+    """ZooKeeper drops the read (its session is closing when it arrives: MissingSessionException), or, when
+    the read got in before its prep thread marked the session closing, answers it SESSIONEXPIRED after the
+    close's reply; both happen from run to run. zoopark always drops it. Never is it answered first."""
+    dropped = ["xid 1 err 0", "xid 2 err 0", "closed"]
+    answered_after = ["xid 1 err 0", "xid 2 err 0", f"xid 3 err {int(Err.SESSIONEXPIRED)}", "closed"]
     theirs = _close_mid_stream(ZooKeeperProcess)
-    assert theirs["standalone"][-1] == "closed"  # the reference itself
+    assert all(seen in (dropped, answered_after) for seen in theirs.values()), theirs  # the reference itself
     ours = _close_mid_stream(ZooParkProcess)
-    assert ours == theirs
+    assert ours == {where: dropped for where in theirs}
