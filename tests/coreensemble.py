@@ -193,6 +193,13 @@ class CoreEnsemble:
         self.step(member, Frame(c.conn, w.getvalue()))
         return c
 
+    def drop(self, c: Client) -> None:
+        """The client's connection breaks (its side): what it had outstanding is lost."""
+        if not c.closed:
+            c.closed = True
+            self.order.on_close(c.conn)
+            self.step(c.member, Disconnected(c.conn))
+
     def takeover(self, member: int, of: Client) -> Client:
         """A second client with the same session id and password."""
         assert of.session

@@ -35,7 +35,7 @@ from zoopark.core.jute.records import (
     SetDataTxn,
     TxnHeader,
 )
-from zoopark.core.server.actions import Committed, Disconnected, Revalidated
+from zoopark.core.server.actions import Committed, Revalidated
 from zoopark.core.session import generate_password
 from zoopark.sim.replies import ReplyOrder, ReplyOrderViolation
 
@@ -138,9 +138,7 @@ def test_a_resume_on_another_member_after_a_disconnect_keeps_writing() -> None:
     a = session_on(ens, 2)
     ens.send(a, OpCode.CREATE, create("/eph", 1))
     ens.settle()
-    a.closed = True
-    ens.order.on_close(a.conn)
-    ens.step(2, Disconnected(a.conn))
+    ens.drop(a)
     b = ens.takeover(3, a)
     ens.settle()
     ens.send(b, OpCode.DELETE, DeleteRequest("/eph", -1))
