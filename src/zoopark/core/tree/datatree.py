@@ -28,7 +28,7 @@ from ..jute.records import (
 )
 from . import digest as dg
 from . import javaorder
-from .node import Node, is_ttl, ttl_owner
+from .node import Node, data_length, is_ttl, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
 
@@ -130,7 +130,7 @@ class DataTree:
         self._acl_ids[id(got)] = got
         return got
 
-    def _new_node(self, data: bytes, acl, zxid: int, time_ms: int, owner: int) -> Node:
+    def _new_node(self, data: bytes | None, acl, zxid: int, time_ms: int, owner: int) -> Node:
         return Node(data, self.intern_acl(acl), zxid, time_ms, owner)
 
     # ---- watches -----------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class DataTree:
         elif t in (OpCode.SET_DATA, OpCode.RECONFIG):
             assert isinstance(txn, SetDataTxn)
             rc.path = txn.path
-            rc.stat = self.set_data(txn.path, txn.data or b"", txn.version, hdr.zxid, hdr.time, rc.events)
+            rc.stat = self.set_data(txn.path, txn.data, txn.version, hdr.zxid, hdr.time, rc.events)
         elif t == OpCode.SET_ACL:
             assert isinstance(txn, SetACLTxn)
             rc.path = txn.path
@@ -246,7 +246,7 @@ class DataTree:
             owner = hdr.client_id if txn.ephemeral else 0
         rc.path = txn.path
         rc.stat = self.create_node(
-            txn.path, txn.data or b"", txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
+            txn.path, txn.data, txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
         )
 
     def _apply_multi(self, hdr: TxnHeader, txn: MultiTxn, rc: TxnResult) -> None:
@@ -271,7 +271,7 @@ class DataTree:
             if sub_rc.err and not rc.err:
                 rc.err = sub_rc.err
 
-    def create_node(self, path: str, data: bytes, acl, owner: int, parent_cversion: int, zxid: int,
+    def create_node(self, path: str, data: bytes | None, acl, owner: int, parent_cversion: int, zxid: int,
                     time_ms: int, events: list[WatchEvent]) -> bytes:
         parent_path, name = split(path)
         parent = self.nodes.get(parent_path)
@@ -299,7 +299,7 @@ class DataTree:
         self._digest_in(parent_path, parent)
         self.nodes[path] = node
         self._digest_in(path, node)
-        self.approximate_data_size += len(path) + len(data)
+        self.approximate_data_size += len(path) + data_length(data)
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.add(path)
         elif is_ttl(owner, self.extended_types):
@@ -329,7 +329,7 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self._child_capacity.pop(path, None)
         self._digest_out(path, node)
-        self.approximate_data_size -= len(path) + len(node.data)
+        self.approximate_data_size -= len(path) + data_length(node.data)
         owner = node.owner
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)
@@ -345,12 +345,12 @@ class DataTree:
         self._fire(events, self.child_watches, path, EventType.NODE_DELETED, node.acl, fired)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
 
-    def set_data(self, path: str, data: bytes, version: int, zxid: int, time_ms: int,
+    def set_data(self, path: str, data: bytes | None, version: int, zxid: int, time_ms: int,
                  events: list[WatchEvent]) -> bytes:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)
-        self.approximate_data_size += len(data) - len(node.data)
+        self.approximate_data_size += data_length(data) - data_length(node.data)
         self._digest_out(path, node)
         node.data = data
         node.mtime = time_ms

@@ -22,11 +22,18 @@ def ttl_owner(ttl_ms: int) -> int:
     return EXTENDED_MASK | ttl_ms
 
 
+def data_length(data: bytes | None) -> int:
+    """What ZooKeeper counts for a node's data (Stat.dataLength, approximate_data_size): null counts 0."""
+    return 0 if data is None else len(data)
+
+
 class Node:
     """Stored fields follow ZooKeeper's StatPersisted: `cversion` counts child creations only.
 
-    The Stat a client sees reports cversion as creations + deletions (2 * cversion - children), and
-    ephemeralOwner 0 for containers and TTL nodes, as DataNode.copyStat does.
+    `data` is None for a node created or set with null data (a buffer of length -1 on the wire), as
+    ZooKeeper keeps it: a read returns null again, not empty bytes, and snapshots and logs write -1.
+    The Stat a client sees reports cversion as creations + deletions (2 * cversion - children), dataLength 0
+    for null data, and ephemeralOwner 0 for containers and TTL nodes, as DataNode.copyStat does.
     """
 
     __slots__ = (
@@ -34,7 +41,7 @@ class Node:
         "owner", "pzxid", "children", "_stat",
     )
 
-    def __init__(self, data: bytes, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
+    def __init__(self, data: bytes | None, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
         self.data = data
         self.acl = acl
         self.czxid = zxid
@@ -66,7 +73,7 @@ class Node:
         n = self.num_children
         return Stat(
             self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
-            self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+            self.aversion, self.client_owner(), data_length(self.data), n, self.pzxid,
         )
 
     def stat_bytes(self) -> bytes:
@@ -76,6 +83,6 @@ class Node:
             n = self.num_children
             b = self._stat = STAT.pack(
                 self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
-                self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+                self.aversion, self.client_owner(), data_length(self.data), n, self.pzxid,
             )
         return b
