@@ -28,7 +28,7 @@ from ..jute.records import (
 )
 from . import digest as dg
 from . import javaorder
-from .node import Node, data_length, is_ttl, ttl_owner
+from .node import Node, approximate_size, data_length, is_ttl, path_length, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
 
@@ -82,7 +82,6 @@ class DataTree:
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self._acl_ids: dict[int, tuple[ACL, ...]] = {}
-        self.approximate_data_size = 0
         # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
         self._child_capacity: dict[str, int] = {}
         self.digest = 0  # ZooKeeper's tree digest, kept current on every change
@@ -94,6 +93,8 @@ class DataTree:
         config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
         self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
         self.nodes[CONFIG] = config
+        # Kept current on every change as ZooKeeper's nodeDataSize is (its system nodes count too).
+        self.approximate_data_size = approximate_size(self.nodes)
         self.digest = self.recompute_digest() if track_digest else 0
 
     # ---- reading -----------------------------------------------------------------------------
@@ -299,7 +300,7 @@ class DataTree:
         self._digest_in(parent_path, parent)
         self.nodes[path] = node
         self._digest_in(path, node)
-        self.approximate_data_size += len(path) + data_length(data)
+        self.approximate_data_size += path_length(path) + data_length(data)
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.add(path)
         elif is_ttl(owner, self.extended_types):
@@ -329,7 +330,7 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self._child_capacity.pop(path, None)
         self._digest_out(path, node)
-        self.approximate_data_size -= len(path) + data_length(node.data)
+        self.approximate_data_size -= path_length(path) + data_length(node.data)
         owner = node.owner
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)

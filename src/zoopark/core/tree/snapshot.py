@@ -25,8 +25,8 @@ from ..jute.io import JuteError, Reader, Writer
 from ..jute.records import ACL, OPEN_ACL_UNSAFE
 from . import digest as dg
 from . import javaorder
-from .datatree import CONFIG, QUOTA, SPECIAL_PATHS, ZOOKEEPER, DataTree
-from .node import Node, data_length, is_container, is_ttl
+from .datatree import CONFIG, QUOTA, ZOOKEEPER, DataTree
+from .node import Node, approximate_size, is_container, is_ttl
 
 SNAP_MAGIC = 0x5A4B534E  # "ZKSN"
 VERSION = 2
@@ -226,7 +226,6 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     unpack_tail = _NODE_TAIL.unpack_from
     tail_size = _NODE_TAIL.size
     new = Node.__new__
-    data_size = 0
     count = 0
     while True:
         (plen,) = unpack_int(buf, pos)
@@ -272,8 +271,6 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                 parent.children = {}
             parent.children[path[cut + 1 :]] = None
             nodes[path] = node
-            if path not in SPECIAL_PATHS:  # as the live tree counts
-                data_size += len(path) + data_length(data)
             if owner:
                 if is_container(owner):
                     tree.containers.add(path)
@@ -289,7 +286,7 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     for name in ("/", ZOOKEEPER, QUOTA, CONFIG):
         if name not in nodes:
             raise SnapshotError(pos, f"snapshot has no {name} node")
-    tree.approximate_data_size = data_size
+    tree.approximate_data_size = approximate_size(nodes)  # DataTree.deserialize recounts it
     for path, node in nodes.items():
         if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
             tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
