@@ -28,7 +28,7 @@ from ..jute.records import (
 )
 from . import digest as dg
 from . import javaorder
-from .node import Node, approximate_size, data_length, is_ttl, path_length, ttl_owner
+from .node import Node, approximate_size, data_length, is_ttl, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
 
@@ -300,7 +300,7 @@ class DataTree:
         self._digest_in(parent_path, parent)
         self.nodes[path] = node
         self._digest_in(path, node)
-        self.approximate_data_size += path_length(path) + data_length(data)
+        self.approximate_data_size += len(path) + data_length(data)
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.add(path)
         elif is_ttl(owner, self.extended_types):
@@ -330,7 +330,7 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self._child_capacity.pop(path, None)
         self._digest_out(path, node)
-        self.approximate_data_size -= path_length(path) + data_length(node.data)
+        self.approximate_data_size -= len(path) + data_length(node.data)
         owner = node.owner
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)

@@ -27,17 +27,13 @@ def data_length(data: bytes | None) -> int:
     return 0 if data is None else len(data)
 
 
-def path_length(path: str) -> int:
-    """Java's String.length() of a path (UTF-16 units), what ZooKeeper's approximate data size counts."""
-    return len(path) if path.isascii() else len(path.encode("utf-16-le")) // 2
-
-
 def approximate_size(nodes: dict[str, Node]) -> int:
     """DataTree.approximateDataSize: path and data lengths of every entry of ZooKeeper's node map, which holds
     the root twice (as "" and as its alias "/"), so the root's data counts twice and "/" once."""
     total = 0
     for path, node in nodes.items():
-        total += data_length(node.data) + (0 if path == "/" else path_length(path))
+        # len() is Java's String.length() here: valid paths have no characters beyond 0xFFFF (see paths).
+        total += data_length(node.data) + (0 if path == "/" else len(path))
     root = nodes.get("/")
     return total + (1 + data_length(root.data) if root is not None else 0)
 
