@@ -16,9 +16,10 @@ from zoopark.core.tree.datatree import DataTree
 from zoopark.core.tree.paths import InvalidPath, validate_path
 
 from corehelp import Harness
-from procs import ZooKeeperProcess, ZooParkProcess, four_letter, mntr, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess, four_letter, mntr
+from references import needs
 
-needs_zk = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+needs_zk = needs("zookeeper")
 
 
 def test_closed_and_expired_sessions_leave_no_watches() -> None:

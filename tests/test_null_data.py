@@ -5,7 +5,6 @@ ZooKeeper and theirs by us), in zkCli.sh and our shell, and in logdump / snapdum
 from __future__ import annotations
 
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from kazoo.client import KazooClient
 from kazoo.protocol.serialization import Create, SetData
 from kazoo.security import OPEN_ACL_UNSAFE
 
+from test_shell import zkcli
 from zoopark.core.jute.constants import Err, OpCode
 from zoopark.core.jute.io import JuteError, Reader, encode_buffer
 from zoopark.core.jute.records import OPEN_ACL_UNSAFE as ACL_OPEN
@@ -23,12 +23,11 @@ from zoopark.core.jute.records import CreateTxn, ExistsRequest, SetDataTxn, TxnH
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
 
-from procs import ZooKeeperProcess, ZooParkProcess, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess
+from references import needs
 
-ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
-needs_zk = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
-needs_zkcli = pytest.mark.skipif(not zookeeper_available() or not os.path.exists(ZKCLI),
-                                 reason="zkCli.sh is not installed")
+needs_zk = needs("zookeeper")
+needs_zkcli = needs("zookeeper", "zkcli")
 
 # What a client reads back from each node `build` makes, on ZooKeeper 3.8.
 EXPECTED = {"/null": None, "/empty": b"", "/full": b"x", "/set-null": None, "/set-empty": b"",
@@ -157,9 +156,9 @@ def test_reads_watches_and_restarts_keep_null_as_zookeeper_does() -> None:
 
 
 def _zkcli(hosts: str, *args: str) -> list[str]:
-    r = subprocess.run([ZKCLI, "-server", hosts, *args], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.split("WatchedEvent state:SyncConnected type:None path:null\n", 1)[-1].splitlines()
+    rc, out, err = zkcli(hosts, " ".join(args))  # zkCli's banner and connect event taken out
+    assert rc == 0, err
+    return out.splitlines()
 
 
 def _shell(hosts: str, *args: str) -> list[str]:
