@@ -339,6 +339,7 @@ class Run:
     def stats(self) -> None:
         """What each member's mntr, srvr and cons say that the same workload makes the same: the values of
         MNTR_SAME and SRVR_SAME, and each connection's cons fields (names; queued and to values)."""
+        self._caught_up()
         for m, hosts in enumerate(self.members):
             host, port = hosts.rsplit(":", 1)
             rows = mntr(int(port))
@@ -358,6 +359,19 @@ class Run:
                 conns.append(f"[{match.group(1)}]({','.join(fields)};queued={fields['queued']},"
                              f"to={fields.get('to')})")
             self.out.append(f"stats m{m} cons {sorted(conns)}")
+
+    def _caught_up(self, timeout: float = 10.0) -> None:
+        """Until every member has applied what the leader (the last member) has: a member no client of ours
+        is on was not synced by settle()."""
+        def zxid(hosts: str) -> str | None:
+            text = four_letter(int(hosts.rsplit(":", 1)[1]), "srvr")
+            return next((ln.split(": ", 1)[1] for ln in text.splitlines() if ln.startswith("Zxid: ")), None)
+        want = zxid(self.members[-1])
+        deadline = time.monotonic() + timeout
+        while any(zxid(h) != want for h in self.members[:-1]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"members did not catch up with the leader's zxid {want}")
+            time.sleep(0.02)
 
     def dump(self) -> None:
         """The whole tree as the last client sees it."""
