@@ -311,3 +311,54 @@ def test_dump_tools_tell_null_from_empty() -> None:
         null_block = text.split("----\n/null\n", 1)[1].split("----", 1)[0]
         empty_block = text.split("----\n/empty\n", 1)[1].split("----", 1)[0]
         assert "  data = null\n" in null_block and "  data = \n" in empty_block
+
+
+# ---- a member synced by SNAP --------------------------------------------------------------------
+
+
+@needs_zk
+@pytest.mark.xdist_group("ensembles")
+@pytest.mark.parametrize("leader_kind", ["zoopark", "zookeeper"])
+def test_a_member_synced_by_snapshot_keeps_null(leader_kind: str) -> None:
+    """Members 2 and 3 of `leader_kind` lead; member 1, of the other kind, loses its dataDir and comes back
+    with nothing: the leader sends it the tree as a snapshot (SNAP), in which null data stays null."""
+    from procs import ensemble_config, ensemble_ports, member, wait_settled
+
+    kinds = {"zoopark": ZooParkProcess, "zookeeper": ZooKeeperProcess}
+    follower_cls = kinds["zookeeper" if leader_kind == "zoopark" else "zoopark"]
+    extra = ensemble_config(ensemble_ports((1, 2, 3)))
+    # ZooKeeper says at INFO how it was synced.
+    kw = {"jvm_props": {"org.slf4j.simpleLogger.defaultLogLevel": "info"}} if follower_cls is ZooKeeperProcess else {}
+    members = {1: member(follower_cls, 1, extra, **kw)} | {i: member(kinds[leader_kind], i, extra) for i in (2, 3)}
+    try:
+        for i in (2, 3, 1):
+            members[i].start(wait=False)
+        wait_settled(list(members.values()), timeout=90)
+        kz = KazooClient(members[1].hosts, timeout=15.0)
+        kz.start(timeout=30)
+        build(kz)
+        expected = read_back(kz)
+        kz.stop()
+        kz.close()
+        for m in members.values():
+            m.stop()
+        for f in (members[1].data_dir / "version-2").iterdir():
+            f.unlink()
+        for i in (2, 3):
+            members[i].start(wait=False)
+        wait_settled([members[2], members[3]], timeout=90)
+        members[1].start(timeout=90)
+        kz = KazooClient(members[1].hosts, timeout=15.0)
+        kz.start(timeout=30)
+        kz.sync("/")
+        got = read_back(kz)
+        kz.stop()
+        kz.close()
+        follower_log = members[1].log_tail(10_000)
+    finally:
+        for m in members.values():
+            m.cleanup()
+    assert {p: v[0] for p, v in expected.items()} == {p: d for p, d in EXPECTED.items() if p != "/eph-null"}
+    assert got == expected
+    synced = "installed the leader's snapshot" if follower_cls is ZooParkProcess else "Getting a snapshot from leader"
+    assert synced in follower_log
