@@ -19,7 +19,7 @@ from test_shell import zkcli
 from zoopark.core.jute.constants import Err, OpCode
 from zoopark.core.jute.io import JuteError, Reader, encode_buffer
 from zoopark.core.jute.records import OPEN_ACL_UNSAFE as ACL_OPEN
-from zoopark.core.jute.records import CreateTxn, ExistsRequest, SetDataTxn, TxnHeader
+from zoopark.core.jute.records import CreateRequest, CreateTxn, ExistsRequest, SetDataTxn, TxnHeader
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
 
@@ -65,13 +65,20 @@ def test_snapshot_writes_null_as_length_minus_one_and_reads_it_back() -> None:
     assert back.digest == tree.digest and back.approximate_data_size == tree.approximate_data_size
 
 
-def test_malformed_buffer_length_is_an_error_not_null() -> None:
+def test_minus_one_is_null_other_negative_lengths_are_not() -> None:
     """BinaryInputArchive reads -1 as null and rejects any other negative length."""
     assert Reader(b"\xff\xff\xff\xff").buffer() is None
     with pytest.raises(JuteError):
         Reader(struct.pack(">i", -2)).buffer()
     with pytest.raises(JuteError):
         Reader(struct.pack(">i", -2)).string()
+    # A vector's -1 is null; any other negative count is an empty vector (BinaryIndex is done at once).
+    assert Reader(struct.pack(">i", -1)).vector(Reader.int) is None
+    assert Reader(struct.pack(">i", -2)).vector(Reader.int) == []
+    assert CreateRequest.read(Reader(encode_buffer(b"/a") + encode_buffer(None) + struct.pack(">ii", -1, 0))).acl \
+        is None
+    assert CreateRequest.read(Reader(encode_buffer(b"/a") + encode_buffer(None) + struct.pack(">ii", -3, 0))).acl \
+        == ()
 
 
 # ---- live servers -------------------------------------------------------------------------------

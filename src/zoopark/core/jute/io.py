@@ -82,8 +82,10 @@ class Reader:
 
     def vector(self, item: Callable[[Reader], T]) -> list[T] | None:
         n = self.int()
-        if n < 0:
+        if n == -1:
             return None
+        if n < 0:
+            return []  # BinaryIndex(n).done() at once: ZooKeeper reads an empty vector, not null
         if n > self.end - self.pos:  # every element takes at least one byte
             raise JuteError(f"vector of {n} elements at offset {self.pos} exceeds the frame")
         return [item(self) for _ in range(n)]
