@@ -69,6 +69,7 @@ def _ensemble(cls: type, ports: dict[int, tuple[int, int]]) -> tuple[list, list[
     return list(members.values()), [m.hosts for m in order], names
 
 
+@pytest.mark.xdist_group("ensembles")
 @pytest.mark.parametrize("kind", ["zoopark"] if TARGET == "zoopark" else ["zk"])
 def test_same_transcript_as_a_zookeeper_ensemble(kind: str) -> None:
     """Three members against three ZooKeeper 3.8 members (the same quorum and election ports, one ensemble

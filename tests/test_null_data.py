@@ -23,7 +23,7 @@ from zoopark.core.jute.records import CreateRequest, CreateTxn, ExistsRequest, S
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
 
-from procs import ZooKeeperProcess, ZooParkProcess
+from procs import ZooKeeperProcess, ZooParkProcess, mntr
 from references import needs
 
 needs_zk = needs("zookeeper")
@@ -224,7 +224,7 @@ def test_bad_buffer_length_is_a_marshalling_error_on_both() -> None:
 # ---- files exchanged between the two servers ----------------------------------------------------
 
 
-def _switch(first_cls, second_cls) -> tuple[dict, dict, str]:
+def _switch(first_cls, second_cls) -> tuple[dict, dict, str, dict[str, str]]:
     """Nulls written before and after a snapshot on `first_cls` (snapCount 10: ZooKeeper snapshots every
     5 to 10 txns), served from the same dataDir by `second_cls`."""
     extra = {"snapCount": "10"}
@@ -248,7 +248,7 @@ def _switch(first_cls, second_cls) -> tuple[dict, dict, str]:
             after = read_back(kz) | {f"/later-{i}": kz.get(f"/later-{i}")[0] for i in range(12)}
             kz.stop()
             kz.close()
-            return before, after, second.log_tail(200)
+            return before, after, second.log_tail(200), mntr(second.port)
         finally:
             second.cleanup()
     finally:
@@ -257,14 +257,15 @@ def _switch(first_cls, second_cls) -> tuple[dict, dict, str]:
 
 @needs_zk
 def test_zookeeper_reads_null_from_zoopark_files() -> None:
-    before, after, _ = _switch(ZooParkProcess, ZooKeeperProcess)
+    before, after, _, rows = _switch(ZooParkProcess, ZooKeeperProcess)
     assert before["/null"][0] is None and before["/later-1"] is None and before["/later-0"] == b""
     assert after == before
+    assert rows["zk_digest_mismatches_count"] == "0"  # ZooKeeper's digest of our snapshot's tree is ours
 
 
 @needs_zk
 def test_zoopark_reads_null_from_zookeeper_files() -> None:
-    before, after, log = _switch(ZooKeeperProcess, ZooParkProcess)
+    before, after, log, _ = _switch(ZooKeeperProcess, ZooParkProcess)
     assert before["/null"][0] is None and before["/later-1"] is None and before["/later-0"] == b""
     assert after == before
     assert "matches the snapshot's" in log  # our digest of a tree with null nodes is ZooKeeper's
