@@ -10,23 +10,43 @@ the same way, so equal histories give equal zxids.
 Watch events are synchronised, not slept for: after each operation every client does a sync round trip (the
 server sends events before the replies that follow them) and then waits for a marker pushed through kazoo's
 callback queue behind any watch callbacks already dispatched.
+
+Data is sometimes null (kazoo's None, length -1 on the wire) and sometimes empty: the two must stay apart. The
+system nodes (/zookeeper, its quota and config children; getConfig is a getData of /zookeeper/config) are read
+and written like any path. `stats` rows record what mntr, srvr and cons say that is deterministic for the same
+workload. Against an ensemble, `hosts` lists its members, followers first and the leader last: clients start on
+the followers and reconnect to another member; a sync through a client's own member before each operation
+makes every member current, so answers do not depend on replication timing.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
-from kazoo.protocol.serialization import Create2
+from kazoo.protocol.serialization import Create, Create2, SetData
 from kazoo.protocol.states import Callback
 from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id, make_digest_acl
 
+from procs import four_letter, mntr
+
 PATHS = ["/d", "/d/a", "/d/b", "/d/a/x", "/d/a/y", "/d/b/z", "/e", "/e/q"]
-DATA = [b"", b"v", b"value-2", bytes(range(32))]
+DATA = [None, b"", b"v", b"value-2", bytes(range(32))]
+SYSTEM = ["/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
+# mntr rows whose values are the same for the same workload (others are timings, counters of pings, ids;
+# ZooKeeper's own outstanding_requests is sometimes -1 between two runs of the same workload).
+MNTR_SAME = ("zk_server_state", "zk_znode_count", "zk_watch_count", "zk_ephemerals_count",
+             "zk_approximate_data_size", "zk_num_alive_connections",
+             "zk_global_sessions", "zk_local_sessions", "zk_peer_state", "zk_quorum_size", "zk_synced_followers",
+             "zk_synced_non_voting_followers", "zk_synced_observers", "zk_pending_syncs")
+SRVR_SAME = ("Zxid", "Mode", "Node count", "Connections")
+_CONS = re.compile(r"^\s*/[^\[]+\[(\d+)\]\((.*)\)$")
 USERS = [("alice", "pw1"), ("bob", "pw2")]
 
 
@@ -46,6 +66,7 @@ def create_container(kz: KazooClient, path: str, data: bytes, acl=None):
 class Client:
     index: int
     hosts: str
+    member: int = 0
     generation: int = 0
     kz: KazooClient | None = None
     events: list = field(default_factory=list)
@@ -62,9 +83,53 @@ class Client:
 
     def stop(self) -> None:
         if self.kz is not None:
+            local = self._local_port()
             self.kz.stop()
             self.kz.close()
             self.kz = None
+            self._wait_gone(self.hosts, local)
+
+    def move(self, member: int, hosts: str, timeout: float = 30.0) -> None:
+        """Take the same session to another member: kazoo reconnects there (re-arming its watches) once the
+        connection to this one drops."""
+        assert self.kz is not None
+        old_hosts, old_sock, local = self.hosts, self.kz._connection._socket, self._local_port()
+        self.member, self.hosts = member, hosts
+        self.kz.set_hosts(hosts)
+        old_sock.shutdown(socket.SHUT_RDWR)
+        port = int(hosts.rsplit(":", 1)[1])
+        deadline = time.monotonic() + timeout
+        while True:
+            sock = self.kz._connection._socket
+            try:
+                if self.kz.connected and sock is not None and sock is not old_sock and sock.getpeername()[1] == port:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.label} did not reconnect to {hosts}")
+            time.sleep(0.02)
+        self._wait_gone(old_hosts, local)
+
+    def _local_port(self) -> int | None:
+        sock = self.kz._connection._socket if self.kz is not None else None
+        try:
+            return sock.getsockname()[1] if sock is not None else None
+        except OSError:
+            return None
+
+    @staticmethod
+    def _wait_gone(hosts: str, local_port: int | None, timeout: float = 10.0) -> None:
+        """Until the server no longer lists our old connection in cons (it notices a close asynchronously,
+        and the stats rows count connections)."""
+        if local_port is None:
+            return
+        port = int(hosts.rsplit(":", 1)[1])
+        deadline = time.monotonic() + timeout
+        while f":{local_port}[" in four_letter(port, "cons"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the server on {port} still lists connection :{local_port}")
+            time.sleep(0.02)
 
     def watcher(self, event) -> None:
         if event.type == "NONE":
@@ -82,13 +147,23 @@ class Client:
 
 
 class Run:
-    def __init__(self, hosts: str, seed: int, ops: int, clients: int = 3) -> None:
+    def __init__(self, hosts: str | list[str], seed: int, ops: int, clients: int = 3, root: str = "",
+                 ports: dict[int, str] | None = None) -> None:
+        """`hosts`: one server, or an ensemble's members (followers first, the leader last); `root` prefixes
+        every path (to run seeds one after another on one ensemble); `ports` names the ports that appear in
+        answers (/zookeeper/config), which differ between two ensembles."""
         self.rng = random.Random(seed)
         self.seed = seed
         self.ops = ops
-        self.clients = [Client(i, hosts) for i in range(clients)]
+        self.members = [hosts] if isinstance(hosts, str) else list(hosts)
+        starts = max(1, len(self.members) - 1)  # not on the leader
+        self.clients = [Client(i, self.members[i % starts], i % starts) for i in range(clients)]
+        self.root = root
+        self.paths = [root + p for p in PATHS]
+        self.ports = {str(k): v for k, v in (ports or {}).items()}
         self.sessions: dict[int, str] = {}
         self.out: list[str] = []
+        self.mntr_keys: dict[str, set[str]] = {}  # member label -> every mntr key it showed
         self.t0 = 0
 
     # ---- normalisation -----------------------------------------------------------------------
@@ -152,12 +227,21 @@ class Run:
         c = rng.choice(self.clients)
         kz = c.kz
         assert kz is not None
-        path = rng.choice(PATHS)
+        path = rng.choice(self.paths)
         op = rng.choices(
             ["create", "delete", "set", "get", "exists", "children", "acl", "setacl", "multi", "auth",
-             "reconnect", "sync", "children_stat"],
-            weights=[20, 8, 10, 8, 8, 6, 3, 2, 6, 2, 2, 2, 3],
+             "reconnect", "sync", "children_stat", "system", "stats", "move"],
+            weights=[20, 8, 10, 8, 8, 6, 3, 2, 6, 2, 2, 2, 3, 4, 1, 2 if len(self.members) > 1 else 0],
         )[0]
+        if op == "system":  # the same reads and writes, on /zookeeper and its children
+            path = rng.choice(SYSTEM)
+            op = rng.choice(["get", "get", "exists", "children", "children_stat", "acl", "set", "create",
+                             "delete"])
+            if op == "create":
+                path = rng.choice(SYSTEM) + "/x"
+        if op == "stats":
+            self.stats()
+            return
         if op == "create":
             mode = rng.choice(["p", "e", "s", "es", "c"])
             data = rng.choice(DATA)
@@ -208,11 +292,19 @@ class Run:
             c.stop()
             self.settle()
             c.generation += 1
+            if len(self.members) > 1:  # to another member
+                c.member = rng.choice([m for m in range(len(self.members)) if m != c.member])
+                c.hosts = self.members[c.member]
             c.start()
             self._label_sessions()
-            self.out.append(f"{c.label} new session")
+            self.out.append(f"{c.label} new session on m{c.member}")
         elif op == "sync":
             self.record(c, f"sync {path}", lambda: kz.sync(path))
+        elif op == "move":
+            target = rng.choice([m for m in range(len(self.members)) if m != c.member])
+            self.out.append(f"{c.label} moves its session to m{target}")
+            c.move(target, self.members[target])
+            self.settle()
 
     def _multi(self, c: Client) -> None:
         rng, kz = self.rng, c.kz
@@ -220,19 +312,21 @@ class Run:
         t = kz.transaction()
         desc = []
         for _ in range(rng.randint(1, 4)):
-            path = rng.choice(PATHS)
+            path = rng.choice(self.paths)
             kind = rng.choice(["create", "delete", "set", "check"])
             if kind == "create":
                 seq = rng.random() < 0.3
-                t.create(path, b"m", sequence=seq)
-                desc.append(f"create {path} seq={seq}")
+                data = rng.choice([None, b"", b"m"])
+                t._add(Create(path, data, OPEN_ACL_UNSAFE, 2 if seq else 0))  # t.create refuses None
+                desc.append(f"create {path} {data!r} seq={seq}")
             elif kind == "delete":
                 t.delete(path)
                 desc.append(f"delete {path}")
             elif kind == "set":
                 v = rng.choice([-1, 0, 1])
-                t.set_data(path, b"ms", version=v)
-                desc.append(f"set {path} v={v}")
+                data = rng.choice([None, b"", b"ms"])
+                t._add(SetData(path, data, v))
+                desc.append(f"set {path} {data!r} v={v}")
             else:
                 v = rng.choice([0, 1])
                 t.check(path, v)
@@ -241,6 +335,43 @@ class Run:
         def commit():
             return [r if not isinstance(r, Exception) else f"!{type(r).__name__}" for r in t.commit()]
         self.record(c, "multi " + "; ".join(desc), commit)
+
+    def stats(self) -> None:
+        """What each member's mntr, srvr and cons say that the same workload makes the same: the values of
+        MNTR_SAME and SRVR_SAME, and each connection's cons fields (names; queued and to values)."""
+        self._caught_up()
+        for m, hosts in enumerate(self.members):
+            host, port = hosts.rsplit(":", 1)
+            rows = mntr(int(port))
+            # A leader's per-learner rows are named by the learner's id, which depends on who won the election.
+            self.mntr_keys.setdefault(f"m{m}", set()).update(re.sub(r"_\d+_learner_handler", "_<id>_learner_handler", k)
+                                                            for k in rows)
+            same = ",".join(f"{k[3:]}={rows[k]}" for k in MNTR_SAME if k in rows)
+            self.out.append(f"stats m{m} mntr {same}")
+            srvr = dict(line.split(": ", 1) for line in four_letter(int(port), "srvr").splitlines() if ": " in line)
+            self.out.append(f"stats m{m} srvr " + ",".join(f"{k}={srvr.get(k)}" for k in SRVR_SAME))
+            conns = []
+            for line in four_letter(int(port), "cons").splitlines():
+                match = _CONS.match(line)
+                if match is None:
+                    continue
+                fields = dict(f.split("=", 1) for f in match.group(2).split(","))
+                conns.append(f"[{match.group(1)}]({','.join(fields)};queued={fields['queued']},"
+                             f"to={fields.get('to')})")
+            self.out.append(f"stats m{m} cons {sorted(conns)}")
+
+    def _caught_up(self, timeout: float = 10.0) -> None:
+        """Until every member has applied what the leader (the last member) has: a member no client of ours
+        is on was not synced by settle()."""
+        def zxid(hosts: str) -> str | None:
+            text = four_letter(int(hosts.rsplit(":", 1)[1]), "srvr")
+            return next((ln.split(": ", 1)[1] for ln in text.splitlines() if ln.startswith("Zxid: ")), None)
+        want = zxid(self.members[-1])
+        deadline = time.monotonic() + timeout
+        while any(zxid(h) != want for h in self.members[:-1]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"members did not catch up with the leader's zxid {want}")
+            time.sleep(0.02)
 
     def dump(self) -> None:
         """The whole tree as the last client sees it."""
@@ -257,7 +388,8 @@ class Run:
             for k in kids:
                 walk(p.rstrip("/") + "/" + k)
         for root in ("/d", "/e"):
-            walk(root)
+            walk(self.root + root)
+        walk("/zookeeper")
 
     def run(self) -> list[str]:
         self.t0 = int(time.time() * 1000)
@@ -265,12 +397,19 @@ class Run:
             for c in self.clients:
                 c.start()
             self._label_sessions()
+            if self.root:
+                first = self.clients[0]
+                self.record(first, f"create {self.root}", lambda: first.kz.create(self.root))
             for _ in range(self.ops):
                 self.step()
             self.dump()
+            self.stats()
         finally:
             for c in self.clients:
                 c.stop()
+        if self.ports:
+            self.out = [re.sub(r"(?<=:)\d+", lambda m: self.ports.get(m.group(0), m.group(0)), line)
+                        for line in self.out]
         return self.out
 
 

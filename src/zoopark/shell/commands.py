@@ -304,7 +304,7 @@ class Shell:
             created, _ = call(zk, CreateTTL(path, data, acl or OPEN_ACL_UNSAFE, flags, int(str(opts["t"]))),
                               self.timeout_s)
         else:
-            created = zk.create(path, data or b"", acl=acl, ephemeral=bool(opts.get("e")),
+            created = zk.create(path, data, acl=acl, ephemeral=bool(opts.get("e")),
                                 sequence=bool(opts.get("s")))
         self.err.write(f"Created {created}\n")  # zkCli says it on stderr
 

@@ -118,7 +118,9 @@ def dump_snapshot(path: Path, as_json: bool, with_data: bool, out: TextIO = sys.
                   f"  dataVersion = {st.version}\n  aclVersion = {st.aversion}\n"
                   f"  ephemeralOwner = 0x{node.owner:x}\n  dataLength = {st.data_length}\n")
         if with_data:
-            out.write(f"  data = {base64.b64encode(node.data).decode()}\n")
+            # ZooKeeper's SnapshotFormatter prints null data as empty; we keep the two apart.
+            data = "null" if node.data is None else base64.b64encode(node.data).decode()
+            out.write(f"  data = {data}\n")
     return len(tree.nodes)
 
 

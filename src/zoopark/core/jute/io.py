@@ -50,16 +50,24 @@ class Reader:
     def bool(self) -> bool:
         return self.buf[self._need(1)] != 0
 
-    def buffer(self) -> bytes | None:
+    def _length(self) -> int:
+        """A buffer's or string's length; -1 is null. Any other negative length is a malformed record, as
+        BinaryInputArchive.checkLength rejects it (it is not another spelling of null)."""
         n = self.int()
-        if n < 0:
+        if n < -1:
+            raise JuteError(f"unreasonable length {n} at offset {self.pos - 4}")
+        return n
+
+    def buffer(self) -> bytes | None:
+        n = self._length()
+        if n == -1:
             return None
         pos = self._need(n)
         return bytes(self.buf[pos : pos + n])
 
     def string(self) -> str | None:
-        n = self.int()
-        if n < 0:
+        n = self._length()
+        if n == -1:
             return None
         pos = self._need(n)
         try:
@@ -74,8 +82,10 @@ class Reader:
 
     def vector(self, item: Callable[[Reader], T]) -> list[T] | None:
         n = self.int()
-        if n < 0:
+        if n == -1:
             return None
+        if n < 0:
+            return []  # BinaryIndex(n).done() at once: ZooKeeper reads an empty vector, not null
         if n > self.end - self.pos:  # every element takes at least one byte
             raise JuteError(f"vector of {n} elements at offset {self.pos} exceeds the frame")
         return [item(self) for _ in range(n)]

@@ -39,8 +39,10 @@ _ACL_VECTORS_MAX = 4096
 def _read_acl_vector(r: Reader):
     start = r.pos
     n = r.int()
-    if n < 0:
+    if n == -1:
         return None
+    if n < 0:
+        return ()  # as Reader.vector: an empty vector
     buf, pos, end = r.buf, r.pos, r.end
     try:
         for _ in range(n):

@@ -247,8 +247,9 @@ class ServerCore:
         if conn is None or conn.session is None:
             return
         s = self.sessions.get(conn.session)
-        if s is not None and s.conn == conn_id:
-            s.conn = None
+        if s is None or s.conn == conn_id:  # ended (closed, expired: its watches go too) or still ours
+            if s is not None:
+                s.conn = None
             self.tree.remove_session_watches(conn.session)
 
     def _on_frame(self, conn_id: int, data: bytes, out: list[Action]) -> None:
@@ -615,7 +616,8 @@ class ServerCore:
         s.conn = conn_id
         conn.handshake_done = True
         out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
-        self._answered(conn, OpCode.CREATE_SESSION, -1, self.now_ms - conn.stats.established_ms)
+        # The createSession request is cxid 0 in ZooKeeper: cons shows lcxid=0x0 from the start.
+        self._answered(conn, OpCode.CREATE_SESSION, 0, self.now_ms - conn.stats.established_ms)
         out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client "
                                f"{conn.remote_ip}", sid))
         early, conn.early = conn.early or [], None

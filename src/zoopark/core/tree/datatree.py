@@ -28,7 +28,7 @@ from ..jute.records import (
 )
 from . import digest as dg
 from . import javaorder
-from .node import Node, is_ttl, ttl_owner
+from .node import Node, approximate_size, data_length, is_ttl, ttl_owner
 from .paths import split
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
 
@@ -82,7 +82,6 @@ class DataTree:
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self._acl_ids: dict[int, tuple[ACL, ...]] = {}
-        self.approximate_data_size = 0
         # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
         self._child_capacity: dict[str, int] = {}
         self.digest = 0  # ZooKeeper's tree digest, kept current on every change
@@ -94,6 +93,8 @@ class DataTree:
         config.aversion = -1  # ZooKeeper's addConfigNode calls setACL(..., version -1)
         self.nodes.update({"/": root, ZOOKEEPER: zk, QUOTA: self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)})
         self.nodes[CONFIG] = config
+        # Kept current on every change as ZooKeeper's nodeDataSize is (its system nodes count too).
+        self.approximate_data_size = approximate_size(self.nodes)
         self.digest = self.recompute_digest() if track_digest else 0
 
     # ---- reading -----------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class DataTree:
         self._acl_ids[id(got)] = got
         return got
 
-    def _new_node(self, data: bytes, acl, zxid: int, time_ms: int, owner: int) -> Node:
+    def _new_node(self, data: bytes | None, acl, zxid: int, time_ms: int, owner: int) -> Node:
         return Node(data, self.intern_acl(acl), zxid, time_ms, owner)
 
     # ---- watches -----------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class DataTree:
         elif t in (OpCode.SET_DATA, OpCode.RECONFIG):
             assert isinstance(txn, SetDataTxn)
             rc.path = txn.path
-            rc.stat = self.set_data(txn.path, txn.data or b"", txn.version, hdr.zxid, hdr.time, rc.events)
+            rc.stat = self.set_data(txn.path, txn.data, txn.version, hdr.zxid, hdr.time, rc.events)
         elif t == OpCode.SET_ACL:
             assert isinstance(txn, SetACLTxn)
             rc.path = txn.path
@@ -246,7 +247,7 @@ class DataTree:
             owner = hdr.client_id if txn.ephemeral else 0
         rc.path = txn.path
         rc.stat = self.create_node(
-            txn.path, txn.data or b"", txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
+            txn.path, txn.data, txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
         )
 
     def _apply_multi(self, hdr: TxnHeader, txn: MultiTxn, rc: TxnResult) -> None:
@@ -271,7 +272,7 @@ class DataTree:
             if sub_rc.err and not rc.err:
                 rc.err = sub_rc.err
 
-    def create_node(self, path: str, data: bytes, acl, owner: int, parent_cversion: int, zxid: int,
+    def create_node(self, path: str, data: bytes | None, acl, owner: int, parent_cversion: int, zxid: int,
                     time_ms: int, events: list[WatchEvent]) -> bytes:
         parent_path, name = split(path)
         parent = self.nodes.get(parent_path)
@@ -299,7 +300,7 @@ class DataTree:
         self._digest_in(parent_path, parent)
         self.nodes[path] = node
         self._digest_in(path, node)
-        self.approximate_data_size += len(path) + len(data)
+        self.approximate_data_size += len(path) + data_length(data)
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.add(path)
         elif is_ttl(owner, self.extended_types):
@@ -329,7 +330,7 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self._child_capacity.pop(path, None)
         self._digest_out(path, node)
-        self.approximate_data_size -= len(path) + len(node.data)
+        self.approximate_data_size -= len(path) + data_length(node.data)
         owner = node.owner
         if owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)
@@ -345,12 +346,12 @@ class DataTree:
         self._fire(events, self.child_watches, path, EventType.NODE_DELETED, node.acl, fired)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
 
-    def set_data(self, path: str, data: bytes, version: int, zxid: int, time_ms: int,
+    def set_data(self, path: str, data: bytes | None, version: int, zxid: int, time_ms: int,
                  events: list[WatchEvent]) -> bytes:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)
-        self.approximate_data_size += len(data) - len(node.data)
+        self.approximate_data_size += data_length(data) - data_length(node.data)
         self._digest_out(path, node)
         node.data = data
         node.mtime = time_ms

@@ -22,11 +22,29 @@ def ttl_owner(ttl_ms: int) -> int:
     return EXTENDED_MASK | ttl_ms
 
 
+def data_length(data: bytes | None) -> int:
+    """What ZooKeeper counts for a node's data (Stat.dataLength, approximate_data_size): null counts 0."""
+    return 0 if data is None else len(data)
+
+
+def approximate_size(nodes: dict[str, Node]) -> int:
+    """DataTree.approximateDataSize: path and data lengths of every entry of ZooKeeper's node map, which holds
+    the root twice (as "" and as its alias "/"), so the root's data counts twice and "/" once."""
+    total = 0
+    for path, node in nodes.items():
+        # len() is Java's String.length() here: valid paths have no characters beyond 0xFFFF (see paths).
+        total += data_length(node.data) + (0 if path == "/" else len(path))
+    root = nodes.get("/")
+    return total + (1 + data_length(root.data) if root is not None else 0)
+
+
 class Node:
     """Stored fields follow ZooKeeper's StatPersisted: `cversion` counts child creations only.
 
-    The Stat a client sees reports cversion as creations + deletions (2 * cversion - children), and
-    ephemeralOwner 0 for containers and TTL nodes, as DataNode.copyStat does.
+    `data` is None for a node created or set with null data (a buffer of length -1 on the wire), as
+    ZooKeeper keeps it: a read returns null again, not empty bytes, and snapshots and logs write -1.
+    The Stat a client sees reports cversion as creations + deletions (2 * cversion - children), dataLength 0
+    for null data, and ephemeralOwner 0 for containers and TTL nodes, as DataNode.copyStat does.
     """
 
     __slots__ = (
@@ -34,7 +52,7 @@ class Node:
         "owner", "pzxid", "children", "_stat",
     )
 
-    def __init__(self, data: bytes, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
+    def __init__(self, data: bytes | None, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
         self.data = data
         self.acl = acl
         self.czxid = zxid
@@ -66,7 +84,7 @@ class Node:
         n = self.num_children
         return Stat(
             self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
-            self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+            self.aversion, self.client_owner(), data_length(self.data), n, self.pzxid,
         )
 
     def stat_bytes(self) -> bytes:
@@ -76,6 +94,6 @@ class Node:
             n = self.num_children
             b = self._stat = STAT.pack(
                 self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
-                self.aversion, self.client_owner(), len(self.data), n, self.pzxid,
+                self.aversion, self.client_owner(), data_length(self.data), n, self.pzxid,
             )
         return b

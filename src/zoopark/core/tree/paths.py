@@ -13,8 +13,8 @@ def _bad_char(c: str) -> bool:
         0 < o <= 0x1F
         or 0x7F <= o <= 0x9F
         or 0xD800 <= o <= 0xF8FF
-        or 0xFFF0 <= o <= 0xFFFF
-    )
+        or 0xFFF0 <= o
+    )  # above 0xFFFF: Java sees a surrogate pair (0xD800-0xDFFF), which validatePath refuses
 
 
 def validate_path(path: str | None) -> None:

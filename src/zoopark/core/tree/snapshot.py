@@ -5,7 +5,7 @@ A snapshot `snapshot.<hex zxid>` is one Adler32-checked stream:
     sessions       int count, then (long id, int timeout) each
     ACL cache      int count, then (long key, vector<ACL>) each
     nodes          (string path, DataNode) each, parents before children, the root as path "",
-                   DataNode = buffer data, long acl key (-1: OPEN_ACL_UNSAFE), StatPersisted
+                   DataNode = buffer data (length -1: null), long acl key (-1: OPEN_ACL_UNSAFE), StatPersisted
                    ended by the path "/"
     seal           long Adler32 of every byte so far, string "/"
     ZxidDigest     long zxid, int digest version, long digest (written when digests are enabled, as in 3.8)
@@ -25,8 +25,8 @@ from ..jute.io import JuteError, Reader, Writer
 from ..jute.records import ACL, OPEN_ACL_UNSAFE
 from . import digest as dg
 from . import javaorder
-from .datatree import CONFIG, QUOTA, SPECIAL_PATHS, ZOOKEEPER, DataTree
-from .node import Node, is_container, is_ttl
+from .datatree import CONFIG, QUOTA, ZOOKEEPER, DataTree
+from .node import Node, approximate_size, is_container, is_ttl
 
 SNAP_MAGIC = 0x5A4B534E  # "ZKSN"
 VERSION = 2
@@ -40,6 +40,7 @@ _LONG = struct.Struct(">q")
 _NODE_TAIL = struct.Struct(">qqqqqiiiqq")
 _ZXID_DIGEST = struct.Struct(">qiq")
 _END = _INT.pack(1) + b"/"
+_NULL = _INT.pack(-1)  # a null buffer
 _CHUNK_NODES = 4096
 # Nodes whose ACL ZooKeeper keeps as the key -1 (created with a null ACL list, not through the cache).
 _UNCACHED = frozenset({"/", ZOOKEEPER, QUOTA})
@@ -120,8 +121,11 @@ def body_chunks(tree: DataTree, sessions: dict[int, int]) -> Iterator[bytes]:
         data = node.data
         parts.append(pack_int(len(p)))
         parts.append(p)
-        parts.append(pack_int(len(data)))
-        parts.append(data)
+        if data is None:
+            parts.append(_NULL)
+        else:
+            parts.append(pack_int(len(data)))
+            parts.append(data)
         parts.append(pack_tail(acl, node.czxid, node.mzxid, node.ctime, node.mtime, node.version,
                                node.cversion, node.aversion, node.owner, node.pzxid))
         n += 1
@@ -222,7 +226,6 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     unpack_tail = _NODE_TAIL.unpack_from
     tail_size = _NODE_TAIL.size
     new = Node.__new__
-    data_size = 0
     count = 0
     while True:
         (plen,) = unpack_int(buf, pos)
@@ -235,8 +238,10 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
             break
         (dlen,) = unpack_int(buf, pos)
         pos += 4
-        if dlen < 0:
-            data = b""  # a null buffer
+        if dlen == -1:
+            data = None  # null data stays null, as DataNode.deserialize's readBuffer keeps it
+        elif dlen < 0:
+            raise SnapshotError(pos - 4, f"bad data length {dlen} of {path!r}")
         else:
             if pos + dlen > total:
                 raise SnapshotError(pos - 4, f"bad data length {dlen} of {path!r}")
@@ -266,8 +271,6 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                 parent.children = {}
             parent.children[path[cut + 1 :]] = None
             nodes[path] = node
-            if path not in SPECIAL_PATHS:  # as the live tree counts
-                data_size += len(path) + len(data)
             if owner:
                 if is_container(owner):
                     tree.containers.add(path)
@@ -283,7 +286,7 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     for name in ("/", ZOOKEEPER, QUOTA, CONFIG):
         if name not in nodes:
             raise SnapshotError(pos, f"snapshot has no {name} node")
-    tree.approximate_data_size = data_size
+    tree.approximate_data_size = approximate_size(nodes)  # DataTree.deserialize recounts it
     for path, node in nodes.items():
         if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
             tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
