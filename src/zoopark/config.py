@@ -9,11 +9,14 @@ naming the key.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .core.tree import javaorder
 
 log = logging.getLogger("zoopark.config")
 
@@ -74,8 +77,18 @@ def _str(key: str, v: str) -> str:
     return v.strip()
 
 
-# key in zoo.cfg -> (Config field, parser). Aliases map to the same field.
-_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+def _hex(key: str, v: str) -> int:
+    try:
+        return int(v.strip(), 16)
+    except ValueError:
+        raise ConfigError(f"{key}: {v!r} is not a hexadecimal number") from None
+
+
+_Parse = Callable[[str, str], Any]
+
+# QuorumPeerConfig.parseProperties' own keys, which zoopark implements: one spelling (ZooKeeper turns any key
+# it does not know into the system property zookeeper.<key>, so zookeeper.tickTime would set nothing).
+_CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "tickTime": ("tick_time_ms", _positive),
     "initLimit": ("init_limit", _positive),
     "syncLimit": ("sync_limit", _positive),
@@ -84,56 +97,124 @@ _KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "clientPort": ("client_port", _port),
     "clientPortAddress": ("client_port_address", _str),
     "maxClientCnxns": ("max_client_cnxns", _non_negative),
-    "maxCnxns": ("max_cnxns", _non_negative),
     "minSessionTimeout": ("min_session_timeout_cfg", _int),
     "maxSessionTimeout": ("max_session_timeout_cfg", _int),
     "peerType": ("peer_type", _str),
     "electionAlg": ("election_alg", _int),
     "standaloneEnabled": ("standalone_enabled", _bool),
-    "reconfigEnabled": ("reconfig_enabled", _bool),
     "autopurge.snapRetainCount": ("autopurge_snap_retain_count", _int),
     "autopurge.purgeInterval": ("autopurge_purge_interval_h", _int),
+    "metricsProvider.className": ("metrics_provider_class", _str),
+    "metricsProvider.httpPort": ("metrics_http_port", _port),
+    "metricsProvider.httpHost": ("metrics_http_host", _str),
+    "version": ("config_version", _hex),  # QuorumMaj reads it from the static config too
+}
+
+# Keys ZooKeeper reads as Java system properties, here without their `zookeeper.` prefix. zoo.cfg takes them in
+# both spellings: ZooKeeper itself passes `snapCount=...` on as zookeeper.snapCount. (jute.maxbuffer,
+# readonlymode.enabled and znode.container.* are read without the prefix by ZooKeeper, from -D only; zoopark has
+# no -D, so zoo.cfg takes them too.)
+_PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "4lw.commands.whitelist": ("four_letter_words", _str),
     "snapCount": ("snap_count", _positive),
-    "zookeeper.snapCount": ("snap_count", _positive),
+    "snapSizeLimitInKb": ("snap_size_limit_kb", _int),
+    "snapshot.trust.empty": ("snapshot_trust_empty", _bool),
     "preAllocSize": ("pre_alloc_size_kb", _positive),
-    "zookeeper.preAllocSize": ("pre_alloc_size_kb", _positive),
     "jute.maxbuffer": ("jute_max_buffer_bytes", _positive),
     "extendedTypesEnabled": ("extended_types_enabled", _bool),
-    "zookeeper.extendedTypesEnabled": ("extended_types_enabled", _bool),
-    "superDigest": ("super_digest", _str),
-    "zookeeper.DigestAuthenticationProvider.superDigest": ("super_digest", _str),
+    "DigestAuthenticationProvider.superDigest": ("super_digest", _str),
     "forceSync": ("force_sync", _bool),
-    "zookeeper.forceSync": ("force_sync", _bool),
     "globalOutstandingLimit": ("global_outstanding_limit", _positive),
-    "zookeeper.globalOutstandingLimit": ("global_outstanding_limit", _positive),
     "readonlymode.enabled": ("read_only_mode_enabled", _bool),
-    "syncEnabled": ("sync_enabled", _bool),
     "znode.container.checkIntervalMs": ("container_check_interval_ms", _positive),
     "znode.container.maxPerMinute": ("container_max_per_minute", _positive),
     "admin.enableServer": ("admin_enable_server", _bool),
     "admin.serverAddress": ("admin_server_address", _str),
     "admin.serverPort": ("admin_server_port", _port),
     "admin.commandURL": ("admin_command_url", _str),
-    "metricsProvider.className": ("metrics_provider_class", _str),
-    "metricsProvider.httpPort": ("metrics_http_port", _port),
-    "metricsProvider.httpHost": ("metrics_http_host", _str),
-    "quorumListenOnAllIPs": ("quorum_listen_on_all_ips", _bool),
-    "localSessionsEnabled": ("local_sessions_enabled", _bool),
-    "leaderServes": ("leader_serves", _bool),
-    "cnxTimeout": ("cnx_timeout_ms", _positive),
-    "electionPortBindRetry": ("election_port_bind_retry", _non_negative),
-    "zookeeper.digest.enabled": ("digest_enabled", _bool),
-    "snapshot.trust.empty": ("snapshot_trust_empty", _bool),
-    "zookeeper.snapshot.trust.empty": ("snapshot_trust_empty", _bool),
-    "snapSizeLimitInKb": ("snap_size_limit_kb", _int),
-    "zookeeper.snapSizeLimitInKb": ("snap_size_limit_kb", _int),
     "digest.enabled": ("digest_enabled", _bool),
-    "secureClientPort": ("secure_client_port", _port),
     "nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
-    "zookeeper.nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
 }
-_UNSUPPORTED = {"secureClientPort", "secureClientPortAddress", "sslQuorum", "portUnification"}
+
+# Keys ZooKeeper 3.8 reads that zoopark accepts but does not implement: each maps to the value zoopark behaves as
+# (a setting asking for just that is honoured by what zoopark always does), or None. Anything else is logged as
+# accepted-but-ignored at start-up, never as unknown.
+_CFG_IGNORED: dict[str, str | None] = {
+    "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "secureClientPort": None,
+    "secureClientPortAddress": None, "observerMasterPort": None, "clientPortListenBacklog": None,
+    "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
+    "dynamicConfigFile": None, "reconfigEnabled": "false", "sslQuorum": "false", "portUnification": "false",
+    "sslQuorumReloadCertFiles": "false", "quorum.auth.enableSasl": "false",
+    "quorum.auth.serverRequireSasl": "false", "quorum.auth.learnerRequireSasl": "false",
+    "quorum.auth.learner.saslLoginContext": None, "quorum.auth.server.saslLoginContext": None,
+    "quorum.auth.kerberos.servicePrincipal": None, "quorum.cnxn.threads.size": None,
+    "jvm.pause.info-threshold.ms": None, "jvm.pause.warn-threshold.ms": None, "jvm.pause.sleep.time.ms": None,
+    "jvm.pause.monitor": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckTimeoutMs": None,
+    "multiAddress.reachabilityCheckEnabled": None, "oraclePath": None,
+}
+_CFG_IGNORED_PREFIXES = ("metricsProvider.",)  # the provider's own settings (exportJvmInfo, ...)
+_PROPERTY_IGNORED: dict[str, str | None] = {
+    "DigestAuthenticationProvider.digestAlg": "SHA1", "DigestAuthenticationProvider.enabled": "true",
+    "SASLAuthenticationProvider.superPassword": None, "X509AuthenticationProvider.superUser": None,
+    "admin.forceHttps": "false", "admin.httpVersion": None, "admin.idleTimeout": None,
+    "admin.portUnification": "false", "allowSaslFailedClients": None, "audit.enable": "false",
+    "audit.impl.class": None, "bitHashCacheSize": None, "client.portUnification": "false",
+    "clientTcpKeepAlive": None, "closeSessionTxn.enabled": "true", "cnxTimeout": None, "commitLogCount": None,
+    "commitProcessor.maxCommitBatchSize": None, "commitProcessor.maxReadBatchSize": None,
+    "commitProcessor.numWorkerThreads": None, "commitProcessor.shutdownTimeout": None,
+    "connection_throttle_decrease_ratio": None, "connection_throttle_drop_decrease": None,
+    "connection_throttle_drop_increase": None, "connection_throttle_fill_count": None,
+    "connection_throttle_fill_time": None, "connection_throttle_freeze_time": None,
+    "connection_throttle_global_session_weight": None, "connection_throttle_local_session_weight": None,
+    "connection_throttle_renew_session_weight": None, "connection_throttle_tokens": None,
+    "connection_throttle_weight_enabled": None, "datadir.autocreate": "true", "db.autocreate": None,
+    "electionPortBindRetry": None, "enableEagerACLCheck": "false", "enforce.auth.enabled": "false",
+    "enforce.auth.schemes": None, "enforceQuota": "false", "ensembleAuthName": None,
+    "fastleader.maxNotificationInterval": None, "fastleader.minNotificationInterval": None, "flushDelay": None,
+    "follower.skipLearnerRequestToNextProcessor": None, "forceSnapshotSync": "false",
+    "forward_learner_requests_to_commit_processor_disabled": None, "intBufferStartingSizeBytes": None,
+    "jmx.log4j.disable": None, "jmx.log4j.mbean": None, "jute.maxbuffer.extrasize": None,
+    "kerberos.canonicalizeHostNames": None, "kerberos.removeHostFromPrincipal": None,
+    "kerberos.removeRealmFromPrincipal": None, "kinit": None, "largeRequestMaxBytes": None,
+    "largeRequestThreshold": None, "leader.ackLoggingFrequency": None, "leader.closeSocketAsync": None,
+    "leader.maxConcurrentDiffSyncs": None, "leader.maxConcurrentSnapSyncs": None,
+    "leader.maxTimeToWaitForEpoch": None, "leaderConnectDelayDuringRetryMs": None, "leaderServes": "yes",
+    "learner.asyncSending": None, "learner.closeSocketAsync": None, "letAnySaslUserDoX": None,
+    "maxBatchSize": None, "maxCnxns": "0", "maxGetChildrenResponseCacheSize": None,
+    "maxInProcessingDeadWatchers": None, "maxResponseCacheSize": None, "maxWriteQueuePollTime": None,
+    "messageTracker.BufferSize": None, "messageTracker.Enabled": None,
+    "netty.advancedFlowControl.enabled": None, "netty.server.earlyDropSecureConnectionHandshakes": None,
+    "netty.server.outstandingHandshake.limit": None, "nio.directBufferBytes": None,
+    "nio.numSelectorThreads": None, "nio.numWorkerThreads": None, "nio.shutdownTimeout": None,
+    "observer.election.DelayMs": None, "observer.reconnectDelayMs": None, "observer.syncEnabled": "true",
+    "observerMaster.sizeLimit": None, "quorumCnxnTimeoutMs": None, "request_stale_connection_check": None,
+    "request_stale_latency_check": None, "request_throttle_drop_stale": None,
+    "request_throttle_max_requests": "0", "request_throttle_stall_time": None,
+    "request_throttler.shutdownTimeout": None, "requireKerberosConfig": None, "sasl.serverconfig": None,
+    "security.auth_to_local": None, "serverCnxnFactory": None, "sessionRequireClientSASLAuth": "false",
+    "skipACL": "no", "snapshot.compression.method": None, "snapshotSizeFactor": None, "superUser": None,
+    "tcpKeepAlive": None, "testingonly.initialZxid": None, "throttled_op_wait_time": None,
+    "txnLogSizeLimitInKb": None, "watchManagerName": None, "watcherCleanIntervalInSeconds": None,
+    "watcherCleanThreadsNum": None, "watcherCleanThreshold": None, "fsync.warningthresholdms": None,
+    "follower.nodelay": None, "leader.nodelay": None, "znode.container.maxNeverUsedIntervalMs": None,
+}
+# X509Util's zookeeper.ssl.* and zookeeper.ssl.quorum.* (keyStore.location, ...), the authentication providers,
+# ZooKeeper's path statistics.
+_PROPERTY_IGNORED_PREFIXES = ("ssl.", "authProvider.", "pathStats.")
+_PREFIX = "zookeeper."
+
+
+def _property_name(key: str) -> str:
+    """A system-property key without its `zookeeper.` prefix, as the tables above name it."""
+    return key[len(_PREFIX):] if key.startswith(_PREFIX) else key
+
+
+def _same_setting(value: str, zoopark: str | None) -> bool:
+    if zoopark is None:
+        return False
+    v, z = value.strip().lower(), zoopark.lower()
+    truth = {"true": "true", "yes": "true", "false": "false", "no": "false"}
+    return truth.get(v, v) == truth.get(z, z)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +226,7 @@ class Config:
     sync_limit: int | None = None
     client_port: int | None = None
     client_port_address: str = "0.0.0.0"
-    secure_client_port: int | None = None
     max_client_cnxns: int = 60
-    max_cnxns: int = 0
     min_session_timeout_cfg: int = -1
     max_session_timeout_cfg: int = -1
     servers: tuple[ServerSpec, ...] = ()
@@ -155,7 +234,6 @@ class Config:
     peer_type: str = "participant"
     election_alg: int = 3
     standalone_enabled: bool = True
-    reconfig_enabled: bool = False
     autopurge_snap_retain_count: int = 3
     autopurge_purge_interval_h: int = 0
     four_letter_words: frozenset[str] = frozenset({"srvr"})
@@ -169,7 +247,6 @@ class Config:
     force_sync: bool = True
     global_outstanding_limit: int = 1000
     read_only_mode_enabled: bool = False
-    sync_enabled: bool = True
     container_check_interval_ms: int = 60_000
     container_max_per_minute: int = 10_000
     admin_enable_server: bool = True
@@ -179,15 +256,13 @@ class Config:
     metrics_provider_class: str | None = None
     metrics_http_port: int = 7000
     metrics_http_host: str = "0.0.0.0"
-    quorum_listen_on_all_ips: bool = False
-    local_sessions_enabled: bool = False
-    leader_serves: bool = True
-    cnx_timeout_ms: int = 5000
-    election_port_bind_retry: int = 3
     source_text: str = ""  # the config file as read (the admin server's initial_configuration)
     digest_enabled: bool = True
     sessionless_cnxn_timeout_ms: int = 10_000
-    extra: tuple[tuple[str, str], ...] = field(default=())
+    config_version: int = 0  # the quorum configuration's version (zoo.cfg's `version`, hex)
+    member_order: tuple[int, ...] = ()  # server ids in the order ZooKeeper lists them (see _member_order)
+    ignored: tuple[tuple[str, str], ...] = field(default=())  # ZooKeeper settings zoopark does not implement
+    extra: tuple[tuple[str, str], ...] = field(default=())  # keys ZooKeeper 3.8 does not read either
 
     @property
     def min_session_timeout_ms(self) -> int:
@@ -259,22 +334,36 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
     values: dict[str, Any] = {}
     servers: dict[int, ServerSpec] = {}
     extra: list[tuple[str, str]] = []
+    ignored: list[tuple[str, str]] = []
     items = parse_properties(text) + list((overrides or {}).items())
     for key, value in items:
+        name = _property_name(key)
         if key.startswith("server."):
             spec = _server(key, value)
             if spec.id in servers:
                 raise ConfigError(f"{key}: server id {spec.id} is given twice")
             servers[spec.id] = spec
-        elif key in _KEYS:
-            name, parse = _KEYS[key]
-            values[name] = parse(key, value)
-            if key in _UNSUPPORTED:
-                log.warning("%s is not supported by zoopark; ignored", key)
         elif key.startswith("group.") or key.startswith("weight."):
             raise ConfigError(f"{key}: hierarchical quorums are not supported")
+        elif key in _CFG_KEYS or name in _PROPERTY_KEYS:
+            field_name, parse = _CFG_KEYS.get(key) or _PROPERTY_KEYS[name]
+            values[field_name] = parse(key, value)
+        elif key == "superDigest":  # zoopark's early spelling; ZooKeeper never read it
+            log.warning("superDigest is not a ZooKeeper setting: write DigestAuthenticationProvider.superDigest")
+            values["super_digest"] = value.strip()
+        elif key in _CFG_IGNORED or key.startswith(_CFG_IGNORED_PREFIXES) or name in _PROPERTY_IGNORED \
+                or name.startswith(_PROPERTY_IGNORED_PREFIXES):
+            zoopark = _CFG_IGNORED[key] if key in _CFG_IGNORED else _PROPERTY_IGNORED.get(name)
+            if _same_setting(value, zoopark):
+                log.info("%s=%s: as zoopark always does", key, value)
+            else:
+                log.warning("%s=%s: a ZooKeeper 3.8 setting zoopark accepts but does not implement; ignored",
+                            key, value)
+                ignored.append((key, value))
         else:
-            log.warning("unknown configuration key %s=%s (ignored)", key, value)
+            hint = f" (did you mean {name}?)" if name in _CFG_KEYS else ""
+            log.warning("unknown configuration key %s=%s: ZooKeeper 3.8 does not read it either "
+                        "(it would set the system property zookeeper.%s); ignored%s", key, value, key, hint)
             extra.append((key, value))
     if "data_dir" not in values or not values["data_dir"]:
         raise ConfigError("dataDir: is required")
@@ -294,14 +383,17 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
         raise ConfigError(f"peerType: {values['peer_type']!r} is neither participant nor observer")
     if values.get("super_digest") == "":
         values["super_digest"] = None
-    cfg = Config(servers=tuple(sorted(servers.values(), key=lambda s: s.id)), extra=tuple(extra), **values)
-    return _validate(cfg, base_dir)
+    cfg = Config(servers=tuple(sorted(servers.values(), key=lambda s: s.id)), extra=tuple(extra),
+                 ignored=tuple(ignored), member_order=_member_order([k for k, _ in items]), **values)
+    return _validate(cfg, base_dir, set(values))
 
 
-def _validate(cfg: Config, base_dir: Path) -> Config:
+def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
     if cfg.min_session_timeout_ms > cfg.max_session_timeout_ms:
         raise ConfigError(
             f"minSessionTimeout: {cfg.min_session_timeout_ms} is larger than maxSessionTimeout {cfg.max_session_timeout_ms}")
+    if "client_port_address" in given and cfg.client_port is None:
+        raise ConfigError("clientPortAddress: is set but clientPort is not set")  # as QuorumPeerConfig says
     if not cfg.servers:
         if cfg.client_port is None:
             raise ConfigError("clientPort: is required")
@@ -327,12 +419,111 @@ def _validate(cfg: Config, base_dir: Path) -> Config:
     if my_id not in {s.id for s in cfg.servers}:
         raise ConfigError(f"myid: {my_id} matches no server.N line")
     me = next(s for s in cfg.servers if s.id == my_id)
-    client_port = cfg.client_port if cfg.client_port is not None else me.client_port
-    if client_port is None:
-        raise ConfigError(f"clientPort: is required (or give server.{my_id} a ;clientPort)")
-    from dataclasses import replace
+    if me.observer != (cfg.peer_type == "observer") and "peer_type" in given:
+        log.warning("peerType=%s does not match server.%d (%s): the server line decides", cfg.peer_type, my_id,
+                    "observer" if me.observer else "participant")
+    if me.client_port is None:
+        if cfg.client_port is None:
+            raise ConfigError(f"clientPort: is required (or give server.{my_id} a ;clientPort)")
+        return dataclasses.replace(cfg, my_id=my_id)
+    # QuorumPeerConfig.setupClientPort: the server line's client address is the one served; clientPort (and a
+    # specific clientPortAddress) may only repeat it.
+    address = me.client_address or "0.0.0.0"
+    if cfg.client_port is not None and (cfg.client_port != me.client_port or (
+            "client_port_address" in given and not _wildcard(cfg.client_port_address)
+            and _java_host(cfg.client_port_address) != _java_host(address))):
+        raise ConfigError(f"clientPort: {cfg.client_port_address}:{cfg.client_port} differs from server.{my_id}'s "
+                          f"client address {address}:{me.client_port}")
+    return dataclasses.replace(cfg, my_id=my_id, client_port=me.client_port, client_port_address=address)
 
-    return replace(cfg, my_id=my_id, client_port=client_port)
+
+def _wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _java_host(host: str) -> str:
+    """An address as QuorumServer.delimitedHostString prints it: InetSocketAddress.getHostString keeps a host
+    name as written and prints an IP literal as Java formats it (IPv6 in full, in brackets)."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        return host
+    if ip.version == 4:
+        return str(ip)
+    return "[" + ":".join(f"{int(g, 16):x}" for g in ip.exploded.split(":")) + "]"
+
+
+def _properties_order(keys: list[str]) -> list[str]:
+    """The order java.util.Properties iterates keys `load` put in this order: since Java 9 it is a
+    ConcurrentHashMap(8), a table of 16 bins doubled when three quarters full; a bin lists its keys in insertion
+    order, except that a resize moves the keys before the bin's last run to the front in reverse
+    (ConcurrentHashMap.transfer)."""
+    n = 16
+    bins: list[list[tuple[int, str]]] = [[] for _ in range(n)]
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            continue  # a repeated key keeps its place and takes the last value
+        seen.add(key)
+        h = javaorder.java_hash(key)
+        h = (h ^ (h >> 16)) & 0x7FFFFFFF
+        bins[h & (n - 1)].append((h, key))
+        if len(seen) >= n - (n >> 2):
+            bins = _transfer(bins, n)
+            n *= 2
+    return [key for b in bins for _, key in b]
+
+
+def _transfer(bins: list[list[tuple[int, str]]], n: int) -> list[list[tuple[int, str]]]:
+    grown: list[list[tuple[int, str]]] = [[] for _ in range(2 * n)]
+    for i, b in enumerate(bins):
+        if not b:
+            continue
+        run_bit, last_run = b[0][0] & n, 0
+        for j in range(1, len(b)):
+            if b[j][0] & n != run_bit:
+                run_bit, last_run = b[j][0] & n, j
+        lo, hi = (b[last_run:], []) if run_bit == 0 else ([], b[last_run:])
+        for node in b[:last_run]:
+            (hi if node[0] & n else lo).insert(0, node)
+        grown[i], grown[i + n] = lo, hi
+    return grown
+
+
+def _member_order(keys: list[str]) -> tuple[int, ...]:
+    """The order QuorumMaj.toString lists members in: QuorumMaj puts the `server.N` keys in the order
+    Properties iterates them into a HashMap<Long, QuorumServer> (16 buckets, doubled past three quarters full,
+    bucket = the spread Long.hashCode), which it iterates by bucket, then insertion."""
+    ids = [int(k.split(".", 1)[1]) for k in _properties_order(keys) if k.startswith("server.")]
+    capacity = 16
+    while len(ids) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(sid: int) -> int:
+        h = (sid ^ (sid >> 32)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+    return tuple(sorted(ids, key=bucket))
+
+
+def quorum_config_text(cfg: Config) -> str:
+    """The ensemble's configuration as ZooKeeper 3.8 serves it in /zookeeper/config (QuorumMaj.toString):
+    `server.N=host:quorumPort:electionPort:participant|observer[;clientHost:clientPort]` lines and
+    `version=<hex>`, no final newline. A client address is printed only where the server line gives one
+    (clientPort= in zoo.cfg is "from the static config" and left out)."""
+    by_id = {s.id: s for s in cfg.servers}
+    lines = []
+    for sid in cfg.member_order or sorted(by_id):
+        s = by_id[sid]
+        line = (f"server.{sid}={_java_host(s.host)}:{s.quorum_port}:{s.election_port}:"
+                f"{'observer' if s.observer else 'participant'}")
+        if s.client_port is not None:
+            line += f";{_java_host(s.client_address or '0.0.0.0')}:{s.client_port}"
+        lines.append(line + "\n")
+    return "".join(lines) + f"version={cfg.config_version:x}"
 
 
 def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Config:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..admin import fourlw
-from ..config import Config
+from ..config import Config, quorum_config_text
 from ..core.jute.records import TxnHeader
 from ..core.server.actions import (
     AppendLog,
@@ -199,7 +199,10 @@ class Server(ClientHandler):
         take inputs at once; `open_port` lets clients in. No recovery and no log writer here: the member
         logs and commits. A leader's core proposes through `on_propose`; a follower's forwards writes and
         revalidations through `on_forward`."""
-        core = ServerCore(dataclasses.replace(core_settings(cfg), server_id=cfg.my_id or 0), tree, sessions)
+        settings = dataclasses.replace(core_settings(cfg), server_id=cfg.my_id or 0,
+                                       quorum_config=quorum_config_text(cfg).encode(),
+                                       quorum_config_version=cfg.config_version)
+        core = ServerCore(settings, tree, sessions)
         core.start(time.time_ns() // 1_000_000)
         server = cls(cfg)
         server._loop = asyncio.get_running_loop()

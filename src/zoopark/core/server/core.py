@@ -154,11 +154,15 @@ class ServerCore:
         self.last_container_check_ms = now_ms
         self.next_zxid = self.tree.last_zxid + 1
         self.started = True
+        if self.settings.quorum_config is not None:
+            self.tree.init_config_node(self.settings.quorum_config, self.settings.quorum_config_version, now_ms, True)
 
     def become_follower(self) -> None:
         """Serve clients as a follower: the leader prepares and orders every write (ours reach it as
         `Forward`), expires sessions and reaps containers; committed txns arrive as `Committed`."""
         self.follower = True
+        if self.settings.quorum_config is not None:  # ZooKeeper's Learner.syncWithLeader rewrites it at every sync
+            self.tree.init_config_node(self.settings.quorum_config, self.settings.quorum_config_version, self.now_ms)
 
     def become_read_only(self) -> None:
         """Serve read-only clients while the ensemble has no quorum (ZooKeeper's ReadOnlyZooKeeperServer):

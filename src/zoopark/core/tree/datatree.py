@@ -362,6 +362,16 @@ class DataTree:
         self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED, node.acl)
         return node.stat_bytes()
 
+    def init_config_node(self, data: bytes, version: int, time_ms: int, keep_same: bool = False) -> None:
+        """/zookeeper/config as ZooKeeper's ZKDatabase.initConfigInZKDatabase writes it: the ensemble's
+        configuration, mzxid the config's version, version -1, mtime now; no watch fires (no client is
+        connected while a role begins). `keep_same` keeps a node that already holds this text (a leader keeps
+        what it loaded; only learners rewrite it at every sync)."""
+        node = self.nodes[CONFIG]
+        if keep_same and node.data == data and node.mzxid == version:
+            return
+        self.set_data(CONFIG, data, -1, version, time_ms, [])
+
     def set_acl(self, path: str, acl, version: int) -> bytes:
         node = self.nodes.get(path)
         if node is None:
