@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zoopark.config import ConfigError, load_config, parse_config
+from zoopark import config as config_module
+from zoopark.config import ConfigError, key_kind, load_config, parse_config
 
 
 def cfg(text: str, tmp_path: Path, **kw):
@@ -56,7 +57,115 @@ def test_unknown_key_is_logged_and_kept(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="zoopark.config"):
         c = cfg("someFutureKey=1\n", tmp_path)
     assert ("someFutureKey", "1") in c.extra
-    assert "someFutureKey" in caplog.text
+    assert "unknown configuration key someFutureKey=1" in caplog.text
+
+
+# A value for each key ZooKeeper reads as a system property, other than zoopark's default.
+PROPERTY_VALUES = {
+    "4lw.commands.whitelist": "ruok", "snapCount": "1234", "snapSizeLimitInKb": "77", "snapshot.trust.empty": "true",
+    "preAllocSize": "16", "jute.maxbuffer": "4096", "extendedTypesEnabled": "true",
+    "DigestAuthenticationProvider.superDigest": "super:abc", "forceSync": "no", "globalOutstandingLimit": "9",
+    "readonlymode.enabled": "true", "znode.container.checkIntervalMs": "250", "znode.container.maxPerMinute": "5",
+    "admin.enableServer": "false", "admin.serverAddress": "127.0.0.2", "admin.serverPort": "8181",
+    "admin.commandURL": "/cmds", "digest.enabled": "false", "nio.sessionlessCnxnTimeout": "1500",
+}
+
+
+def test_every_system_property_key_has_a_test_value():
+    assert set(PROPERTY_VALUES) == set(config_module._PROPERTY_KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(PROPERTY_VALUES))
+def test_system_property_keys_take_both_spellings(tmp_path, key):
+    """`snapCount=` and `zookeeper.snapCount=` are one setting (ZooKeeper passes the first on as the second)."""
+    default = cfg("", tmp_path)
+    bare = cfg(f"{key}={PROPERTY_VALUES[key]}\n", tmp_path)
+    prefixed = cfg(f"zookeeper.{key}={PROPERTY_VALUES[key]}\n", tmp_path)
+    assert bare == prefixed != default
+    assert key_kind(key) == key_kind(f"zookeeper.{key}") == "implemented"
+
+
+def test_super_digest_under_zookeepers_name(tmp_path, caplog):
+    assert cfg("DigestAuthenticationProvider.superDigest=super:x\n", tmp_path).super_digest == "super:x"
+    with caplog.at_level(logging.WARNING, logger="zoopark.config"):
+        assert cfg("superDigest=super:y\n", tmp_path).super_digest == "super:y"  # zoopark's older spelling
+    assert "DigestAuthenticationProvider.superDigest" in caplog.text
+
+
+@pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "secureClientPort=2281",
+                                  "ssl.keyStore.location=/k.jks", "zookeeper.ssl.quorum.trustStore.type=PKCS12",
+                                  "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
+                                  "authProvider.1=org.example.Auth", "localSessionsEnabled=true",
+                                  "zookeeper.leaderServes=no", "quorum.auth.enableSasl=true"])
+def test_zookeeper_settings_zoopark_does_not_implement_are_said_to_be_ignored(tmp_path, caplog, line):
+    with caplog.at_level(logging.INFO, logger="zoopark.config"):
+        c = cfg(line + "\n", tmp_path)
+    key, value = line.split("=")
+    assert c.ignored == ((key, value),) and c.extra == ()
+    assert f"{line}: a ZooKeeper 3.8 setting zoopark accepts but does not implement; ignored" in caplog.text
+    assert "unknown" not in caplog.text
+
+
+@pytest.mark.parametrize("line", ["maxCnxns=0", "reconfigEnabled=false", "leaderServes=yes", "skipACL=no",
+                                  "zookeeper.closeSessionTxn.enabled=true"])
+def test_a_setting_asking_for_what_zoopark_does_is_not_a_warning(tmp_path, caplog, line):
+    with caplog.at_level(logging.INFO, logger="zoopark.config"):
+        c = cfg(line + "\n", tmp_path)
+    assert c.ignored == () and c.extra == ()
+    assert f"{line}: as zoopark always does" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_zoo_cfg_keys_have_no_prefixed_spelling(tmp_path, caplog):
+    """ZooKeeper reads tickTime from zoo.cfg only: zookeeper.tickTime= would set a property nobody reads."""
+    with caplog.at_level(logging.WARNING, logger="zoopark.config"):
+        c = cfg("zookeeper.tickTime=100\n", tmp_path)
+    assert c.tick_time_ms == 3000 and c.extra == (("zookeeper.tickTime", "100"),)
+    assert "did you mean tickTime?" in caplog.text
+
+
+def zookeeper_jar_property_names() -> set[str]:
+    """Every `zookeeper.*` system property name in ZooKeeper 3.8's server classes (constant strings), but for
+    package names and the embedded / test-controller API's own settings."""
+    import re
+    import zipfile
+
+    jar = zipfile.ZipFile("/usr/share/java/zookeeper.jar")
+    names: set[str] = set()
+    for entry in jar.namelist():
+        if entry.startswith("org/apache/zookeeper/server") and entry.endswith(".class"):
+            for m in re.finditer(rb"(?<![A-Za-z.])zookeeper\.[A-Za-z0-9_.\-]+", jar.read(entry)):
+                names.add(m.group().decode())
+    return names - {"zookeeper.configuration", "zookeeper.controllerPort", "zookeeper.clientPortAddress"}
+
+
+@pytest.mark.skipif(not Path("/usr/share/java/zookeeper.jar").exists(), reason="Apache ZooKeeper 3.8 is not installed")
+def test_every_system_property_zookeeper_reads_is_known(tmp_path):
+    names = zookeeper_jar_property_names()
+    assert "zookeeper.DigestAuthenticationProvider.superDigest" in names and len(names) > 100  # the scan works
+    unknown = sorted(n for n in names if key_kind(n) == "unknown" and not n.endswith("."))
+    assert unknown == []
+    assert key_kind("DigestAuthenticationProvider.superDigest") == "implemented"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("clientPortAddress=127.0.0.1\n", "clientPortAddress: is set but clientPort is not set"),
+    ("clientPort=2181\nclientPortAddress=127.0.0.1\nserver.1=127.0.0.1:2888:3888;2181\n", "clientPort: "),
+    ("clientPort=2182\nserver.1=127.0.0.1:2888:3888;127.0.0.1:2181\n", "clientPort: "),
+])
+def test_client_addresses_zookeeper_refuses(tmp_path, text, message):
+    """QuorumPeerConfig: clientPortAddress needs clientPort; clientPort (and a specific clientPortAddress) may
+    only repeat the server line's client address."""
+    (tmp_path / "myid").write_text("1\n")
+    with pytest.raises(ConfigError, match=message):
+        parse_config(f"dataDir={tmp_path}\ninitLimit=5\nsyncLimit=2\n" + text, tmp_path)
+
+
+def test_the_server_lines_client_address_is_served(tmp_path):
+    (tmp_path / "myid").write_text("1\n")
+    c = parse_config(f"dataDir={tmp_path}\ninitLimit=5\nsyncLimit=2\nclientPort=2181\n"
+                     "server.1=127.0.0.1:2888:3888;127.0.0.3:2181\n", tmp_path)
+    assert (c.client_port_address, c.client_port) == ("127.0.0.3", 2181)
 
 
 def test_snap_retain_count_has_zookeepers_minimum(tmp_path):

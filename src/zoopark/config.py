@@ -1,9 +1,13 @@
 """zoo.cfg (+ myid) -> a frozen, validated Config.
 
-ZooKeeper's format: java.util.Properties lines `key=value`, `#` / `!` comments. Keys ZooKeeper takes as Java
-system properties (jute.maxbuffer, zookeeper.extendedTypesEnabled, ...) are accepted here too, with or without
-their `zookeeper.` prefix. An unknown key is logged and kept in `Config.extra`; a bad value raises ConfigError
-naming the key.
+ZooKeeper's format: java.util.Properties lines `key=value`, `#` / `!` comments. ZooKeeper 3.8 takes its own keys
+(QuorumPeerConfig.parseProperties: tickTime, dataDir, server.N, ...) and passes any other key on as the Java
+system property `zookeeper.<key>`, which its classes read (snapCount, DigestAuthenticationProvider.superDigest,
+ssl.*, ...). zoopark has no system properties: zoo.cfg takes those keys with or without the `zookeeper.` prefix.
+Each key is one of: implemented; a ZooKeeper setting zoopark accepts but does not implement (logged as such,
+kept in `Config.ignored`; quiet when its value asks for what zoopark does anyway); or unknown to ZooKeeper too
+(logged, kept in `Config.extra`). A bad value, or a combination ZooKeeper refuses, raises ConfigError naming
+the key.
 """
 
 from __future__ import annotations
@@ -197,6 +201,8 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "txnLogSizeLimitInKb": None, "watchManagerName": None, "watcherCleanIntervalInSeconds": None,
     "watcherCleanThreadsNum": None, "watcherCleanThreshold": None, "fsync.warningthresholdms": None,
     "follower.nodelay": None, "leader.nodelay": None, "znode.container.maxNeverUsedIntervalMs": None,
+    "emulate353TTLNodes": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckEnabled": None,
+    "multiAddress.reachabilityCheckTimeoutMs": None,
 }
 # X509Util's zookeeper.ssl.* and zookeeper.ssl.quorum.* (keyStore.location, ...), the authentication providers,
 # ZooKeeper's path statistics.
@@ -207,6 +213,20 @@ _PREFIX = "zookeeper."
 def _property_name(key: str) -> str:
     """A system-property key without its `zookeeper.` prefix, as the tables above name it."""
     return key[len(_PREFIX):] if key.startswith(_PREFIX) else key
+
+
+def key_kind(key: str) -> str:
+    """What zoopark makes of a zoo.cfg key: "implemented", "ignored" (ZooKeeper 3.8 reads it, zoopark does not
+    implement it), "refused" (hierarchical quorums) or "unknown" (ZooKeeper does not read it either)."""
+    name = _property_name(key)
+    if key.startswith("server.") or key in _CFG_KEYS or name in _PROPERTY_KEYS or key == "superDigest":
+        return "implemented"
+    if key.startswith(("group.", "weight.")):
+        return "refused"
+    if key in _CFG_IGNORED or key.startswith(_CFG_IGNORED_PREFIXES) or name in _PROPERTY_IGNORED \
+            or name.startswith(_PROPERTY_IGNORED_PREFIXES):
+        return "ignored"
+    return "unknown"
 
 
 def _same_setting(value: str, zoopark: str | None) -> bool:
@@ -338,21 +358,21 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
     items = parse_properties(text) + list((overrides or {}).items())
     for key, value in items:
         name = _property_name(key)
+        kind = key_kind(key)
         if key.startswith("server."):
             spec = _server(key, value)
             if spec.id in servers:
                 raise ConfigError(f"{key}: server id {spec.id} is given twice")
             servers[spec.id] = spec
-        elif key.startswith("group.") or key.startswith("weight."):
+        elif kind == "refused":
             raise ConfigError(f"{key}: hierarchical quorums are not supported")
-        elif key in _CFG_KEYS or name in _PROPERTY_KEYS:
-            field_name, parse = _CFG_KEYS.get(key) or _PROPERTY_KEYS[name]
-            values[field_name] = parse(key, value)
         elif key == "superDigest":  # zoopark's early spelling; ZooKeeper never read it
             log.warning("superDigest is not a ZooKeeper setting: write DigestAuthenticationProvider.superDigest")
             values["super_digest"] = value.strip()
-        elif key in _CFG_IGNORED or key.startswith(_CFG_IGNORED_PREFIXES) or name in _PROPERTY_IGNORED \
-                or name.startswith(_PROPERTY_IGNORED_PREFIXES):
+        elif kind == "implemented":
+            field_name, parse = _CFG_KEYS.get(key) or _PROPERTY_KEYS[name]
+            values[field_name] = parse(key, value)
+        elif kind == "ignored":
             zoopark = _CFG_IGNORED[key] if key in _CFG_IGNORED else _PROPERTY_IGNORED.get(name)
             if _same_setting(value, zoopark):
                 log.info("%s=%s: as zoopark always does", key, value)
