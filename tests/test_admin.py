@@ -265,3 +265,14 @@ def test_status_shows_the_ensemble_at_a_glance() -> None:
     finally:
         for p in members:
             p.cleanup()
+
+
+@pytest.mark.parametrize("total,count,shown", [
+    (0, 0, "0.0"), (41, 14, "2.9286"), (14, 5, "2.8"), (1, 3, "0.3333"), (2, 3, "0.6667"), (3, 1, "3.0"),
+    (1, 8, "0.125"), (1, 20000, "1.0E-4"), (1, 80000, "0.0"), (123456789, 1, "1.23456789E8"),
+])
+def test_averages_are_printed_as_zookeeper_prints_them(total, count, shown):
+    """AvgMinMaxCounter.getAvg rounds half-up to 4 places; mntr and srvr print the double as Java does."""
+    from zoopark.admin.fourlw import java_avg, java_double
+
+    assert java_double(java_avg(total, count)) == shown

@@ -17,6 +17,7 @@ from .fourlw import (
     _watch_sessions,
     conn_interest_and_queued,
     environment,
+    java_avg,
     mntr_rows,
     watchers_by_path,
 )
@@ -93,7 +94,7 @@ def _server_stats(ctx: Context) -> dict[str, Any]:
         "server_state": getattr(ctx.server, "mode", "standalone"),
         "outstanding_requests": st.outstanding,
         "min_latency": st.latency.min_ms,
-        "avg_latency": st.latency.avg(),
+        "avg_latency": java_avg(st.latency.total_ms, st.latency.count),
         "max_latency": st.latency.max_ms,
         "data_dir_size": _dir_size(ctx.cfg.snap_dir),
         "log_dir_size": _dir_size(ctx.cfg.log_dir),

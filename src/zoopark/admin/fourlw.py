@@ -11,6 +11,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .. import __version__
@@ -23,15 +24,42 @@ KNOWN = frozenset({
 })
 
 
+# ZooKeeper writes a 4lw's answer through an 8 KB BufferedWriter, and counts each buffer it sends as a packet.
+_ANSWER_CHUNK_CHARS = 8192
+
+
 def answer(cmd: str, server: Any, remote_ip: str) -> str | None:
-    """The reply to a four-letter word, or None if `cmd` is not one (then it is a normal frame)."""
+    """The reply to a four-letter word, or None if `cmd` is not one (then it is a normal frame). Its chunks
+    count as packets sent, as ZooKeeper's (after the answer is made: an answer does not count itself)."""
     if cmd not in KNOWN:
         return None
     allowed = server.cfg.four_letter_words
     if "*" not in allowed and cmd not in allowed:
-        return f"{cmd} is not executed because it is not in the whitelist.\n"
-    fn = _COMMANDS.get(cmd)
-    return fn(server) if fn else ""
+        text = f"{cmd} is not executed because it is not in the whitelist.\n"
+    else:
+        fn = _COMMANDS.get(cmd)
+        text = fn(server) if fn else ""
+    server.core.stats.packets_sent += -(-len(text) // _ANSWER_CHUNK_CHARS)
+    return text
+
+
+def java_avg(total: int, count: int) -> float:
+    """AvgMinMaxCounter.getAvg: the mean rounded half-up to 4 places (of the exact double, as BigDecimal does)."""
+    if not count:
+        return 0.0
+    return float(Decimal(total / count).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def java_double(x: float) -> str:
+    """Double.toString: the shortest digits that read back as x, in scientific notation below 10^-3 and from
+    10^7 (Java's "1.0E-4" where Python says "0.0001")."""
+    if x == 0 or 1e-3 <= abs(x) < 1e7:
+        r = repr(float(x))
+        return r if "." in r or "e" in r or "n" in r else r + ".0"
+    sign, digits, exp = Decimal(repr(float(x))).normalize().as_tuple()
+    assert isinstance(exp, int)
+    mantissa = f"{digits[0]}." + ("".join(map(str, digits[1:])) or "0")
+    return f"{'-' if sign else ''}{mantissa}E{exp + len(digits) - 1}"
 
 
 def java_date(ms: int) -> str:
@@ -48,7 +76,7 @@ def _srvr_lines(server: Any) -> str:
     st = core.stats
     lat = st.latency
     return (
-        f"Latency min/avg/max: {lat.min_ms}/{lat.avg()!r}/{lat.max_ms}\n"
+        f"Latency min/avg/max: {lat.min_ms}/{java_double(java_avg(lat.total_ms, lat.count))}/{lat.max_ms}\n"
         f"Received: {st.packets_received}\n"
         f"Sent: {st.packets_sent}\n"
         f"Connections: {len(core.conns)}\n"
@@ -179,7 +207,7 @@ def mntr_rows(server: Any) -> list[tuple[str, Any]]:
         ("zk_server_state", getattr(server, "mode", "standalone")),
         ("zk_ephemerals_count", sum(len(v) for v in tree.ephemerals.values())),
         ("zk_num_alive_connections", len(core.conns)),
-        ("zk_avg_latency", st.latency.avg()),
+        ("zk_avg_latency", java_avg(st.latency.total_ms, st.latency.count)),
         ("zk_outstanding_requests", st.outstanding),
         ("zk_znode_count", tree.node_count() + 1),
         ("zk_global_sessions", len(core.sessions)),
@@ -201,7 +229,7 @@ def mntr_rows(server: Any) -> list[tuple[str, Any]]:
 
 
 def mntr(server: Any) -> str:
-    return "".join(f"{k}\t{v!r}\n" if isinstance(v, float) else f"{k}\t{v}\n" for k, v in mntr_rows(server))
+    return "".join(f"{k}\t{java_double(v)}\n" if isinstance(v, float) else f"{k}\t{v}\n" for k, v in mntr_rows(server))
 
 
 def _open_fds() -> int:
