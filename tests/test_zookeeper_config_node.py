@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from zoopark.config import parse_config, quorum_config_text
+from zoopark.config import parse_config
 from zoopark.core.server.core import ServerCore
 from zoopark.core.server.settings import CoreSettings
 from zoopark.core.tree.datatree import CONFIG
+from zoopark.quorumconfig import quorum_config_text
 
 from procs import (
     ZooKeeperProcess,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..admin import fourlw
-from ..config import Config, quorum_config_text
+from ..config import Config
 from ..core.jute.records import TxnHeader
 from ..core.server.actions import (
     AppendLog,
@@ -42,6 +42,7 @@ from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPort
 from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
+from ..quorumconfig import quorum_config_text
 from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
