@@ -27,6 +27,7 @@ from procs import (
     close_clients,
     ensemble_config,
     ensemble_ports,
+    four_letter,
     free_port,
     member,
     mntr,
@@ -177,7 +178,8 @@ def ensemble_run(cls, ports: dict[int, tuple[int, int]], client_ports: dict[int,
             assert started_ms - 1000 <= mtime <= time.time() * 1000, (cls.kind, mtime)
             mode = server_mode(p.port)
             key = mode if mode != "follower" else f"follower{len([k for k in out if k.startswith('follower')])}"
-            out[key] = (data, stat, acl, mntr(p.port)["zk_approximate_data_size"])
+            conf = four_letter(p.port, "conf")  # from serverId on: the member's ids, ports and the membership
+            out[key] = (data, stat, acl, mntr(p.port)["zk_approximate_data_size"], conf[conf.index("serverId="):])
         return out
     finally:
         for p in members:
@@ -263,6 +265,9 @@ def test_a_read_only_member_serves_it_too() -> None:
             close_clients([c])
         assert (data, stat_but_mtime(st)) == before[:2]
         assert data.endswith(b"\nversion=0") and data.count(b"server.") == 3
+        # ReadOnlyZooKeeperServer.dumpConf: the member's settings, no membership
+        conf = four_letter(survivor.port, "conf")
+        assert "\nserverId=" in conf and conf.endswith("\npeerType=0\n") and "membership" not in conf
     finally:
         for p in members:
             p.cleanup()

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .. import __version__
+from ..quorumconfig import quorum_config_text
 
 VERSION = f"3.8.0-zoopark-{__version__}, built on 2026-11-24 00:00 UTC"
 
@@ -171,9 +172,18 @@ def conf(server: Any) -> str:
         f"minSessionTimeout={cfg.min_session_timeout_ms}",
         f"maxSessionTimeout={cfg.max_session_timeout_ms}",
         "clientPortListenBacklog=-1",
-        "serverId=0",
     ]
-    return "\n".join(lines) + "\n"
+    mode = getattr(server, "mode", "standalone")
+    me = next((s for s in cfg.servers if s.id == cfg.my_id), None)
+    if mode == "standalone" or me is None:
+        return "\n".join([*lines, "serverId=0"]) + "\n"
+    # QuorumZooKeeperServer.dumpConf (ReadOnlyZooKeeperServer's stops before the membership)
+    lines += [f"serverId={me.id}", f"initLimit={cfg.init_limit}", f"syncLimit={cfg.sync_limit}", "electionAlg=3",
+              f"electionPort={me.election_port}", f"quorumPort={me.quorum_port}", f"peerType={int(me.observer)}"]
+    text = "\n".join(lines) + "\n"
+    if mode != "read-only":
+        text += "membership: \n" + quorum_config_text(cfg)
+    return text
 
 
 def environment() -> list[tuple[str, str]]:
