@@ -10,6 +10,8 @@ import pytest
 from zoopark import config as config_module
 from zoopark.config import ConfigError, key_kind, load_config, parse_config
 
+from references import needs
+
 
 def cfg(text: str, tmp_path: Path, **kw):
     return parse_config(f"dataDir={tmp_path}\nclientPort=2181\n" + text, tmp_path, **kw)
@@ -139,7 +141,7 @@ def zookeeper_jar_property_names() -> set[str]:
     return names - {"zookeeper.configuration", "zookeeper.controllerPort", "zookeeper.clientPortAddress"}
 
 
-@pytest.mark.skipif(not Path("/usr/share/java/zookeeper.jar").exists(), reason="Apache ZooKeeper 3.8 is not installed")
+@needs("zookeeper")
 def test_every_system_property_zookeeper_reads_is_known(tmp_path):
     names = zookeeper_jar_property_names()
     assert "zookeeper.DigestAuthenticationProvider.superDigest" in names and len(names) > 100  # the scan works

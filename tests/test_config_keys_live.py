@@ -17,8 +17,9 @@ from kazoo.security import make_acl, make_digest_acl_credential
 from zoopark.core.jute.constants import Err, OpCode
 from zoopark.core.jute.records import ACL, CreateRequest, CreateTTLRequest, DeleteRequest, ExistsRequest, Id
 
-from procs import ZooKeeperProcess, ZooParkProcess, close_clients, four_letter, free_port, zookeeper_available
+from procs import ZooKeeperProcess, ZooParkProcess, close_clients, four_letter, free_port
 from rawclient import RawClient
+from references import demand
 
 SUPER_PASSWORD = "s3cret"
 SUPER_DIGEST = make_digest_acl_credential("super", SUPER_PASSWORD)  # "super:<base64 sha1>"
@@ -48,8 +49,8 @@ def what_super_sees(p) -> tuple[str, object]:
     ("zookeeper", "zoo.cfg"), ("zookeeper", "-D"), ("zoopark", "zoo.cfg"), ("zoopark", "zookeeper.-prefixed"),
 ])
 def test_super_digest_lets_super_read_everything(kind: str, spelling: str) -> None:
-    if kind == "zookeeper" and not zookeeper_available():
-        pytest.skip("Apache ZooKeeper 3.8 is not installed")
+    if kind == "zookeeper":
+        demand("zookeeper")
     key = "DigestAuthenticationProvider.superDigest"
     if kind == "zookeeper" and spelling == "-D":
         p = ZooKeeperProcess(jvm_props={f"zookeeper.{key}": SUPER_DIGEST})

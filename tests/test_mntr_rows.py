@@ -20,10 +20,10 @@ from procs import (
     member,
     mntr,
     wait_settled,
-    zookeeper_available,
 )
+from references import needs
 
-pytestmark = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+pytestmark = needs("zookeeper")
 
 # Rows both servers must agree on after the same workload.
 SAME = ("zk_server_state", "zk_ephemerals_count", "zk_num_alive_connections", "zk_outstanding_requests",

@@ -7,7 +7,6 @@ ZooKeeper ensembles run with the very same zoo.cfg (same ports: the text is then
 from __future__ import annotations
 
 import random
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -34,11 +33,11 @@ from procs import (
     server_mode,
     wait_settled,
     zk_classpath,
-    zookeeper_available,
 )
+from references import ZKCLI, needs
 
 JAVA_SRC = Path(__file__).parent / "java" / "QuorumConfigText.java"
-needs_zookeeper = pytest.mark.skipif(not zookeeper_available(), reason="Apache ZooKeeper 3.8 is not installed")
+needs_zookeeper = needs("zookeeper")
 
 
 def stat_but_mtime(st) -> tuple:
@@ -62,7 +61,7 @@ def random_servers(rng: random.Random) -> list[str]:
     return lines
 
 
-@needs_zookeeper
+@needs("zookeeper", "javac")  # the source-file launcher compiles
 def test_text_is_zookeepers_quorum_maj_to_string(tmp_path) -> None:
     """The member order (HashMap over java.util.Properties' order), roles, client addresses and version, as
     ZooKeeper's own QuorumMaj prints them, for 150 random configurations (seed 11)."""
@@ -273,19 +272,16 @@ def test_a_read_only_member_serves_it_too() -> None:
             p.cleanup()
 
 
-@needs_zookeeper
+@needs("zkcli")
 def test_zkcli_config_reads_it() -> None:
     """zkCli's `config` prints the node (ZooKeeper's getConfig)."""
-    zkcli = Path("/usr/share/zookeeper/bin/zkCli.sh")
-    if not zkcli.exists() or not shutil.which("java"):
-        pytest.skip("zkCli.sh is not installed")
     ports = ensemble_ports((1, 2, 3))
     members = [member(ZooParkProcess, i, ensemble_config(ports)) for i in ports]
     try:
         for p in members:
             p.start(wait=False)
         wait_settled(members, timeout=90)
-        out = subprocess.run([str(zkcli), "-server", members[0].hosts, "config"], capture_output=True, text=True,
+        out = subprocess.run([ZKCLI, "-server", members[0].hosts, "config"], capture_output=True, text=True,
                              timeout=120).stdout
         expected = quorum_config_text(parse_config((members[0].tmp / "zoo.cfg").read_text(), members[0].tmp))
         assert expected in out
