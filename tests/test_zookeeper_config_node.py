@@ -288,3 +288,36 @@ def test_zkcli_config_reads_it() -> None:
     finally:
         for p in members:
             p.cleanup()
+
+
+CURATOR_JARS = ("curator-client", "curator-framework", "zookeeper", "zookeeper-jute", "guava", "failureaccess",
+                "slf4j-api", "slf4j-nop")
+
+
+@pytest.mark.xdist_group("ensembles")
+@needs("curator", "javac")
+def test_curators_ensemble_tracker_reads_it() -> None:
+    """Curator's getConfig() and its EnsembleTracker parse the node into the members of the ensemble."""
+    java_dir = Path("/usr/share/java")
+    cp = ":".join(str(java_dir / f"{j}.jar") for j in CURATOR_JARS if (java_dir / f"{j}.jar").exists())
+    ports = ensemble_ports((1, 2, 3))
+    client_ports = {i: free_port() for i in ports}
+    extra = ensemble_config(ports)
+    for sid in ports:
+        extra[f"server.{sid}"] += f";127.0.0.1:{client_ports[sid]}"
+    members = [member(ZooParkProcess, sid, extra, port=client_ports[sid]) for sid in ports]
+    try:
+        for p in members:
+            p.start(wait=False)
+        wait_settled(members, timeout=90)
+        run = subprocess.run(["java", "-cp", cp, str(Path(__file__).parent / "java" / "CuratorEnsemble.java"),
+                              members[0].hosts], capture_output=True, text=True, timeout=180)
+        assert run.returncode == 0, run.stderr[-3000:]
+        text, tracked = run.stdout.split("\n--\n")
+        expected = quorum_config_text(parse_config((members[0].tmp / "zoo.cfg").read_text(), members[0].tmp))
+        assert text == expected
+        assert tracked.splitlines() == [f"MEMBER {line[len('server.'):].replace('=', ' ', 1)}"
+                                        for line in expected.splitlines()[:-1]]
+    finally:
+        for p in members:
+            p.cleanup()
