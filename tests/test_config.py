@@ -108,6 +108,15 @@ def test_zookeeper_settings_zoopark_does_not_implement_are_said_to_be_ignored(tm
     assert "unknown" not in caplog.text
 
 
+@pytest.mark.parametrize("line", ["secureClientPort=abc", "reconfigEnabled=maybe", "quorum.cnxn.threads.size=x"])
+def test_unimplemented_settings_zookeeper_parses_still_need_good_values(tmp_path, line):
+    """ZooKeeper parses these as it reads zoo.cfg and stops on a bad value: so does zoopark, naming the key."""
+    with pytest.raises(ConfigError) as e:
+        cfg(line + "\n", tmp_path)
+    assert str(e.value).startswith(line.split("=")[0] + ":")
+    assert set(config_module._CFG_IGNORED_VALUES) <= set(config_module._CFG_IGNORED)
+
+
 @pytest.mark.parametrize("line", ["maxCnxns=0", "reconfigEnabled=false", "leaderServes=yes", "skipACL=no",
                                   "zookeeper.closeSessionTxn.enabled=true"])
 def test_a_setting_asking_for_what_zoopark_does_is_not_a_warning(tmp_path, caplog, line):

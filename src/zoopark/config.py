@@ -156,6 +156,17 @@ _CFG_IGNORED: dict[str, str | None] = {
     "jvm.pause.monitor": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckTimeoutMs": None,
     "multiAddress.reachabilityCheckEnabled": None, "oraclePath": None,
 }
+# Of those, the ones QuorumPeerConfig parses as it reads the file: a bad value stops ZooKeeper, and zoopark.
+_CFG_IGNORED_VALUES: dict[str, _Parse] = {
+    **dict.fromkeys(("localSessionsEnabled", "localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "syncEnabled",
+                     "reconfigEnabled", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
+                     "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
+                     "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
+    **dict.fromkeys(("secureClientPort", "observerMasterPort", "clientPortListenBacklog",
+                     "connectToLearnerMasterLimit", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
+                     "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms",
+                     "multiAddress.reachabilityCheckTimeoutMs"), _int),
+}
 _CFG_IGNORED_PREFIXES = ("metricsProvider.",)  # the provider's own settings (exportJvmInfo, ...)
 _PROPERTY_IGNORED: dict[str, str | None] = {
     "DigestAuthenticationProvider.digestAlg": "SHA1", "DigestAuthenticationProvider.enabled": "true",
@@ -373,6 +384,8 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
             field_name, parse = _CFG_KEYS.get(key) or _PROPERTY_KEYS[name]
             values[field_name] = parse(key, value)
         elif kind == "ignored":
+            if key in _CFG_IGNORED_VALUES:
+                _CFG_IGNORED_VALUES[key](key, value)
             zoopark = _CFG_IGNORED[key] if key in _CFG_IGNORED else _PROPERTY_IGNORED.get(name)
             if _same_setting(value, zoopark):
                 log.info("%s=%s: as zoopark always does", key, value)
