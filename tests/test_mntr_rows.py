@@ -135,3 +135,19 @@ def test_ensemble_rows_as_zookeeper() -> None:
     assert theirs["leader"]["zk_peer_state"] == "leading - broadcast"  # the reference itself
     assert int(theirs["leader"]["zk_approximate_data_size"]) > 44  # /zookeeper/config counts
     assert ours == theirs
+
+
+@pytest.mark.parametrize("cls", [ZooKeeperProcess, ZooParkProcess], ids=["zookeeper", "zoopark"])
+def test_approximate_data_size_survives_a_restart(cls) -> None:
+    """Recomputed at start-up from the log (first restart) and from the snapshot taken then (second), it is
+    what the running server had counted."""
+    with cls() as p:
+        c = workload(p.hosts, "kept")
+        c.delete("/kept-eph")  # the next start would not have it either
+        close_clients([c])
+        sizes = [mntr(p.port)["zk_approximate_data_size"]]
+        for _ in range(2):
+            p.stop()
+            p.start()
+            sizes.append(mntr(p.port)["zk_approximate_data_size"])
+        assert sizes == [sizes[0]] * 3 and sizes[0] != "44"
