@@ -155,8 +155,8 @@ def config_node(port: int) -> tuple[bytes, tuple, int, list]:
 
 
 def ensemble_run(cls, ports: dict[int, tuple[int, int]], client_ports: dict[int, int]) -> dict[str, tuple]:
-    """Three participants and an observer whose server lines give client addresses in each form; what each
-    role serves in /zookeeper/config, and its mntr zk_approximate_data_size."""
+    """Three participants and an observer whose server lines give client addresses in each form: the roles, and
+    what each member serves in /zookeeper/config, its mntr zk_approximate_data_size and its conf."""
     extra = ensemble_config(ports, observers=(17,))
     extra["server.1"] += f";127.0.0.1:{client_ports[1]}"
     extra["server.2"] += f";{client_ports[2]}"
@@ -171,14 +171,12 @@ def ensemble_run(cls, ports: dict[int, tuple[int, int]], client_ports: dict[int,
         for p in members:
             p.start(wait=False)
         wait_settled(members, timeout=90)
-        out = {}
-        for p in members:
+        out: dict = {"roles": sorted(server_mode(p.port) for p in members)}
+        for sid, p in zip(ports, members, strict=True):  # which member leads may differ from run to run
             data, stat, mtime, acl = config_node(p.port)
             assert started_ms - 1000 <= mtime <= time.time() * 1000, (cls.kind, mtime)
-            mode = server_mode(p.port)
-            key = mode if mode != "follower" else f"follower{len([k for k in out if k.startswith('follower')])}"
             conf = four_letter(p.port, "conf")  # from serverId on: the member's ids, ports and the membership
-            out[key] = (data, stat, acl, mntr(p.port)["zk_approximate_data_size"], conf[conf.index("serverId="):])
+            out[sid] = (data, stat, acl, mntr(p.port)["zk_approximate_data_size"], conf[conf.index("serverId="):])
         return out
     finally:
         for p in members:
@@ -193,8 +191,8 @@ def test_every_role_serves_what_zookeeper_serves_for_the_same_zoo_cfg() -> None:
     client_ports = {i: free_port() for i in ids}
     theirs = ensemble_run(ZooKeeperProcess, ports, client_ports)
     ours = ensemble_run(ZooParkProcess, ports, client_ports)
-    assert sorted(theirs) == ["follower0", "follower1", "leader", "observer"]  # the reference itself
-    data = theirs["leader"][0]
+    assert theirs["roles"] == ["follower", "follower", "leader", "observer"]  # the reference itself
+    data = theirs[1][0]
     assert data.startswith(b"server.17=") and b";0.0.0.0:" in data and data.endswith(b"\nversion=0")
     assert ours == theirs
 
