@@ -16,7 +16,6 @@ from zoopark.core.jute.election import (
     Notification,
     PeerState,
     parse_initial,
-    quorum_config_text,
 )
 from zoopark.core.zab.election import FINALIZE_WAIT_MS, Decided, Election, SendTo, Vote, total_order
 from zoopark.sim.election import ElectionRun, run_seed
@@ -26,7 +25,7 @@ SEEDS = int(os.environ.get("ZOOPARK_ELECTION_SEEDS", "20000" if os.environ.get("
 
 
 def test_notification_round_trip_and_layout() -> None:
-    cfg = quorum_config_text({1: ("127.0.0.1", 2888, 3888, False), 2: ("127.0.0.1", 2889, 3889, True)}).encode()
+    cfg = b"server.1=127.0.0.1:2888:3888:participant\nserver.2=127.0.0.1:2889:3889:observer\nversion=0"
     n = Notification(PeerState.LEADING, 2, 0x100000005, 7, 1, 2, cfg)
     data = n.encode()
     assert data[:4] == b"\x00\x00\x00\x02" and len(data) == 44 + len(cfg)

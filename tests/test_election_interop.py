@@ -25,6 +25,11 @@ def ensemble(n: int) -> list[ServerSpec]:
     return [ServerSpec(i, "127.0.0.1", free_port(), free_port()) for i in range(1, n + 1)]
 
 
+def config_text(specs: list[ServerSpec]) -> str:
+    """QuorumMaj.toString of these participants (ids below 16 list in id order)."""
+    return "".join(f"server.{s.id}={s.host}:{s.quorum_port}:{s.election_port}:participant\n" for s in specs) + "version=0"
+
+
 def zk_member(specs: list[ServerSpec], my_id: int) -> ZooKeeperProcess:
     return member(ZooKeeperProcess, my_id, ensemble_config({s.id: (s.quorum_port, s.election_port) for s in specs}))
 
@@ -49,7 +54,7 @@ def test_zoopark_joins_a_running_zookeeper_ensemble_as_a_follower_of_its_leader(
         async def run() -> None:
             await wait_for(lambda: all(server_mode(z.port) for z in zks), 60, "ZooKeeper 1 and 2 to form a quorum")
             leader = next(i + 1 for i, z in enumerate(zks) if server_mode(z.port) == "leader")
-            el = Elector(3, specs)
+            el = Elector(3, specs, config_text(specs))
             await el.start()
             try:
                 d = await asyncio.wait_for(el.elect(0, 0), 30)
@@ -78,7 +83,7 @@ def test_zookeeper_elects_and_follows_a_zoopark_server_with_a_newer_history() ->
                 writer.close()
 
             quorum = await asyncio.start_server(on_learner, me.host, me.quorum_port, family=socket.AF_INET)
-            el = Elector(3, specs)
+            el = Elector(3, specs, config_text(specs))
             await el.start()
             try:
                 d = await asyncio.wait_for(el.elect((7 << 32) | 3, 7), 60)

@@ -140,6 +140,21 @@ def test_a_member_fills_it_with_the_configs_version_as_mzxid() -> None:
     assert (changed.tree.get(CONFIG).data, changed.tree.get(CONFIG).mtime) == (TEXT + b"0", 15000)
 
 
+def test_a_members_first_snapshot_already_holds_it(tmp_path) -> None:
+    """ZooKeeper's first snapshot of a member holds the node: a ZooKeeper server started on a data dir that
+    a zoopark member began would otherwise serve it empty until its first sync."""
+    from zoopark.persist.snapfiles import load_newest
+    from zoopark.runtime.member import Member
+
+    ports = ensemble_ports([1, 2, 3])
+    text = "".join(f"{k}={v}\n" for k, v in ensemble_config(ports).items())
+    (tmp_path / "myid").write_text("2")
+    cfg = parse_config(f"tickTime=500\ndataDir={tmp_path}\nclientPort={free_port()}\n{text}", tmp_path)
+    Member(cfg).load()
+    node = load_newest(cfg.snap_dir).snapshot.tree.get(CONFIG)
+    assert node.data == quorum_config_text(cfg).encode() and node.mzxid == cfg.config_version
+
+
 # ---- the node, live, against ZooKeeper -----------------------------------------------------------------
 
 

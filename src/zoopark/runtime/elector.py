@@ -12,7 +12,7 @@ import time
 
 from .. import timings
 from ..config import ServerSpec
-from ..core.jute.election import Notification, quorum_config_text
+from ..core.jute.election import Notification
 from ..core.zab.election import Decided, Election, SendTo
 from ..net.election import ElectionPort
 
@@ -25,11 +25,12 @@ def _now_ms() -> int:
 
 
 class Elector:
-    def __init__(self, my_id: int, servers: list[ServerSpec]) -> None:
+    def __init__(self, my_id: int, servers: list[ServerSpec], config: str) -> None:
+        """`config`: the ensemble as QuorumMaj.toString writes it (zoopark.quorumconfig), sent with every
+        notification, as ZooKeeper's are."""
         by_id = {s.id: s for s in servers}
         me = by_id[my_id]
         voters = frozenset(s.id for s in servers if not s.observer)
-        config = quorum_config_text({s.id: (s.host, s.quorum_port, s.election_port, s.observer) for s in servers})
         self.election = Election(my_id, voters, observer=me.observer, config=config.encode())
         self.port = ElectionPort(my_id, (me.host, me.election_port),
                                  {s.id: (s.host, s.election_port) for s in servers if s.id != my_id},

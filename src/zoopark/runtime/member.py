@@ -40,6 +40,7 @@ from ..net.quorum import LeaderLink, connect_leader
 from ..persist import epochs
 from ..persist.recovery import recover
 from ..persist.writer import LogWriter
+from ..quorumconfig import quorum_config_text
 from .batching import TurnBatch
 from .elector import Elector
 from .server import Server
@@ -107,7 +108,9 @@ class Member:
                       extended_types=self.cfg.extended_types_enabled, trust_empty=self.cfg.snapshot_trust_empty)
         self.window = window[-_WINDOW:]
         self.tree, self.sessions = rec.tree, rec.sessions
-        if rec.snapshot_zxid < 0:
+        if rec.snapshot_zxid < 0:  # ZooKeeper's first snapshot already holds /zookeeper/config
+            rec.tree.init_config_node(quorum_config_text(self.cfg).encode(), self.cfg.config_version,
+                                      time.time_ns() // 1_000_000)
             write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
         self.accepted, self.current = epochs.load_epochs(self.cfg.snap_dir, self.tree.last_zxid)
         log.info("loaded: last zxid 0x%x, accepted epoch %d, current epoch %d, %d znodes", self.tree.last_zxid,
@@ -118,7 +121,7 @@ class Member:
         loop = asyncio.get_running_loop()
         self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
                                 loop.call_soon_threadsafe, self._log_failed)
-        elector = Elector(self.my_id, list(self.cfg.servers))
+        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg))
         await elector.start()
         from ..admin.commands import Context
         from .ops import Ops

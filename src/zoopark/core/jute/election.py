@@ -117,14 +117,3 @@ class Notification:
         except ValueError:
             raise ElectionWireError(f"unknown peer state {state}") from None
         return Notification(st, leader, zxid, epoch, peer_epoch, version, config)
-
-
-def quorum_config_text(servers: dict[int, tuple[str, int, int, bool]], version: int = 0) -> str:
-    """The ensemble as QuorumMaj.toString writes it (what every notification carries):
-    `server.N=host:quorumPort:electionPort:participant` lines (`:observer` for observers), then
-    `version=<hex>`. `servers` maps id -> (host, quorum port, election port, is observer)."""
-    lines = []
-    for sid in sorted(servers):
-        host, qport, eport, observer = servers[sid]
-        lines.append(f"server.{sid}={host}:{qport}:{eport}:{'observer' if observer else 'participant'}\n")
-    return "".join(lines) + f"version={version:x}"
