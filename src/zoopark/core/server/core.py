@@ -74,6 +74,7 @@ class Conn:
     handshake_done: bool = False
     closing: bool = False
     old_client: bool = False  # sent no readOnly byte: gets none back
+    sasl_warned: bool = False  # logged that SASL is not configured
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
     stats: ConnStats | None = None
 
@@ -277,13 +278,17 @@ class ServerCore:
         sid = conn.session
         assert sid is not None
         s = self.sessions.get(sid)
-        if s is None or not self.sessions.touch(s, self.now_ms):
+        # AUTH and SASL are answered before ZooKeeper's submitRequest, the only place a request touches its
+        # session: a client that does nothing but negotiate SASL (kazoo's loop against a server without SASL)
+        # lets its session expire, and the expiry's close ends its loop.
+        touches = op not in _UNCHECKED_OPS
+        if s is None or s.closing or (touches and not self.sessions.touch(s, self.now_ms)):
             # ZooKeeper drops a request of a session that is closing or gone (submitRequest's
             # MissingSessionException): an answer now would overtake the replies still owed on this connection
             # (its closeSession's, its writes'), and the closeSession's commit closes the connection anyway.
             out.append(Log("debug", f"session 0x{sid:x} is closing: dropped request xid {xid}", sid))
             return
-        if self.follower:
+        if self.follower and touches:
             self.touched[sid] = s.timeout_ms
         if op not in _ALL_OPS:
             out.append(Log("warning", f"session 0x{sid:x}: unknown opcode {op}, closing", sid))
@@ -714,6 +719,11 @@ class ServerCore:
                     conn.auth.append(i)
             out.append(Send(conn.id, reply(xid, 0, 0)))
         elif op == OpCode.SASL:
+            if not conn.sasl_warned:  # ZooKeeper logs an error per request; kazoo sends them in a tight loop
+                conn.sasl_warned = True
+                out.append(Log("warning", f"session 0x{sid:x}: SASL request from {conn.remote_ip} but no SASL is "
+                                          "configured (no JAAS Server section): answering with no token", sid))
+            # ZooKeeper answers with a null token (its NullPointerException path in processSasl).
             out.append(Send(conn.id, reply(xid, 0, 0, _SASL_EMPTY)))
         else:  # SET_WATCHES, SET_WATCHES2
             r = record
