@@ -102,7 +102,7 @@ class Harness:
         conn = FakeConn(self._next_conn)
         self._next_conn += 1
         self.conns[conn.id] = conn
-        self.step(Connected(conn.id, "127.0.0.1"))
+        self.step(Connected(conn.id, "127.0.0.1", nonce=conn.id.to_bytes(30, "big")))  # a SASL nonce, as the adapter draws
         w = Writer()
         ConnectRequest(0, last_zxid, timeout_ms, session_id, passwd).write(w)
         if read_only is not None:

@@ -70,6 +70,11 @@ PROPERTY_VALUES = {
     "readonlymode.enabled": "true", "znode.container.checkIntervalMs": "250", "znode.container.maxPerMinute": "5",
     "admin.enableServer": "false", "admin.serverAddress": "127.0.0.2", "admin.serverPort": "8181",
     "admin.commandURL": "/cmds", "digest.enabled": "false", "nio.sessionlessCnxnTimeout": "1500",
+    "java.security.auth.login.config": "/dev/null", "sasl.serverconfig": "ZkServer",
+    "SASLAuthenticationProvider.superPassword": "pw",
+    # (these two need a provider for their scheme: the second line gives it)
+    "sessionRequireClientSASLAuth": "true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+    "enforce.auth.enabled": "true\nenforce.auth.schemes=digest", "enforce.auth.schemes": "ip,digest",
 }
 
 
@@ -97,7 +102,7 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
 @pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "secureClientPort=2281",
                                   "ssl.keyStore.location=/k.jks", "zookeeper.ssl.quorum.trustStore.type=PKCS12",
                                   "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
-                                  "authProvider.1=org.example.Auth", "localSessionsEnabled=true",
+                                  "localSessionsEnabled=true",
                                   "zookeeper.leaderServes=no", "quorum.auth.enableSasl=true"])
 def test_zookeeper_settings_zoopark_does_not_implement_are_said_to_be_ignored(tmp_path, caplog, line):
     with caplog.at_level(logging.INFO, logger="zoopark.config"):

@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import jaas
 from .quorumconfig import java_host, member_order
 
 log = logging.getLogger("zoopark.config")
@@ -138,6 +140,25 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "admin.commandURL": ("admin_command_url", _str),
     "digest.enabled": ("digest_enabled", _bool),
     "nio.sessionlessCnxnTimeout": ("sessionless_cnxn_timeout_ms", _positive),
+    # SASL for clients. java.security.auth.login.config is a JVM property (ZooKeeper takes it from -D only, as
+    # zkServer.sh passes SERVER_JVMFLAGS); zoopark takes it in zoo.cfg too, and from those variables.
+    "java.security.auth.login.config": ("jaas_config", _str),
+    "sasl.serverconfig": ("sasl_login_context", _str),
+    "SASLAuthenticationProvider.superPassword": ("sasl_super_password", _str),
+    "sessionRequireClientSASLAuth": ("session_require_client_sasl_auth", _bool),
+    "enforce.auth.enabled": ("enforce_auth_enabled", _bool),
+    "enforce.auth.schemes": ("enforce_auth_schemes", _str),
+}
+# authProvider.<anything>=<class> registers an authentication provider (ProviderRegistry); superUser[.<any>]=<id>
+# names a SASL super user (ZooKeeperServer.isSaslSuperUser). Both may be given several times.
+_PROPERTY_FAMILIES = ("authProvider.", "superUser.")
+SASL_PROVIDER = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+# Provider classes ZooKeeper 3.8 ships -> their scheme (digest and ip are always registered).
+AUTH_PROVIDER_SCHEMES = {
+    SASL_PROVIDER: "sasl",
+    "org.apache.zookeeper.server.auth.DigestAuthenticationProvider": "digest",
+    "org.apache.zookeeper.server.auth.IPAuthenticationProvider": "ip",
+    "org.apache.zookeeper.server.auth.X509AuthenticationProvider": "x509",
 }
 
 # Keys ZooKeeper 3.8 reads that zoopark accepts but does not implement: each maps to the value zoopark behaves as
@@ -170,7 +191,7 @@ _CFG_IGNORED_VALUES: dict[str, _Parse] = {
 _CFG_IGNORED_PREFIXES = ("metricsProvider.",)  # the provider's own settings (exportJvmInfo, ...)
 _PROPERTY_IGNORED: dict[str, str | None] = {
     "DigestAuthenticationProvider.digestAlg": "SHA1", "DigestAuthenticationProvider.enabled": "true",
-    "SASLAuthenticationProvider.superPassword": None, "X509AuthenticationProvider.superUser": None,
+    "X509AuthenticationProvider.superUser": None,
     "admin.forceHttps": "false", "admin.httpVersion": None, "admin.idleTimeout": None,
     "admin.portUnification": "false", "allowSaslFailedClients": None, "audit.enable": "false",
     "audit.impl.class": None, "bitHashCacheSize": None, "client.portUnification": "false",
@@ -183,8 +204,7 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "connection_throttle_global_session_weight": None, "connection_throttle_local_session_weight": None,
     "connection_throttle_renew_session_weight": None, "connection_throttle_tokens": None,
     "connection_throttle_weight_enabled": None, "datadir.autocreate": "true", "db.autocreate": None,
-    "electionPortBindRetry": None, "enableEagerACLCheck": "false", "enforce.auth.enabled": "false",
-    "enforce.auth.schemes": None, "enforceQuota": "false", "ensembleAuthName": None,
+    "electionPortBindRetry": None, "enableEagerACLCheck": "false", "enforceQuota": "false", "ensembleAuthName": None,
     "fastleader.maxNotificationInterval": None, "fastleader.minNotificationInterval": None, "flushDelay": None,
     "follower.skipLearnerRequestToNextProcessor": None, "forceSnapshotSync": "false",
     "forward_learner_requests_to_commit_processor_disabled": None, "intBufferStartingSizeBytes": None,
@@ -205,9 +225,9 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "observerMaster.sizeLimit": None, "quorumCnxnTimeoutMs": None, "request_stale_connection_check": None,
     "request_stale_latency_check": None, "request_throttle_drop_stale": None,
     "request_throttle_max_requests": "0", "request_throttle_stall_time": None,
-    "request_throttler.shutdownTimeout": None, "requireKerberosConfig": None, "sasl.serverconfig": None,
-    "security.auth_to_local": None, "serverCnxnFactory": None, "sessionRequireClientSASLAuth": "false",
-    "skipACL": "no", "snapshot.compression.method": None, "snapshotSizeFactor": None, "superUser": None,
+    "request_throttler.shutdownTimeout": None, "requireKerberosConfig": None,
+    "security.auth_to_local": None, "serverCnxnFactory": None,
+    "skipACL": "no", "snapshot.compression.method": None, "snapshotSizeFactor": None,
     "tcpKeepAlive": None, "testingonly.initialZxid": None, "throttled_op_wait_time": None,
     "txnLogSizeLimitInKb": None, "watchManagerName": None, "watcherCleanIntervalInSeconds": None,
     "watcherCleanThreadsNum": None, "watcherCleanThreshold": None, "fsync.warningthresholdms": None,
@@ -215,9 +235,8 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "emulate353TTLNodes": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckEnabled": None,
     "multiAddress.reachabilityCheckTimeoutMs": None,
 }
-# X509Util's zookeeper.ssl.* and zookeeper.ssl.quorum.* (keyStore.location, ...), the authentication providers,
-# ZooKeeper's path statistics.
-_PROPERTY_IGNORED_PREFIXES = ("ssl.", "authProvider.", "pathStats.")
+# X509Util's zookeeper.ssl.* and zookeeper.ssl.quorum.* (keyStore.location, ...), ZooKeeper's path statistics.
+_PROPERTY_IGNORED_PREFIXES = ("ssl.", "pathStats.")
 _PREFIX = "zookeeper."
 
 
@@ -230,7 +249,8 @@ def key_kind(key: str) -> str:
     """What zoopark makes of a zoo.cfg key: "implemented", "ignored" (ZooKeeper 3.8 reads it, zoopark does not
     implement it), "refused" (hierarchical quorums) or "unknown" (ZooKeeper does not read it either)."""
     name = _property_name(key)
-    if key.startswith("server.") or key in _CFG_KEYS or name in _PROPERTY_KEYS or key == "superDigest":
+    if key.startswith("server.") or key in _CFG_KEYS or name in _PROPERTY_KEYS or key == "superDigest" \
+            or name == "superUser" or name.startswith(_PROPERTY_FAMILIES):
         return "implemented"
     if key.startswith(("group.", "weight.")):
         return "refused"
@@ -294,6 +314,28 @@ class Config:
     member_order: tuple[int, ...] = ()  # server ids in the order ZooKeeper lists them (see _member_order)
     ignored: tuple[tuple[str, str], ...] = field(default=())  # ZooKeeper settings zoopark does not implement
     extra: tuple[tuple[str, str], ...] = field(default=())  # keys ZooKeeper 3.8 does not read either
+    jaas_config: str | None = None  # java.security.auth.login.config: the JAAS file (its Server section: SASL)
+    sasl_login_context: str = "Server"  # zookeeper.sasl.serverconfig
+    sasl_super_password: str | None = field(default=None, repr=False)  # the DIGEST-MD5 password of user "super"
+    sasl_super_users: tuple[str, ...] = ()  # zookeeper.superUser[.*]: SASL ids that are super
+    auth_providers: tuple[str, ...] = ()  # authProvider.N class names
+    session_require_client_sasl_auth: bool = False
+    enforce_auth_enabled: bool = False
+    enforce_auth_schemes: tuple[str, ...] = ()
+
+    @property
+    def auth_schemes(self) -> frozenset[str]:
+        """The ACL schemes registered (ProviderRegistry): digest and ip, and those of authProvider.N."""
+        return frozenset({"digest", "ip"} | {AUTH_PROVIDER_SCHEMES[c] for c in self.auth_providers
+                                             if c in AUTH_PROVIDER_SCHEMES})
+
+    @property
+    def enforced_auth_schemes(self) -> tuple[str, ...]:
+        """The schemes one of which a connection must have authenticated with before any request
+        (AuthenticationHelper; sessionRequireClientSASLAuth means sasl and overrides enforce.auth.*); () = off."""
+        if self.session_require_client_sasl_auth:
+            return ("sasl",)
+        return self.enforce_auth_schemes if self.enforce_auth_enabled else ()
 
     @property
     def min_session_timeout_ms(self) -> int:
@@ -360,7 +402,9 @@ def _server(key: str, value: str) -> ServerSpec:
     return ServerSpec(sid, parts[0], _port(key, parts[1]), _port(key, parts[2]), observer, client_address, client_port)
 
 
-def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, str] | None = None) -> Config:
+def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, str] | None = None,
+                 env: Mapping[str, str] | None = None) -> Config:
+    """`env`: the environment, for -Djava.security.auth.login.config in SERVER_JVMFLAGS / JVMFLAGS."""
     base_dir = base_dir or Path.cwd()
     values: dict[str, Any] = {}
     servers: dict[int, ServerSpec] = {}
@@ -377,6 +421,10 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
             servers[spec.id] = spec
         elif kind == "refused":
             raise ConfigError(f"{key}: hierarchical quorums are not supported")
+        elif name.startswith("authProvider."):
+            values.setdefault("auth_providers", []).append(value.strip())
+        elif name == "superUser" or name.startswith("superUser."):
+            values.setdefault("sasl_super_users", []).append(value.strip())
         elif key == "superDigest":  # zoopark's early spelling; ZooKeeper never read it
             log.warning("superDigest is not a ZooKeeper setting: write DigestAuthenticationProvider.superDigest")
             values["super_digest"] = value.strip()
@@ -416,9 +464,43 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
         raise ConfigError(f"peerType: {values['peer_type']!r} is neither participant nor observer")
     if values.get("super_digest") == "":
         values["super_digest"] = None
+    for name in ("auth_providers", "sasl_super_users"):
+        if name in values:
+            values[name] = tuple(values[name])
+    if "enforce_auth_schemes" in values:  # AuthenticationHelper: split on commas, each trimmed
+        values["enforce_auth_schemes"] = tuple(s.strip() for s in values["enforce_auth_schemes"].split(","))
+    if not values.get("jaas_config") and env is not None:
+        flags = f"{env.get('SERVER_JVMFLAGS', '')} {env.get('JVMFLAGS', '')}"  # zkServer.sh's order: last wins
+        found = jaas.jvm_flag_property(flags, jaas.JAAS_PROPERTY)
+        if found:
+            values["jaas_config"] = found
     cfg = Config(servers=tuple(sorted(servers.values(), key=lambda s: s.id)), extra=tuple(extra),
                  ignored=tuple(ignored), member_order=member_order([k for k, _ in items]), **values)
+    _validate_auth(cfg)
     return _validate(cfg, base_dir, set(values))
+
+
+def _validate_auth(cfg: Config) -> None:
+    """What ZooKeeper refuses at start: an unreadable JAAS file (ServerCnxnFactory.configureSaslLogin), an
+    enforced scheme with no provider (AuthenticationHelper)."""
+    for cls in cfg.auth_providers:
+        if cls not in AUTH_PROVIDER_SCHEMES:  # ProviderRegistry logs and carries on
+            log.warning("authProvider: %s is not a provider zoopark knows; ignored", cls)
+    if cfg.enforce_auth_enabled and not cfg.session_require_client_sasl_auth and not any(cfg.enforce_auth_schemes):
+        raise ConfigError("enforce.auth.enabled: is true, so enforce.auth.schemes must be configured")
+    for scheme in cfg.enforced_auth_schemes:
+        if scheme not in cfg.auth_schemes:
+            key = "sessionRequireClientSASLAuth" if cfg.session_require_client_sasl_auth else "enforce.auth.schemes"
+            raise ConfigError(f"{key}: authentication scheme {scheme} is not available (add authProvider.N=... "
+                              "for it)")
+    if cfg.jaas_config:
+        try:  # a relative path is taken from the working directory, as the JVM does (and dataDir here)
+            sections = jaas.load(cfg.jaas_config)
+        except jaas.JaasError as e:
+            raise ConfigError(f"{jaas.JAAS_PROPERTY}: {e}") from None
+        if cfg.sasl_login_context not in sections:
+            log.warning("%s: %s has no section %s: SASL is not configured", jaas.JAAS_PROPERTY, cfg.jaas_config,
+                        cfg.sasl_login_context)
 
 
 def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
@@ -483,4 +565,4 @@ def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Co
         text = p.read_text()
     except OSError as e:
         raise ConfigError(f"cannot read {p}: {e.strerror}") from None
-    return dataclasses.replace(parse_config(text, p.parent, overrides), source_text=text)
+    return dataclasses.replace(parse_config(text, p.parent, overrides, os.environ), source_text=text)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import jaas
 from ..admin import fourlw
 from ..config import Config
 from ..core.jute.records import TxnHeader
@@ -37,6 +38,7 @@ from ..core.server.actions import (
     Tick,
 )
 from ..core.server.core import ServerCore, replay_txn
+from ..core.server.sasl import NONCE_BYTES
 from ..core.server.settings import CoreSettings
 from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPortSettings
 from ..persist import purge
@@ -50,8 +52,27 @@ _core_log = logging.getLogger("zoopark.core")
 _TICK_S = 0.1
 
 
+def sasl_users(cfg: Config) -> tuple[tuple[str, str], ...] | None:
+    """The DIGEST-MD5 users of the JAAS file's Server section (None: SASL not configured). The file was
+    checked when the configuration was loaded; read it again here so no password sits in the Config."""
+    if not cfg.jaas_config:
+        return None
+    sections = jaas.load(cfg.jaas_config)
+    modules = sections.get(cfg.sasl_login_context)
+    if modules is None:
+        return None
+    users = jaas.digest_users(modules)
+    if cfg.sasl_super_password is not None:  # SaslServerCallbackHandler: user "super"'s password, if set
+        users["super"] = cfg.sasl_super_password
+    return tuple(users.items())
+
+
 def core_settings(cfg: Config) -> CoreSettings:
     return CoreSettings(
+        sasl_users=sasl_users(cfg),
+        sasl_super_users=frozenset(cfg.sasl_super_users),
+        auth_schemes=cfg.auth_schemes,
+        enforce_auth_schemes=cfg.enforced_auth_schemes,
         tick_ms=cfg.tick_time_ms,
         min_session_timeout_ms=cfg.min_session_timeout_ms,
         max_session_timeout_ms=cfg.max_session_timeout_ms,
@@ -362,7 +383,9 @@ class Server(ClientHandler):
     def connected(self, conn: ClientConnection) -> None:
         if self._fenced(conn):
             return
-        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port))
+        # The SASL nonce: chance is an input to the core (os.urandom, as Java's SecureRandom).
+        nonce = os.urandom(NONCE_BYTES) if self.core.sasl_users is not None else b""
+        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
         if self._fenced(conn):

@@ -16,6 +16,7 @@ class Connected:
     conn: int
     remote_ip: str
     remote_port: int = 0
+    nonce: bytes = b""  # fresh random bytes for this connection's SASL exchange (when SASL is configured)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from ..jute.records import (
     CreateSessionTxn,
     ErrorTxn,
     Id,
+    SetSASLResponse,
     TxnHeader,
     WatcherEvent,
 )
@@ -52,6 +53,7 @@ from .actions import (
 from .prep import Prep, PrepError, Request
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
+from .sasl import DigestMD5Server, SaslError
 from .settings import CoreSettings
 from .stats import OP_NAMES, ConnStats, CoreStats, latency_bucket
 
@@ -75,6 +77,8 @@ class Conn:
     closing: bool = False
     old_client: bool = False  # sent no readOnly byte: gets none back
     sasl_warned: bool = False  # logged that SASL is not configured
+    nonce: bytes = b""  # for this connection's DIGEST-MD5 challenge
+    sasl: DigestMD5Server | None = None  # the connection's SASL exchange, once begun (one per connection)
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
     stats: ConnStats | None = None
 
@@ -124,7 +128,8 @@ class ServerCore:
         self.sessions = SessionTable(settings.tick_ms)
         for sid, timeout in (sessions or {}).items():
             self.sessions.add(sid, timeout, 0)
-        self.prep = Prep(self.tree, self.sessions, settings.extended_types)
+        self.prep = Prep(self.tree, self.sessions, settings.extended_types, settings.auth_schemes)
+        self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
         self.conns: dict[int, Conn] = {}
         self.queues: dict[int, deque[Pending]] = {}  # session -> requests owed a reply, in order
         self.proposals: deque[Proposal] = deque()
@@ -174,7 +179,7 @@ class ServerCore:
         self.follower = False  # nobody to forward to
         self.sessions = SessionTable(self.settings.tick_ms)
         self.sessions.start(self.now_ms)
-        self.prep = Prep(self.tree, self.sessions, self.settings.extended_types)
+        self.prep = Prep(self.tree, self.sessions, self.settings.extended_types, self.settings.auth_schemes)
 
     def revalidate(self, session: int, owner: int) -> bool:
         """An ensemble's leader: learner `owner` asks whether `session`, reconnecting there, lives (REVALIDATE).
@@ -218,7 +223,7 @@ class ServerCore:
             self._on_tick(out)
         elif isinstance(event, Connected):
             self.conns[event.conn] = Conn(event.conn, event.remote_ip, [Id("ip", event.remote_ip)],
-                                          stats=ConnStats(event.remote_port, self.now_ms))
+                                          stats=ConnStats(event.remote_port, self.now_ms), nonce=event.nonce)
         elif isinstance(event, Disconnected):
             self._on_disconnected(event.conn)
         elif isinstance(event, LogFailed):
@@ -282,6 +287,8 @@ class ServerCore:
         # session: a client that does nothing but negotiate SASL (kazoo's loop against a server without SASL)
         # lets its session expire, and the expiry's close ends its loop.
         touches = op not in _UNCHECKED_OPS
+        if touches and self.settings.enforce_auth_schemes and s is not None and not self._enforce(conn, xid, out):
+            return
         if s is None or s.closing or (touches and not self.sessions.touch(s, self.now_ms)):
             # ZooKeeper drops a request of a session that is closing or gone (submitRequest's
             # MissingSessionException): an answer now would overtake the replies still owed on this connection
@@ -718,6 +725,8 @@ class ServerCore:
                 if i not in conn.auth:
                     conn.auth.append(i)
             out.append(Send(conn.id, reply(xid, 0, 0)))
+        elif op == OpCode.SASL and self.sasl_users is not None:
+            self._sasl(sid, conn, xid, record, out)
         elif op == OpCode.SASL:
             if not conn.sasl_warned:  # ZooKeeper logs an error per request; kazoo sends them in a tight loop
                 conn.sasl_warned = True
@@ -733,6 +742,50 @@ class ServerCore:
             )
             self._deliver(events, out)
             out.append(Send(conn.id, reply(xid, self.tree.last_zxid, 0)))
+
+    def _sasl(self, sid: int, conn: Conn, xid: int, record, out: list[Action]) -> None:
+        """One round of the connection's DIGEST-MD5 exchange (ZooKeeperServer.processSasl)."""
+        assert self.sasl_users is not None
+        if conn.sasl is None:
+            assert conn.nonce, "the adapter gives every connection a nonce when SASL is configured"
+            conn.sasl = DigestMD5Server(self.sasl_users, conn.nonce)
+        try:
+            token = conn.sasl.evaluate(record.token or b"")
+        except SaslError as e:
+            # ZooKeeper: the error, a null token, and the connection closes (the session lives on to expire).
+            required = "sasl" in self.settings.enforce_auth_schemes
+            err = Err.SESSIONCLOSEDREQUIRESASLAUTH if required else Err.AUTHFAILED
+            out.append(Send(conn.id, reply(xid, 0, err, _SASL_EMPTY)))
+            out.append(Log("warning", f"client {self._peer(conn)} (session 0x{sid:x}) failed SASL authentication: "
+                                      f"{e}", sid))
+            self._close(conn, "SASL authentication failed", out)
+            return
+        if conn.sasl.complete:
+            user = conn.sasl.authorization_id
+            assert user is not None
+            conn.auth.append(Id("sasl", user))
+            if user in self.settings.sasl_super_users:
+                conn.auth.append(aclmod.SUPER_ID)
+            out.append(Log("info", f"session 0x{sid:x}: adding SASL authorization for authorizationID: {user}"
+                                   + (" (a super user)" if user in self.settings.sasl_super_users else ""), sid))
+        out.append(Send(conn.id, reply(xid, 0, 0, encode(SetSASLResponse(token)))))
+
+    def _enforce(self, conn: Conn, xid: int, out: list[Action]) -> bool:
+        """AuthenticationHelper.enforceAuthentication: a connection without an id of an enforced scheme gets
+        SESSIONCLOSEDREQUIRESASLAUTH for its request and is closed; its session lives on until it expires."""
+        schemes = self.settings.enforce_auth_schemes
+        if any(i.scheme in schemes for i in conn.auth):
+            return True
+        out.append(Send(conn.id, reply(xid, 0, Err.SESSIONCLOSEDREQUIRESASLAUTH)))
+        have = sorted({i.scheme for i in conn.auth})
+        out.append(Log("warning", f"client {self._peer(conn)}: authentication scheme(s) {have} match none of the "
+                                  f"required {list(schemes)}: closing its connection", conn.session))
+        self._close(conn, "authentication required", out)
+        return False
+
+    @staticmethod
+    def _peer(conn: Conn) -> str:
+        return f"{conn.remote_ip}:{conn.stats.remote_port}" if conn.stats is not None else conn.remote_ip
 
     def _authenticate(self, conn: Conn, packet) -> list[Id] | None:
         if packet.scheme == "digest":

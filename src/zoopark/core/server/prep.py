@@ -78,8 +78,10 @@ class Request:
 
 
 class Prep:
-    def __init__(self, tree: DataTree, sessions: SessionTable, extended_types: bool) -> None:
+    def __init__(self, tree: DataTree, sessions: SessionTable, extended_types: bool,
+                 auth_schemes: frozenset[str] = aclmod.DEFAULT_SCHEMES) -> None:
         self.tree = tree
+        self.auth_schemes = auth_schemes  # ACL schemes with a registered provider
         self.sessions = sessions
         self.extended_types = extended_types
         # path -> (zxid of the newest pending change, the node after it, or None if deleted)
@@ -164,7 +166,7 @@ class Prep:
         if hit is not None and hit[0] is acl:
             return hit[1]
         try:
-            fixed = self.tree.intern_acl(aclmod.fixup(acl, auth))
+            fixed = self.tree.intern_acl(aclmod.fixup(acl, auth, self.auth_schemes))
         except aclmod.InvalidACL as e:
             raise PrepError(Err.INVALIDACL, path) from e
         if isinstance(acl, tuple) and len(self._fixed) < 1024 and all(a.id.scheme != "auth" for a in acl):

@@ -116,7 +116,7 @@ def sync(ctx: ReadContext, rec) -> tuple[int, bytes]:
 def who_am_i(ctx: ReadContext, rec) -> tuple[int, bytes]:
     infos = []
     for a in javaorder.auth_ordered(ctx.auth):
-        user = a.id.split(":", 1)[0] if a.scheme == "digest" else (a.id if a.scheme == "ip" else "")
+        user = a.id.split(":", 1)[0] if a.scheme == "digest" else (a.id if a.scheme in ("ip", "sasl") else "")
         infos.append(ClientInfo(a.scheme, user))
     return OK, encode(WhoAmIResponse(infos))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +20,10 @@ class CoreSettings:
     # where ZooKeeper leaves the node empty.
     quorum_config: bytes | None = None
     quorum_config_version: int = 0
+    # SASL (DIGEST-MD5): the JAAS Server section's users and passwords, None when SASL is not configured.
+    sasl_users: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
+    sasl_super_users: frozenset[str] = frozenset()  # zookeeper.superUser
+    auth_schemes: frozenset[str] = frozenset({"digest", "ip"})  # ACL schemes with a registered provider
+    # A connection must hold an id of one of these schemes before any request but AUTH and SASL
+    # (AuthenticationHelper: enforce.auth.*, sessionRequireClientSASLAuth); () = no enforcement.
+    enforce_auth_schemes: tuple[str, ...] = ()

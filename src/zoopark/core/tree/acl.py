@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 
 from ..jute.records import ACL, Id
@@ -15,6 +16,11 @@ SUPER_ID = Id("super", "")
 READ, WRITE, CREATE, DELETE, ADMIN = 1, 2, 4, 8, 16
 # Schemes a client may name in an ACL (ZooKeeper's ProviderRegistry; "world" and "auth" are special).
 AUTH_SCHEMES = ("digest", "ip")
+DEFAULT_SCHEMES = frozenset(AUTH_SCHEMES)  # registered without an authProvider.N
+# Providers whose isAuthenticated() is true: their ids stand in for the "auth" scheme (ip's are not).
+_AUTHENTICATED_SCHEMES = frozenset({"digest", "sasl"})
+# KerberosName's parser: a name that does not match it is still valid unless it holds an '@'.
+_KERBEROS_NAME = re.compile(r"([^/@]*)(/([^/@]*))?@([^/@]*)")
 
 
 def digest_of(user_password: str) -> str:
@@ -39,7 +45,12 @@ def _ip_matches(client_ip: str, spec: str) -> bool:
         return False
 
 
-def id_valid(id_: Id) -> bool:
+def id_valid(id_: Id, schemes: frozenset[str] = DEFAULT_SCHEMES) -> bool:
+    """Whether an ACL id is valid for a registered provider (`schemes`, see ProviderRegistry)."""
+    if id_.scheme not in schemes:
+        return False
+    if id_.scheme == "sasl":  # SASLAuthenticationProvider.isValid: new KerberosName(id) does not throw
+        return _KERBEROS_NAME.fullmatch(id_.id) is not None or "@" not in id_.id
     if id_.scheme == "digest":
         parts = id_.id.split(":")
         while parts and parts[-1] == "":  # Java's String.split drops trailing empty strings
@@ -70,6 +81,8 @@ def check(acl: Sequence[ACL], perm: int, auth: Sequence[Id]) -> bool:
                 return True
             if scheme == "ip" and _ip_matches(a.id, ident):
                 return True
+            if scheme == "sasl" and (a.id == ident or a.id == "super"):  # SASLAuthenticationProvider.matches
+                return True
     return False
 
 
@@ -77,8 +90,9 @@ class InvalidACL(Exception):
     pass
 
 
-def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id]) -> tuple[ACL, ...]:
-    """The ACL a create / setACL stores: duplicates removed, `auth` expanded to the session's ids."""
+def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id], schemes: frozenset[str] = DEFAULT_SCHEMES) -> tuple[ACL, ...]:
+    """The ACL a create / setACL stores: duplicates removed, `auth` expanded to the session's ids; `schemes`
+    are those with a registered provider."""
     unique: list[ACL] = []
     for a in acl or ():
         if a not in unique:
@@ -91,12 +105,13 @@ def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id]) -> tuple[ACL, ...]:
         if scheme == "world" and a.id.id == "anyone":
             out.append(a)
         elif scheme == "auth":
-            # Only ids of providers that say isAuthenticated() (digest; not ip) stand in for "auth".
-            ids = [i for i in auth_ordered(auth) if i.scheme == "digest"]
+            # Only ids of registered providers that say isAuthenticated() (digest, sasl; not ip) stand in for
+            # "auth".
+            ids = [i for i in auth_ordered(auth) if i.scheme in _AUTHENTICATED_SCHEMES and i.scheme in schemes]
             if not ids:
                 raise InvalidACL("auth scheme with no authenticated id")
             out.extend(ACL(a.perms, i) for i in ids)
-        elif id_valid(a.id):
+        elif id_valid(a.id, schemes):
             out.append(a)
         else:
             raise InvalidACL(f"invalid id {scheme}:{a.id.id}")

@@ -1,0 +1,166 @@
+"""The server side of SASL DIGEST-MD5 (RFC 2831) as ZooKeeper 3.8 runs it, as a state machine without I/O.
+
+ZooKeeper creates Java's DIGEST-MD5 server with protocol "zookeeper" and server name "zk-sasl-md5" (its
+SecurityUtils.createSaslServer), one per connection. The exchange, as captured from ZooKeeper 3.8:
+
+    client: (empty token)
+    server: realm="zk-sasl-md5",nonce="<30 random bytes, base64>",charset=utf-8,algorithm=md5-sess
+    client: qop=auth,realm=...,username="alice",nonce=...,cnonce=...,nc=00000001,digest-uri="zookeeper/zk-sasl-md5",
+            response=<hex>
+    server: rspauth=<hex>          (complete: the authorization id is the user name)
+
+The nonce is an input (the adapter draws it from the OS), so the core stays deterministic. Any violation raises
+SaslError with Java's message; ZooKeeper then answers AUTHFAILED and closes the connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+REALM = "zk-sasl-md5"
+PROTOCOL = "zookeeper"
+SERVER_NAME = "zk-sasl-md5"
+NONCE_BYTES = 30  # Java's DigestMD5Server: 30 random bytes, base64 (40 characters)
+TOKEN_MAX_BYTES = 4096  # RFC 2831 §2.1.2: a digest-response is at most 4096 bytes
+_NONCE_COUNT = "00000001"
+
+
+class SaslError(Exception):
+    """The client's token is refused; the message is Java's (it names no password)."""
+
+
+def parse_directives(token: bytes) -> dict[str, str]:
+    """`key=value` or `key="quoted value"` pairs separated by commas (RFC 2831 §7.1 #rule); a repeated key is
+    refused, as Java's DigestMD5Base.parseDirective does."""
+    try:
+        text = token.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SaslError("DIGEST-MD5: digest response format violation. Invalid UTF-8.") from None
+    out: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\r\n,":
+            i += 1
+        if i >= n:
+            break
+        eq = text.find("=", i)
+        if eq < 0:
+            raise SaslError("DIGEST-MD5: Invalid token. Directive with no value.")
+        key = text[i:eq].strip().lower()
+        i = eq + 1
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == '"':
+            i += 1
+            chars = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                chars.append(text[i])
+                i += 1
+            if i >= n:
+                raise SaslError("DIGEST-MD5: Invalid token. Unterminated quoted string.")
+            i += 1
+            value = "".join(chars)
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            value = text[i:end].strip()
+            i = end
+        if not key:
+            raise SaslError("DIGEST-MD5: Invalid token. Empty directive name.")
+        if key in out:
+            raise SaslError(f"DIGEST-MD5: Peer sent more than one {key} directive")
+        out[key] = value
+    return out
+
+
+def _bytes_8859_1(s: str) -> bytes:
+    """RFC 2831 §2.1.2.1 (charset=utf-8): a string entirely in ISO 8859-1 is hashed as ISO 8859-1, else UTF-8."""
+    try:
+        return s.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return s.encode("utf-8")
+
+
+def _hex_md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def response_value(username: str, realm: str, password: str, nonce: str, cnonce: str, nc: str, qop: str,
+                   digest_uri: str, authzid: str | None, a2_prefix: str) -> str:
+    """RFC 2831 §2.1.2.1's response-value (md5-sess); `a2_prefix` is "AUTHENTICATE" for the client's
+    response and "" for the server's rspauth."""
+    a1 = hashlib.md5(_bytes_8859_1(f"{username}:{realm}:{password}"), usedforsecurity=False).digest() \
+        + f":{nonce}:{cnonce}".encode("utf-8")
+    if authzid:
+        a1 += b":" + authzid.encode("utf-8")
+    a2 = f"{a2_prefix}:{digest_uri}".encode("utf-8")
+    return _hex_md5(f"{_hex_md5(a1)}:{nonce}:{nc}:{cnonce}:{qop}:{_hex_md5(a2)}".encode("ascii"))
+
+
+class DigestMD5Server:
+    """One connection's DIGEST-MD5 exchange: `evaluate(token) -> token` until `complete`."""
+
+    def __init__(self, users: dict[str, str], nonce: bytes) -> None:
+        assert len(nonce) >= 16, "a nonce needs at least 128 bits of randomness"
+        self._users = users
+        self._nonce = base64.b64encode(nonce).decode("ascii")
+        self._step = 0
+        self.complete = False
+        self.authorization_id: str | None = None
+        self.user: str | None = None  # the claimed user name once a response arrived (for the log)
+
+    def evaluate(self, token: bytes) -> bytes:
+        if self.complete or self._step > 1:
+            raise SaslError("DIGEST-MD5: authentication already completed")
+        if len(token) > TOKEN_MAX_BYTES:
+            raise SaslError(f"DIGEST-MD5: Invalid digest response length. Got: {len(token)} Expected < "
+                            f"{TOKEN_MAX_BYTES}")
+        if self._step == 0:
+            self._step = 1
+            if token:
+                raise SaslError("DIGEST-MD5 must not have an initial response")
+            return f'realm="{REALM}",nonce="{self._nonce}",charset=utf-8,algorithm=md5-sess'.encode("ascii")
+        self._step = 2
+        return self._verify(parse_directives(token))
+
+    def _verify(self, d: dict[str, str]) -> bytes:
+        for key in ("username", "nonce", "cnonce", "nc", "digest-uri", "response"):
+            if key not in d:
+                raise SaslError(f"DIGEST-MD5: digest response format violation. Missing {key}.")
+        username = d["username"]
+        self.user = username
+        if d.get("charset", "utf-8").lower() != "utf-8":
+            raise SaslError("DIGEST-MD5: digest response format violation. Incompatible charset.")
+        realm = d.get("realm", "")
+        if realm not in (REALM, ""):
+            raise SaslError(f"DIGEST-MD5: digest response format violation. Nonexistent realm: {realm}")
+        if d["nonce"] != self._nonce:
+            raise SaslError("DIGEST-MD5: digest response format violation. Mismatched nonce.")
+        if d["nc"] != _NONCE_COUNT:
+            raise SaslError(f"DIGEST-MD5: digest response format violation. Nonce count does not match: {d['nc']}")
+        qop = d.get("qop", "auth")
+        if qop != "auth":
+            raise SaslError(f"DIGEST-MD5: digest response format violation. Invalid QOP: {qop}")
+        serv_type, _, host = d["digest-uri"].partition("/")
+        if serv_type != PROTOCOL or host.split("/", 1)[0] != SERVER_NAME:
+            raise SaslError(f"DIGEST-MD5: digest response format violation. Nonexistent digest-uri: "
+                            f"{d['digest-uri']}")
+        password = self._users.get(username)
+        if password is None:
+            raise SaslError(f"DIGEST-MD5: cannot acquire password for {username} in realm : {realm}")
+        authzid = d.get("authzid") or None
+        expected = response_value(username, realm, password, self._nonce, d["cnonce"], d["nc"], qop,
+                                  d["digest-uri"], authzid, "AUTHENTICATE")
+        if not hmac.compare_digest(expected, d["response"].lower()):
+            raise SaslError("DIGEST-MD5: digest response format violation. Mismatched response.")
+        rspauth = response_value(username, realm, password, self._nonce, d["cnonce"], d["nc"], qop,
+                                 d["digest-uri"], authzid, "")
+        self.complete = True
+        # ZooKeeper's SaslServerCallbackHandler authorizes anyone who authenticated, under the (Kerberos short
+        # form of the) authentication id, whatever authzid the client asked for.
+        self.authorization_id = username
+        return f"rspauth={rspauth}".encode("ascii")
