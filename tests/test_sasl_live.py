@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from kazoo.client import KazooClient
+from kazoo.client import KazooClient, KazooState
+from kazoo.security import ACL, Id, Permissions
+
+from zoopark.core.jute.constants import OpCode
+from zoopark.core.jute.records import GetSASLRequest
 
 from procs import ZooKeeperProcess, ZooParkProcess
-from references import needs
+from rawclient import RawClient
+from references import ZKCLI, needs
 
 pytestmark = [pytest.mark.zk, needs("zookeeper")]
 
@@ -34,12 +44,29 @@ def bounded(fn: Callable[[], object], deadline_s: float = DEADLINE_S) -> str:
     return out[0]
 
 
-def sasl_session(hosts: str, user: str, password: str) -> list[str]:
-    """What a kazoo client with DIGEST-MD5 credentials sees: start, a read, its state, stop."""
-    c = KazooClient(hosts=hosts, timeout=4, connection_retry={"max_tries": 0},
-                    sasl_options={"mechanism": "DIGEST-MD5", "username": user, "password": password})
+def settled(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, "the client did not settle"
+        time.sleep(0.01)
+
+
+def sasl_client(hosts: str, user: str | None, password: str = "") -> KazooClient:
+    sasl = {"mechanism": "DIGEST-MD5", "username": user, "password": password} if user else None
+    return KazooClient(hosts=hosts, timeout=4, connection_retry={"max_tries": 0}, sasl_options=sasl)
+
+
+def sasl_session(hosts: str, user: str | None, password: str = "",
+                 then: Callable[[KazooClient], object] = lambda c: c.get_children("/zookeeper")) -> list[str]:
+    """What a kazoo client with DIGEST-MD5 credentials (or none) sees: start, `then`, its state; stop."""
+    c = sasl_client(hosts, user, password)
     try:
-        seen = [bounded(lambda: c.start(timeout=15)), bounded(lambda: c.get_children("/zookeeper"))]
+        seen = [bounded(lambda: c.start(timeout=15))]
+        if user:
+            # start() returns before the SASL exchange ends: wait for its outcome, so that `then` does not
+            # race the client's own AUTH_FAILED handling (which decides between two exceptions).
+            settled(lambda: c.state == KazooState.LOST or (c.sasl_cli is not None and c.sasl_cli.complete))
+        seen.append(bounded(lambda: then(c)))
         seen.append(str(c.state))
         return seen
     finally:
@@ -52,4 +79,155 @@ def test_sasl_client_against_a_server_without_sasl_gives_up_as_against_zookeeper
         want = sasl_session(zk.hosts, "alice", "secret")
         got = sasl_session(zp.hosts, "alice", "secret")
         assert got == want
-        assert want[1] == "AuthFailedError"  # ZooKeeper expires the negotiating session; kazoo gives up
+        assert want[1:] == ["ConnectionClosedError", "LOST"]  # ZooKeeper expires the negotiating session
+
+
+# ---- both servers configured alike: a JAAS Server section, the sasl provider, a SASL super user --------------
+
+SERVER_JAAS = """\
+Server {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  user_alice="alice-pw"
+  user_bob="bob-pw"
+  user_root="root-pw";
+};
+"""
+CLIENT_JAAS = """\
+Client {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  username="%s"
+  password="%s";
+};
+"""
+SASL_PROVIDER = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+
+
+def sasl_pair(tmp: Path, **settings: str) -> tuple[ZooKeeperProcess, ZooParkProcess]:
+    """ZooKeeper with -D properties as zkServer.sh passes them, zoopark with the same keys in zoo.cfg."""
+    jaas = tmp / "server.jaas"
+    jaas.write_text(SERVER_JAAS)
+    props = {"authProvider.1": SASL_PROVIDER, "superUser": "root", **settings}
+    zk = ZooKeeperProcess(jvm_props={"java.security.auth.login.config": str(jaas),
+                                     **{f"zookeeper.{k}": v for k, v in props.items()}})
+    zp = ZooParkProcess(extra={"java.security.auth.login.config": str(jaas), **props})
+    return zk, zp
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory) -> Iterator[tuple[ZooKeeperProcess, ZooParkProcess]]:
+    zk, zp = sasl_pair(tmp_path_factory.mktemp("sasl"))
+    with zk, zp:
+        yield zk, zp
+
+
+@pytest.mark.parametrize(("user", "password"), [("alice", "alice-pw"), ("alice", "wrong"), ("carol", "x")])
+def test_digest_md5_logins_as_on_zookeeper(servers, user, password):
+    zk, zp = servers
+    want = sasl_session(zk.hosts, user, password, lambda c: sorted(c.get_children("/zookeeper")))
+    got = sasl_session(zp.hosts, user, password, lambda c: sorted(c.get_children("/zookeeper")))
+    assert got == want
+    assert want[1].startswith("ok") == (password == "alice-pw"), want
+
+
+def test_a_node_only_sasl_alice_may_read(servers):
+    zk, zp = servers
+    seen = []
+    for srv in (zk, zp):
+        alice = sasl_client(srv.hosts, "alice", "alice-pw")
+        bounded(lambda: alice.start(timeout=15))  # noqa: B023 (called at once)
+        try:
+            created = bounded(lambda: alice.create(  # noqa: B023
+                "/secret", b"s3", acl=[ACL(Permissions.ALL, Id("sasl", "alice"))]))
+            acl = bounded(lambda: alice.get_acls("/secret")[0])  # noqa: B023
+            by_alice = bounded(lambda: alice.get("/secret")[0])  # noqa: B023
+        finally:
+            bounded(alice.stop)
+        by_bob = sasl_session(srv.hosts, "bob", "bob-pw", lambda c: c.get("/secret")[0])
+        by_root = sasl_session(srv.hosts, "root", "root-pw", lambda c: c.get("/secret")[0])  # superUser
+        by_nobody = sasl_session(srv.hosts, None, "", lambda c: c.get("/secret")[0])
+        seen.append((created, acl, by_alice, by_bob, by_root, by_nobody))
+    assert seen[1] == seen[0]
+    assert seen[0][2] == "ok b's3'" and seen[0][3][1] == "NoAuthError" and seen[0][4][1] == "ok b's3'", seen[0]
+
+
+@pytest.mark.parametrize("token", [b"", b"\x00garbage\xff", b"username=alice", b"x" * 5000])
+def test_garbage_second_tokens_get_zookeepers_bytes_and_a_close(servers, token):
+    """After the server's challenge, a token that is no digest-response: the reply's bytes and the close."""
+    seen = []
+    for srv in servers:
+        raw = RawClient(srv.port)
+        try:
+            raw.connect()
+            first = raw.call(OpCode.SASL, GetSASLRequest(b""))
+            hdr, body = raw.call(OpCode.SASL, GetSASLRequest(token))
+            seen.append((first[0].err, hdr.xid, hdr.zxid, hdr.err, body, raw.closed_by_server()))
+        finally:
+            raw.close()
+    assert seen[1] == seen[0]
+    assert seen[0][3:] == (-115, b"\xff\xff\xff\xff", True)  # AUTHFAILED, a null token, closed
+
+
+def test_the_server_and_other_clients_carry_on_after_failures(servers):
+    zk, zp = servers
+    for _ in range(3):
+        assert sasl_session(zp.hosts, "alice", "wrong")[1:] == ["ConnectionClosedError", "LOST"]
+    assert sasl_session(zp.hosts, "bob", "bob-pw")[1].startswith("ok")
+    log = zp.log_path.read_text()
+    assert "alice-pw" not in log and "bob-pw" not in log and "wrong" not in log  # no password in the log
+    assert len(re.findall(r"127\.0\.0\.1:\d+ \(session 0x[0-9a-f]+\) failed SASL authentication: "
+                          r"DIGEST-MD5: digest response format violation\. Mismatched response\.", log)) >= 3
+
+
+@pytest.mark.parametrize("settings", [{"sessionRequireClientSASLAuth": "true"},
+                                      {"enforce.auth.enabled": "true", "enforce.auth.schemes": "sasl"}])
+def test_enforced_sasl_refuses_unauthenticated_clients_as_zookeeper_does(tmp_path, settings):
+    zk, zp = sasl_pair(tmp_path, **settings)
+    seen = []
+    with zk, zp:
+        for srv in (zk, zp):
+            raw = RawClient(srv.port)
+            try:
+                raw.connect()
+                hdr, body = raw.call(OpCode.EXISTS, _exists("/"))
+                refused = (hdr.xid, hdr.zxid, hdr.err, body, raw.closed_by_server())
+            finally:
+                raw.close()
+            seen.append((refused,
+                         sasl_session(srv.hosts, None)[:2],  # kazoo without credentials (it reconnects)
+                         sasl_session(srv.hosts, "alice", "wrong"),
+                         sasl_session(srv.hosts, "alice", "alice-pw")))
+    assert seen[1] == seen[0]
+    assert seen[0][0][2] == -124  # SESSIONCLOSEDREQUIRESASLAUTH
+    assert seen[0][3][1].startswith("ok"), seen[0]
+
+
+def _exists(path: str):
+    from zoopark.core.jute.records import ExistsRequest
+    return ExistsRequest(path, False)
+
+
+@needs("zkcli")
+def test_zkcli_with_sasl_reads_a_sasl_node(servers, tmp_path):
+    outs = []
+    for srv in servers:
+        c = sasl_client(srv.hosts, "alice", "alice-pw")
+        bounded(lambda: c.start(timeout=15))  # noqa: B023
+        try:
+            bounded(lambda: c.ensure_path("/zkcli"))  # noqa: B023
+            bounded(lambda: c.create("/zkcli/alice", b"for-alice",  # noqa: B023
+                                     acl=[ACL(Permissions.ALL, Id("sasl", "alice"))]))
+        finally:
+            bounded(c.stop)
+        out = {}
+        for user, password in (("alice", "alice-pw"), ("bob", "bob-pw")):
+            jaas = tmp_path / f"{user}.jaas"
+            jaas.write_text(CLIENT_JAAS % (user, password))
+            env = {**os.environ, "CLIENT_JVMFLAGS": f"-Djava.security.auth.login.config={jaas}"}
+            p = subprocess.run([ZKCLI, "-server", srv.hosts], input="get /zkcli/alice\nwhoami\nquit\n",
+                               capture_output=True, text=True, timeout=120, env=env)
+            errors = [line for line in p.stderr.splitlines() if "Insufficient permission" in line]
+            out[user] = re.sub(r"127\.0\.0\.1:\d+", "<server>", p.stdout) + "\n".join(errors)
+        outs.append(out)
+    assert outs[1] == outs[0]
+    assert "for-alice" in outs[0]["alice"] and "for-alice" not in outs[0]["bob"], outs[0]
+    assert "Insufficient permission : /zkcli/alice" in outs[0]["bob"] and "sasl: bob" in outs[0]["bob"]
