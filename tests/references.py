@@ -29,6 +29,12 @@ ZK_JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple
 _ZK_OPTIONAL = ("jline.jar", "servlet-api-3.1.jar", "audience-annotations.jar")  # not in Debian's 3.8 package
 
 
+def _importable(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
 def _zookeeper() -> bool:
     return shutil.which("java") is not None and all((JAVA_DIR / j).exists() for j in ZK_JARS
                                                     if j not in _ZK_OPTIONAL)
@@ -45,6 +51,10 @@ REFERENCES: dict[str, tuple[Callable[[], bool], str]] = {
     "javac": (lambda: shutil.which("javac") is not None, "a JDK: apt-get install default-jdk-headless"),
     "curator": (lambda: (JAVA_DIR / "curator-x-discovery.jar").exists(),
                 "Curator's service discovery: apt-get install libcurator-discovery-java"),
+    "kerberos": (lambda: all(shutil.which(c) for c in ("krb5kdc", "kdb5_util", "kadmin.local", "kinit"))
+                 and _importable("gssapi", "kerberos"),
+                 "an MIT KDC and Kerberos for Python: apt-get install krb5-kdc krb5-admin-server krb5-user "
+                 "libkrb5-dev; pip install -e '.[kerberos]' (make test-packages does both)"),
     "root": (lambda: os.geteuid() == 0, "root (to mount a tmpfs or make network namespaces)"),
 }
 

@@ -21,6 +21,7 @@ from zoopark.core.jute.records import (
     WhoAmIResponse,
 )
 from zoopark.core.server.actions import Tick
+from zoopark.core.server.sasl import SaslError
 from zoopark.core.server.settings import CoreSettings
 
 from corehelp import Harness, Reply, parse_reply
@@ -179,3 +180,34 @@ def test_enforced_digest_accepts_addauth():
     conn, _ = h.connect()
     h.send(conn, -4, OpCode.AUTH, AuthPacket(0, "digest", b"u:p"))
     assert h.request(conn, OpCode.EXISTS, ExistsRequest("/", False), xid=3).err == 0
+
+
+class _ScriptedMechanism:
+    """Stands in for the adapter's GSSAPI mechanism: two rounds, then complete with a null final token."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+        self.complete = False
+        self.authorization_id = None
+
+    def evaluate(self, token: bytes) -> bytes | None:
+        self.rounds += 1
+        if token == b"bad":
+            raise SaslError("GSS initiate failed: bad token")
+        if self.rounds == 2:
+            self.complete, self.authorization_id = True, "alice@EXAMPLE.COM"
+            return None
+        return b"server-token"
+
+
+def test_an_adapter_mechanism_is_driven_like_digest_md5():
+    h = Harness(CoreSettings(sasl_gssapi=_ScriptedMechanism, auth_schemes=frozenset({"digest", "ip", "sasl"})))
+    conn, _ = h.connect()
+    first = h.request(conn, OpCode.SASL, GetSASLRequest(b"ap-req"), xid=1)
+    assert (first.err, SetSASLResponse.read(Reader(first.body)).token) == (0, b"server-token")
+    last = h.request(conn, OpCode.SASL, GetSASLRequest(b"wrapped"), xid=2)
+    assert (last.err, last.body) == (0, b"\xff\xff\xff\xff")  # GssKrb5Server's last answer is a null token
+    assert ("sasl", "alice@EXAMPLE.COM") in whoami(h, conn)
+    other, _ = h.connect()
+    assert h.request(other, OpCode.SASL, GetSASLRequest(b"bad"), xid=1).err == Err.AUTHFAILED
+    assert other.closed == "SASL authentication failed"

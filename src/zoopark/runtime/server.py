@@ -45,6 +45,7 @@ from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
 from ..quorumconfig import quorum_config_text
+from .gss import Acceptor
 from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
@@ -52,13 +53,22 @@ _core_log = logging.getLogger("zoopark.core")
 _TICK_S = 0.1
 
 
+def _server_section(cfg: Config) -> list[jaas.LoginModule] | None:
+    return jaas.load(cfg.jaas_config).get(cfg.sasl_login_context) if cfg.jaas_config else None
+
+
+def sasl_gssapi(cfg: Config) -> Acceptor | None:
+    """A Krb5LoginModule in the JAAS Server section: GSSAPI with its principal and keyTab."""
+    for m in _server_section(cfg) or ():
+        if m.class_name == jaas.KRB5_LOGIN_MODULE and m.options.get("principal") and m.options.get("keyTab"):
+            return Acceptor(m.options["principal"], m.options["keyTab"])
+    return None
+
+
 def sasl_users(cfg: Config) -> tuple[tuple[str, str], ...] | None:
     """The DIGEST-MD5 users of the JAAS file's Server section (None: SASL not configured). The file was
     checked when the configuration was loaded; read it again here so no password sits in the Config."""
-    if not cfg.jaas_config:
-        return None
-    sections = jaas.load(cfg.jaas_config)
-    modules = sections.get(cfg.sasl_login_context)
+    modules = _server_section(cfg)
     if modules is None:
         return None
     users = jaas.digest_users(modules)
@@ -70,6 +80,7 @@ def sasl_users(cfg: Config) -> tuple[tuple[str, str], ...] | None:
 def core_settings(cfg: Config) -> CoreSettings:
     return CoreSettings(
         sasl_users=sasl_users(cfg),
+        sasl_gssapi=sasl_gssapi(cfg),
         sasl_super_users=frozenset(cfg.sasl_super_users),
         auth_schemes=cfg.auth_schemes,
         enforce_auth_schemes=cfg.enforced_auth_schemes,

@@ -78,7 +78,7 @@ class Conn:
     old_client: bool = False  # sent no readOnly byte: gets none back
     sasl_warned: bool = False  # logged that SASL is not configured
     nonce: bytes = b""  # for this connection's DIGEST-MD5 challenge
-    sasl: DigestMD5Server | None = None  # the connection's SASL exchange, once begun (one per connection)
+    sasl: object | None = None  # the connection's SASL mechanism, once begun (one per connection)
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
     stats: ConnStats | None = None
 
@@ -130,6 +130,8 @@ class ServerCore:
             self.sessions.add(sid, timeout, 0)
         self.prep = Prep(self.tree, self.sessions, settings.extended_types, settings.auth_schemes)
         self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
+        if settings.sasl_gssapi is not None and self.sasl_users is None:
+            self.sasl_users = {}  # SASL is configured (Kerberos): no DIGEST-MD5 users
         self.conns: dict[int, Conn] = {}
         self.queues: dict[int, deque[Pending]] = {}  # session -> requests owed a reply, in order
         self.proposals: deque[Proposal] = deque()
@@ -746,10 +748,9 @@ class ServerCore:
     def _sasl(self, sid: int, conn: Conn, xid: int, record, out: list[Action]) -> None:
         """One round of the connection's DIGEST-MD5 exchange (ZooKeeperServer.processSasl)."""
         assert self.sasl_users is not None
-        if conn.sasl is None:
-            assert conn.nonce, "the adapter gives every connection a nonce when SASL is configured"
-            conn.sasl = DigestMD5Server(self.sasl_users, conn.nonce)
         try:
+            if conn.sasl is None:
+                conn.sasl = self._new_sasl(conn)
             token = conn.sasl.evaluate(record.token or b"")
         except SaslError as e:
             # ZooKeeper: the error, a null token, and the connection closes (the session lives on to expire).
@@ -768,7 +769,14 @@ class ServerCore:
                 conn.auth.append(aclmod.SUPER_ID)
             out.append(Log("info", f"session 0x{sid:x}: adding SASL authorization for authorizationID: {user}"
                                    + (" (a super user)" if user in self.settings.sasl_super_users else ""), sid))
-        out.append(Send(conn.id, reply(xid, 0, 0, encode(SetSASLResponse(token)))))
+        out.append(Send(conn.id, reply(xid, 0, 0, _SASL_EMPTY if token is None else encode(SetSASLResponse(token)))))
+
+    def _new_sasl(self, conn: Conn):
+        if self.settings.sasl_gssapi is not None:
+            return self.settings.sasl_gssapi()
+        assert self.sasl_users is not None
+        assert conn.nonce, "the adapter gives every connection a nonce when SASL is configured"
+        return DigestMD5Server(self.sasl_users, conn.nonce)
 
     def _enforce(self, conn: Conn, xid: int, out: list[Action]) -> bool:
         """AuthenticationHelper.enforceAuthentication: a connection without an id of an enforced scheme gets

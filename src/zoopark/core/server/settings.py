@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -22,6 +23,9 @@ class CoreSettings:
     quorum_config_version: int = 0
     # SASL (DIGEST-MD5): the JAAS Server section's users and passwords, None when SASL is not configured.
     sasl_users: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
+    # SASL GSSAPI (Kerberos): a factory of the adapter's per-connection mechanism (see runtime/gss.py); when
+    # set it replaces DIGEST-MD5, as ZooKeeper's createSaslServer picks GSSAPI for a Kerberos login.
+    sasl_gssapi: Callable[[], object] | None = None
     sasl_super_users: frozenset[str] = frozenset()  # zookeeper.superUser
     auth_schemes: frozenset[str] = frozenset({"digest", "ip"})  # ACL schemes with a registered provider
     # A connection must hold an id of one of these schemes before any request but AUTH and SASL
