@@ -75,6 +75,7 @@ PROPERTY_VALUES = {
     # (these two need a provider for their scheme: the second line gives it)
     "sessionRequireClientSASLAuth": "true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
     "enforce.auth.enabled": "true\nenforce.auth.schemes=digest", "enforce.auth.schemes": "ip,digest",
+    "kerberos.removeHostFromPrincipal": "true", "kerberos.removeRealmFromPrincipal": "true",
 }
 
 

@@ -82,3 +82,11 @@ def test_enforcement_settings(tmp_path):
     c = cfg("enforce.auth.enabled=true\nenforce.auth.schemes=digest, ip\n", tmp_path)
     assert core_settings(c).enforce_auth_schemes == ("digest", "ip")
     assert cfg("enforce.auth.schemes=digest\n", tmp_path).enforced_auth_schemes == ()  # not enabled
+
+
+def test_a_kerberos_section_with_an_unreadable_keytab_stops_start(tmp_path):
+    p = tmp_path / "krb.jaas"
+    p.write_text('Server {\n com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true\n'
+                 f' keyTab="{tmp_path}/missing.keytab" principal="zookeeper/localhost@EXAMPLE.COM";\n}};\n')
+    with pytest.raises(ConfigError, match="cannot read keyTab .*missing.keytab"):
+        cfg(f"java.security.auth.login.config={p}\n", tmp_path)

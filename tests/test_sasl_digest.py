@@ -7,7 +7,7 @@ import pytest
 from puresasl.client import SASLClient
 
 from zoopark import jaas
-from zoopark.core.server.sasl import DigestMD5Server, SaslError, parse_directives
+from zoopark.core.server.sasl import DigestMD5Server, SaslError, authorized_id, parse_directives
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 NONCE = bytes(range(30))
@@ -127,3 +127,16 @@ def test_jvm_flag_property():
     assert jaas.jvm_flag_property(flags, jaas.JAAS_PROPERTY) == "/etc/zk/jaas.conf"
     assert jaas.jvm_flag_property('-Djava.security.auth.login.config="/a b"', jaas.JAAS_PROPERTY) == "/a b"
     assert jaas.jvm_flag_property("-Xmx1g", jaas.JAAS_PROPERTY) is None
+
+
+@pytest.mark.parametrize(("name", "host", "realm", "want"), [
+    ("alice", False, False, "alice"),  # a DIGEST-MD5 user
+    ("alice@EXAMPLE.COM", False, False, "alice@EXAMPLE.COM"),
+    ("alice@EXAMPLE.COM", False, True, "alice"),
+    ("zk/h1.example.com@EXAMPLE.COM", False, False, "zk/h1.example.com@EXAMPLE.COM"),
+    ("zk/h1.example.com@EXAMPLE.COM", True, False, "zk@EXAMPLE.COM"),
+    ("zk/h1.example.com@EXAMPLE.COM", True, True, "zk"),
+    ("alice@OTHER.ORG", True, True, "alice@OTHER.ORG"),  # no auth_to_local rule: ZooKeeper keeps the name
+])
+def test_authorized_ids_as_zookeepers_callback_handler_makes_them(name, host, realm, want):
+    assert authorized_id(name, "EXAMPLE.COM", host, realm) == want

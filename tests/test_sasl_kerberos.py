@@ -106,17 +106,24 @@ def kdc(tmp_path_factory) -> Iterator[Kdc]:
                 os.environ[v] = value
 
 
-@pytest.fixture(scope="module")
-def servers(kdc: Kdc) -> Iterator[tuple[ZooKeeperProcess, ZooParkProcess]]:
+def kerberos_pair(kdc: Kdc, **settings: str) -> tuple[ZooKeeperProcess, ZooParkProcess]:
+    """Both servers logging in from the service keytab; `settings` as -Dzookeeper.* and as zoo.cfg keys."""
     jaas = kdc.tmp / "server.jaas"
     jaas.write_text(
         "Server {\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n"
         f'  keyTab="{kdc.keytab(SERVICE)}"\n  storeKey=true\n  useTicketCache=false\n'
         f'  principal="{SERVICE}@{REALM}";\n}};\n')
+    props = {"authProvider.1": SASL_PROVIDER, **settings}
     zk = ZooKeeperProcess(jvm_props={"java.security.auth.login.config": str(jaas),
                                      "java.security.krb5.conf": str(kdc.krb5_conf),
-                                     "zookeeper.authProvider.1": SASL_PROVIDER})
-    zp = ZooParkProcess(extra={"java.security.auth.login.config": str(jaas), "authProvider.1": SASL_PROVIDER})
+                                     **{f"zookeeper.{k}": v for k, v in props.items()}})
+    zp = ZooParkProcess(extra={"java.security.auth.login.config": str(jaas), **props})
+    return zk, zp
+
+
+@pytest.fixture(scope="module")
+def servers(kdc: Kdc) -> Iterator[tuple[ZooKeeperProcess, ZooParkProcess]]:
+    zk, zp = kerberos_pair(kdc)
     with zk, zp:
         yield zk, zp
 
@@ -143,3 +150,16 @@ def test_a_garbage_kerberos_token_gets_zookeepers_bytes_and_a_close(servers, tok
     seen = [raw_sasl(srv.port, [token]) for srv in servers]
     assert seen[1] == seen[0]
     assert seen[0][0][2:] == (-115, b"\xff\xff\xff\xff", True)  # AUTHFAILED, a null token, closed
+
+
+def test_remove_realm_from_principal_makes_the_id_the_short_name(kdc):
+    zk, zp = kerberos_pair(kdc, **{"kerberos.removeRealmFromPrincipal": "true"})
+    seen = []
+    with zk, zp:
+        for srv in (zk, zp):
+            acl = [ACL(Permissions.ALL, Id("sasl", "alice"))]
+            seen.append((gssapi_session(kdc, srv.hosts, "alice", lambda c: c.create("/r", b"r", acl=acl)),  # noqa: B023
+                         gssapi_session(kdc, srv.hosts, "alice", lambda c: c.get("/r")[0]),
+                         gssapi_session(kdc, srv.hosts, "bob", lambda c: c.get("/r")[0])))
+    assert seen[1] == seen[0]
+    assert seen[0][1][1] == "ok b'r'" and seen[0][2][1] == "NoAuthError", seen[0]

@@ -148,6 +148,8 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "sessionRequireClientSASLAuth": ("session_require_client_sasl_auth", _bool),
     "enforce.auth.enabled": ("enforce_auth_enabled", _bool),
     "enforce.auth.schemes": ("enforce_auth_schemes", _str),
+    "kerberos.removeHostFromPrincipal": ("kerberos_remove_host", _bool),
+    "kerberos.removeRealmFromPrincipal": ("kerberos_remove_realm", _bool),
 }
 # authProvider.<anything>=<class> registers an authentication provider (ProviderRegistry); superUser[.<any>]=<id>
 # names a SASL super user (ZooKeeperServer.isSaslSuperUser). Both may be given several times.
@@ -209,8 +211,7 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "follower.skipLearnerRequestToNextProcessor": None, "forceSnapshotSync": "false",
     "forward_learner_requests_to_commit_processor_disabled": None, "intBufferStartingSizeBytes": None,
     "jmx.log4j.disable": None, "jmx.log4j.mbean": None, "jute.maxbuffer.extrasize": None,
-    "kerberos.canonicalizeHostNames": None, "kerberos.removeHostFromPrincipal": None,
-    "kerberos.removeRealmFromPrincipal": None, "kinit": None, "largeRequestMaxBytes": None,
+    "kerberos.canonicalizeHostNames": None, "kinit": None, "largeRequestMaxBytes": None,
     "largeRequestThreshold": None, "leader.ackLoggingFrequency": None, "leader.closeSocketAsync": None,
     "leader.maxConcurrentDiffSyncs": None, "leader.maxConcurrentSnapSyncs": None,
     "leader.maxTimeToWaitForEpoch": None, "leaderConnectDelayDuringRetryMs": None, "leaderServes": "yes",
@@ -322,6 +323,8 @@ class Config:
     session_require_client_sasl_auth: bool = False
     enforce_auth_enabled: bool = False
     enforce_auth_schemes: tuple[str, ...] = ()
+    kerberos_remove_host: bool = False
+    kerberos_remove_realm: bool = False
 
     @property
     def auth_schemes(self) -> frozenset[str]:
@@ -501,6 +504,24 @@ def _validate_auth(cfg: Config) -> None:
         if cfg.sasl_login_context not in sections:
             log.warning("%s: %s has no section %s: SASL is not configured", jaas.JAAS_PROPERTY, cfg.jaas_config,
                         cfg.sasl_login_context)
+        for m in sections.get(cfg.sasl_login_context, ()):
+            if m.class_name == jaas.KRB5_LOGIN_MODULE and m.options.get("keyTab"):
+                _check_kerberos(cfg.sasl_login_context, m.options["keyTab"])
+
+
+def _check_kerberos(section: str, keytab: str) -> None:
+    """ZooKeeper's server does not start when its Kerberos login fails; zoopark checks what it can up front."""
+    import importlib.util
+
+    if importlib.util.find_spec("gssapi") is None:
+        raise ConfigError(f"{jaas.JAAS_PROPERTY}: section {section} logs in with Kerberos, which needs the gssapi "
+                          "package: pip install 'zoopark[kerberos]'")
+    try:
+        with open(keytab, "rb"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{jaas.JAAS_PROPERTY}: section {section}: cannot read keyTab {keytab}: {e.strerror}") \
+            from None
 
 
 def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:

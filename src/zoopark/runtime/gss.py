@@ -13,12 +13,35 @@ The exchange, as captured from ZooKeeper 3.8 with kazoo (pure-sasl):
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 from ..core.server.sasl import SaslError
 
 _NO_SECURITY_LAYER = 1
 _MAX_BUFFER_BYTES = 65536  # GssKrb5Server's default receive buffer
+
+
+def default_realm() -> str:
+    """krb5.conf's [libdefaults] default_realm (KRB5_CONFIG's files, else /etc/krb5.conf); "" without one, as
+    ZooKeeper's KerberosName has it when Java finds no Kerberos configuration."""
+    for path in os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":"):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read(1 << 20)
+        except OSError:
+            continue
+        section = ""
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].split(";", 1)[0].strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1].strip()
+            elif section == "libdefaults":
+                m = re.fullmatch(r"default_realm\s*=\s*(\S+)", line)
+                if m:
+                    return m.group(1)
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

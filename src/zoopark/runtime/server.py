@@ -45,7 +45,7 @@ from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
 from ..quorumconfig import quorum_config_text
-from .gss import Acceptor
+from .gss import Acceptor, default_realm
 from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
@@ -81,6 +81,9 @@ def core_settings(cfg: Config) -> CoreSettings:
     return CoreSettings(
         sasl_users=sasl_users(cfg),
         sasl_gssapi=sasl_gssapi(cfg),
+        kerberos_default_realm=default_realm(),
+        kerberos_remove_host=cfg.kerberos_remove_host,
+        kerberos_remove_realm=cfg.kerberos_remove_realm,
         sasl_super_users=frozenset(cfg.sasl_super_users),
         auth_schemes=cfg.auth_schemes,
         enforce_auth_schemes=cfg.enforced_auth_schemes,

@@ -53,7 +53,7 @@ from .actions import (
 from .prep import Prep, PrepError, Request
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
-from .sasl import DigestMD5Server, SaslError
+from .sasl import DigestMD5Server, SaslError, authorized_id
 from .settings import CoreSettings
 from .stats import OP_NAMES, ConnStats, CoreStats, latency_bucket
 
@@ -762,8 +762,10 @@ class ServerCore:
             self._close(conn, "SASL authentication failed", out)
             return
         if conn.sasl.complete:
-            user = conn.sasl.authorization_id
-            assert user is not None
+            assert conn.sasl.authorization_id is not None
+            st = self.settings
+            user = authorized_id(conn.sasl.authorization_id, st.kerberos_default_realm, st.kerberos_remove_host,
+                                 st.kerberos_remove_realm)
             conn.auth.append(Id("sasl", user))
             if user in self.settings.sasl_super_users:
                 conn.auth.append(aclmod.SUPER_ID)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 REALM = "zk-sasl-md5"
 PROTOCOL = "zookeeper"
@@ -25,6 +26,28 @@ SERVER_NAME = "zk-sasl-md5"
 NONCE_BYTES = 30  # Java's DigestMD5Server: 30 random bytes, base64 (40 characters)
 TOKEN_MAX_BYTES = 4096  # RFC 2831 §2.1.2: a digest-response is at most 4096 bytes
 _NONCE_COUNT = "00000001"
+
+
+_KERBEROS_NAME = re.compile(r"([^/@]*)(/([^/@]*))?@([^/@]*)")  # ZooKeeper's KerberosName parser
+
+
+def authorized_id(name: str, default_realm: str, remove_host: bool = False, remove_realm: bool = False) -> str:
+    """The sasl id ZooKeeper's SaslServerCallbackHandler gives an authenticated name: its Kerberos short name
+    (the DEFAULT auth_to_local rule: the first component, for a name in the default realm), then `/host` and
+    `@realm` unless zookeeper.kerberos.remove{Host,Realm}FromPrincipal. A name in another realm matches no rule,
+    and ZooKeeper then keeps the whole name; a name without '@' (a DIGEST-MD5 user) stays as it is."""
+    m = _KERBEROS_NAME.fullmatch(name)
+    if m is None:
+        return name
+    service, host, realm = m.group(1), m.group(3), m.group(4)
+    if realm != default_realm:
+        return name
+    out = service
+    if host is not None and not remove_host:
+        out += "/" + host
+    if not remove_realm:
+        out += "@" + realm
+    return out
 
 
 class SaslError(Exception):

@@ -26,6 +26,9 @@ class CoreSettings:
     # SASL GSSAPI (Kerberos): a factory of the adapter's per-connection mechanism (see runtime/gss.py); when
     # set it replaces DIGEST-MD5, as ZooKeeper's createSaslServer picks GSSAPI for a Kerberos login.
     sasl_gssapi: Callable[[], object] | None = None
+    kerberos_default_realm: str = ""  # krb5.conf's default_realm ("" when there is none, as in Java)
+    kerberos_remove_host: bool = False  # zookeeper.kerberos.removeHostFromPrincipal
+    kerberos_remove_realm: bool = False  # zookeeper.kerberos.removeRealmFromPrincipal
     sasl_super_users: frozenset[str] = frozenset()  # zookeeper.superUser
     auth_schemes: frozenset[str] = frozenset({"digest", "ip"})  # ACL schemes with a registered provider
     # A connection must hold an id of one of these schemes before any request but AUTH and SASL
