@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import jaas
 from ..admin import fourlw
 from ..config import Config
 from ..core.jute.records import TxnHeader
@@ -45,7 +44,7 @@ from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
 from ..quorumconfig import quorum_config_text
-from .gss import Acceptor, default_realm
+from .saslconf import sasl_settings
 from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
@@ -53,40 +52,9 @@ _core_log = logging.getLogger("zoopark.core")
 _TICK_S = 0.1
 
 
-def _server_section(cfg: Config) -> list[jaas.LoginModule] | None:
-    return jaas.load(cfg.jaas_config).get(cfg.sasl_login_context) if cfg.jaas_config else None
-
-
-def sasl_gssapi(cfg: Config) -> Acceptor | None:
-    """A Krb5LoginModule in the JAAS Server section: GSSAPI with its principal and keyTab."""
-    for m in _server_section(cfg) or ():
-        if m.class_name == jaas.KRB5_LOGIN_MODULE and m.options.get("principal") and m.options.get("keyTab"):
-            return Acceptor(m.options["principal"], m.options["keyTab"])
-    return None
-
-
-def sasl_users(cfg: Config) -> tuple[tuple[str, str], ...] | None:
-    """The DIGEST-MD5 users of the JAAS file's Server section (None: SASL not configured). The file was
-    checked when the configuration was loaded; read it again here so no password sits in the Config."""
-    modules = _server_section(cfg)
-    if modules is None:
-        return None
-    users = jaas.digest_users(modules)
-    if cfg.sasl_super_password is not None:  # SaslServerCallbackHandler: user "super"'s password, if set
-        users["super"] = cfg.sasl_super_password
-    return tuple(users.items())
-
-
 def core_settings(cfg: Config) -> CoreSettings:
     return CoreSettings(
-        sasl_users=sasl_users(cfg),
-        sasl_gssapi=sasl_gssapi(cfg),
-        kerberos_default_realm=default_realm(),
-        kerberos_remove_host=cfg.kerberos_remove_host,
-        kerberos_remove_realm=cfg.kerberos_remove_realm,
-        sasl_super_users=frozenset(cfg.sasl_super_users),
-        auth_schemes=cfg.auth_schemes,
-        enforce_auth_schemes=cfg.enforced_auth_schemes,
+        **sasl_settings(cfg),
         tick_ms=cfg.tick_time_ms,
         min_session_timeout_ms=cfg.min_session_timeout_ms,
         max_session_timeout_ms=cfg.max_session_timeout_ms,
@@ -398,7 +366,7 @@ class Server(ClientHandler):
         if self._fenced(conn):
             return
         # The SASL nonce: chance is an input to the core (os.urandom, as Java's SecureRandom).
-        nonce = os.urandom(NONCE_BYTES) if self.core.sasl_users is not None else b""
+        nonce = os.urandom(NONCE_BYTES) if self.core.sasl_enabled else b""
         self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:

@@ -53,7 +53,7 @@ from .actions import (
 from .prep import Prep, PrepError, Request
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
-from .sasl import DigestMD5Server, SaslError, authorized_id
+from .sasl import DigestMD5Server, SaslError, SaslMechanism, authorized_id
 from .settings import CoreSettings
 from .stats import OP_NAMES, ConnStats, CoreStats, latency_bucket
 
@@ -78,7 +78,7 @@ class Conn:
     old_client: bool = False  # sent no readOnly byte: gets none back
     sasl_warned: bool = False  # logged that SASL is not configured
     nonce: bytes = b""  # for this connection's DIGEST-MD5 challenge
-    sasl: object | None = None  # the connection's SASL mechanism, once begun (one per connection)
+    sasl: SaslMechanism | None = None  # the connection's SASL exchange, once begun (one per connection)
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
     stats: ConnStats | None = None
 
@@ -130,8 +130,8 @@ class ServerCore:
             self.sessions.add(sid, timeout, 0)
         self.prep = Prep(self.tree, self.sessions, settings.extended_types, settings.auth_schemes)
         self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
-        if settings.sasl_gssapi is not None and self.sasl_users is None:
-            self.sasl_users = {}  # SASL is configured (Kerberos): no DIGEST-MD5 users
+        # A JAAS Server section: with a Kerberos login GSSAPI, else DIGEST-MD5 (ZooKeeper's createSaslServer).
+        self.sasl_enabled = settings.sasl_users is not None or settings.sasl_gssapi is not None
         self.conns: dict[int, Conn] = {}
         self.queues: dict[int, deque[Pending]] = {}  # session -> requests owed a reply, in order
         self.proposals: deque[Proposal] = deque()
@@ -727,7 +727,7 @@ class ServerCore:
                 if i not in conn.auth:
                     conn.auth.append(i)
             out.append(Send(conn.id, reply(xid, 0, 0)))
-        elif op == OpCode.SASL and self.sasl_users is not None:
+        elif op == OpCode.SASL and self.sasl_enabled:
             self._sasl(sid, conn, xid, record, out)
         elif op == OpCode.SASL:
             if not conn.sasl_warned:  # ZooKeeper logs an error per request; kazoo sends them in a tight loop
@@ -746,8 +746,7 @@ class ServerCore:
             out.append(Send(conn.id, reply(xid, self.tree.last_zxid, 0)))
 
     def _sasl(self, sid: int, conn: Conn, xid: int, record, out: list[Action]) -> None:
-        """One round of the connection's DIGEST-MD5 exchange (ZooKeeperServer.processSasl)."""
-        assert self.sasl_users is not None
+        """One round of the connection's SASL exchange (ZooKeeperServer.processSasl)."""
         try:
             if conn.sasl is None:
                 conn.sasl = self._new_sasl(conn)
@@ -773,7 +772,7 @@ class ServerCore:
                                    + (" (a super user)" if user in self.settings.sasl_super_users else ""), sid))
         out.append(Send(conn.id, reply(xid, 0, 0, _SASL_EMPTY if token is None else encode(SetSASLResponse(token)))))
 
-    def _new_sasl(self, conn: Conn):
+    def _new_sasl(self, conn: Conn) -> SaslMechanism:
         if self.settings.sasl_gssapi is not None:
             return self.settings.sasl_gssapi()
         assert self.sasl_users is not None

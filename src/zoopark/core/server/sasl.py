@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import re
+from typing import Protocol
 
 REALM = "zk-sasl-md5"
 PROTOCOL = "zookeeper"
@@ -52,6 +53,17 @@ def authorized_id(name: str, default_realm: str, remove_host: bool = False, remo
 
 class SaslError(Exception):
     """The client's token is refused; the message is Java's (it names no password)."""
+
+
+class SaslMechanism(Protocol):
+    """A connection's server-side SASL exchange: DigestMD5Server here, or the adapter's GSSAPI."""
+
+    complete: bool
+    authorization_id: str | None  # the authenticated name, once complete
+
+    def evaluate(self, token: bytes) -> bytes | None:
+        """The answer to the client's token (None: a null token); raises SaslError to refuse it."""
+        ...
 
 
 def parse_directives(token: bytes) -> dict[str, str]:

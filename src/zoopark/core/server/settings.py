@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .sasl import SaslMechanism
+
 
 @dataclass(frozen=True, slots=True)
 class CoreSettings:
@@ -25,7 +27,7 @@ class CoreSettings:
     sasl_users: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
     # SASL GSSAPI (Kerberos): a factory of the adapter's per-connection mechanism (see runtime/gss.py); when
     # set it replaces DIGEST-MD5, as ZooKeeper's createSaslServer picks GSSAPI for a Kerberos login.
-    sasl_gssapi: Callable[[], object] | None = None
+    sasl_gssapi: Callable[[], SaslMechanism] | None = None
     kerberos_default_realm: str = ""  # krb5.conf's default_realm ("" when there is none, as in Java)
     kerberos_remove_host: bool = False  # zookeeper.kerberos.removeHostFromPrincipal
     kerberos_remove_realm: bool = False  # zookeeper.kerberos.removeRealmFromPrincipal
