@@ -8,6 +8,7 @@ own krb5.conf. Both servers log in from the same keytab, as zookeeper/127.0.0.1@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -20,7 +21,7 @@ from kazoo.security import ACL, Id, Permissions
 from test_sasl_live import SASL_PROVIDER, raw_sasl, sasl_session
 
 from procs import ZooKeeperProcess, ZooParkProcess, free_port
-from references import needs
+from references import ZKCLI, needs
 
 pytestmark = [pytest.mark.zk, needs("zookeeper", "kerberos")]
 
@@ -163,3 +164,30 @@ def test_remove_realm_from_principal_makes_the_id_the_short_name(kdc):
                          gssapi_session(kdc, srv.hosts, "bob", lambda c: c.get("/r")[0])))
     assert seen[1] == seen[0]
     assert seen[0][1][1] == "ok b'r'" and seen[0][2][1] == "NoAuthError", seen[0]
+
+
+@needs("zkcli")
+def test_zkcli_with_kerberos_reads_a_node_only_alice_may_read(kdc, servers):
+    outs = []
+    for srv in servers:
+        acl = [ACL(Permissions.ALL, Id("sasl", f"alice@{REALM}"))]
+        gssapi_session(kdc, srv.hosts, "alice", lambda c: c.create("/zkcli", b"kerberos-alice", acl=acl))  # noqa: B023
+        out = {}
+        for user in USERS:
+            jaas = kdc.tmp / f"{user}.client.jaas"
+            jaas.write_text(
+                "Client {\n  com.sun.security.auth.module.Krb5LoginModule required\n  useKeyTab=true\n"
+                f'  keyTab="{kdc.keytab(user)}"\n  storeKey=true\n  useTicketCache=false\n'
+                f'  principal="{user}@{REALM}";\n}};\n')
+            # The Java client would ask for zookeeper/localhost (the reverse lookup of 127.0.0.1): name it.
+            flags = (f"-Djava.security.auth.login.config={jaas} -Djava.security.krb5.conf={kdc.krb5_conf} "
+                     f"-Dzookeeper.server.principal={SERVICE}@{REALM}")
+            p = subprocess.run([ZKCLI, "-server", srv.hosts], input="get /zkcli\nwhoami\nquit\n",
+                               capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "CLIENT_JVMFLAGS": flags})
+            errors = [line for line in p.stderr.splitlines() if "Insufficient permission" in line]
+            out[user] = re.sub(r"127\.0\.0\.1:\d+", "<server>", p.stdout) + "\n".join(errors)
+        outs.append(out)
+    assert outs[1] == outs[0]
+    assert "kerberos-alice" in outs[0]["alice"] and f"sasl: alice@{REALM}" in outs[0]["alice"], outs[0]
+    assert "Insufficient permission : /zkcli" in outs[0]["bob"], outs[0]
