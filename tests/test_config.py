@@ -76,6 +76,7 @@ PROPERTY_VALUES = {
     "sessionRequireClientSASLAuth": "true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
     "enforce.auth.enabled": "true\nenforce.auth.schemes=digest", "enforce.auth.schemes": "ip,digest",
     "kerberos.removeHostFromPrincipal": "true", "kerberos.removeRealmFromPrincipal": "true",
+    "allowSaslFailedClients": "true",
 }
 
 

@@ -211,3 +211,15 @@ def test_an_adapter_mechanism_is_driven_like_digest_md5():
     other, _ = h.connect()
     assert h.request(other, OpCode.SASL, GetSASLRequest(b"bad"), xid=1).err == Err.AUTHFAILED
     assert other.closed == "SASL authentication failed"
+
+
+def test_allow_sasl_failed_clients_keeps_the_connection_with_no_id():
+    h = Harness(dataclasses.replace(SASL, allow_sasl_failed_clients=True))
+    conn, _ = h.connect()
+    replies = sasl_login(h, conn, "alice", "wrong")
+    assert (replies[-1].err, replies[-1].body) == (0, b"\xff\xff\xff\xff")  # ZooKeeper: OK and a null token
+    assert conn.closed is None
+    assert [s for s, _ in whoami(h, conn)] == ["ip"]
+    enforced = Harness(dataclasses.replace(SASL, allow_sasl_failed_clients=True, enforce_auth_schemes=("sasl",)))
+    conn, _ = enforced.connect()
+    assert sasl_login(enforced, conn, "alice", "wrong")[-1].err == Err.SESSIONCLOSEDREQUIRESASLAUTH

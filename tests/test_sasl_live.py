@@ -240,3 +240,12 @@ def test_zkcli_with_sasl_reads_a_sasl_node(servers, tmp_path):
     assert outs[1] == outs[0]
     assert "for-alice" in outs[0]["alice"] and "for-alice" not in outs[0]["bob"], outs[0]
     assert "Insufficient permission : /zkcli/alice" in outs[0]["bob"] and "sasl: bob" in outs[0]["bob"]
+
+
+def test_allow_sasl_failed_clients_as_zookeeper(tmp_path):
+    zk, zp = sasl_pair(tmp_path, allowSaslFailedClients="true")
+    with zk, zp:
+        bad = b'username="alice",nonce="x",cnonce="y",nc=00000001,digest-uri="zookeeper/zk-sasl-md5",response=0'
+        seen = [raw_sasl(srv.port, [b"", bad]) for srv in (zk, zp)]
+    assert seen[1] == seen[0]
+    assert seen[0][1][2:] == (0, b"\xff\xff\xff\xff", False)  # OK, a null token, the connection kept

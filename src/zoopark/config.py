@@ -148,6 +148,7 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "sessionRequireClientSASLAuth": ("session_require_client_sasl_auth", _bool),
     "enforce.auth.enabled": ("enforce_auth_enabled", _bool),
     "enforce.auth.schemes": ("enforce_auth_schemes", _str),
+    "allowSaslFailedClients": ("allow_sasl_failed_clients", _bool),
     "kerberos.removeHostFromPrincipal": ("kerberos_remove_host", _bool),
     "kerberos.removeRealmFromPrincipal": ("kerberos_remove_realm", _bool),
 }
@@ -195,7 +196,7 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "DigestAuthenticationProvider.digestAlg": "SHA1", "DigestAuthenticationProvider.enabled": "true",
     "X509AuthenticationProvider.superUser": None,
     "admin.forceHttps": "false", "admin.httpVersion": None, "admin.idleTimeout": None,
-    "admin.portUnification": "false", "allowSaslFailedClients": None, "audit.enable": "false",
+    "admin.portUnification": "false", "audit.enable": "false",
     "audit.impl.class": None, "bitHashCacheSize": None, "client.portUnification": "false",
     "clientTcpKeepAlive": None, "closeSessionTxn.enabled": "true", "cnxTimeout": None, "commitLogCount": None,
     "commitProcessor.maxCommitBatchSize": None, "commitProcessor.maxReadBatchSize": None,
@@ -325,6 +326,7 @@ class Config:
     enforce_auth_schemes: tuple[str, ...] = ()
     kerberos_remove_host: bool = False
     kerberos_remove_realm: bool = False
+    allow_sasl_failed_clients: bool = False
 
     @property
     def auth_schemes(self) -> frozenset[str]:

@@ -42,4 +42,5 @@ def sasl_settings(cfg: Config) -> dict[str, Any]:
         "sasl_super_users": frozenset(cfg.sasl_super_users),
         "auth_schemes": cfg.auth_schemes,
         "enforce_auth_schemes": cfg.enforced_auth_schemes,
+        "allow_sasl_failed_clients": cfg.allow_sasl_failed_clients,
     }

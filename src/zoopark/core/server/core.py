@@ -752,8 +752,14 @@ class ServerCore:
                 conn.sasl = self._new_sasl(conn)
             token = conn.sasl.evaluate(record.token or b"")
         except SaslError as e:
-            # ZooKeeper: the error, a null token, and the connection closes (the session lives on to expire).
             required = "sasl" in self.settings.enforce_auth_schemes
+            if self.settings.allow_sasl_failed_clients and not required:
+                # ZooKeeper then answers as if nothing happened: OK and a null token, the connection kept.
+                out.append(Log("warning", f"client {self._peer(conn)} (session 0x{sid:x}) failed SASL "
+                                          f"authentication: {e}; keeping the connection (allowSaslFailedClients)", sid))
+                out.append(Send(conn.id, reply(xid, 0, 0, _SASL_EMPTY)))
+                return
+            # ZooKeeper: the error, a null token, and the connection closes (the session lives on to expire).
             err = Err.SESSIONCLOSEDREQUIRESASLAUTH if required else Err.AUTHFAILED
             out.append(Send(conn.id, reply(xid, 0, err, _SASL_EMPTY)))
             out.append(Log("warning", f"client {self._peer(conn)} (session 0x{sid:x}) failed SASL authentication: "

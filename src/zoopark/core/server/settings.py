@@ -36,3 +36,4 @@ class CoreSettings:
     # A connection must hold an id of one of these schemes before any request but AUTH and SASL
     # (AuthenticationHelper: enforce.auth.*, sessionRequireClientSASLAuth); () = no enforcement.
     enforce_auth_schemes: tuple[str, ...] = ()
+    allow_sasl_failed_clients: bool = False  # zookeeper.allowSaslFailedClients: keep them (unless sasl is enforced)
