@@ -17,7 +17,7 @@ from kazoo.security import ACL, Id, Permissions
 from zoopark.core.jute.constants import OpCode
 from zoopark.core.jute.records import GetSASLRequest
 
-from procs import ZooKeeperProcess, ZooParkProcess
+from procs import ZooKeeperProcess, ZooParkProcess, ensemble_config, ensemble_ports, member, wait_settled
 from rawclient import RawClient
 from references import ZKCLI, needs
 
@@ -249,3 +249,35 @@ def test_allow_sasl_failed_clients_as_zookeeper(tmp_path):
         seen = [raw_sasl(srv.port, [b"", bad]) for srv in (zk, zp)]
     assert seen[1] == seen[0]
     assert seen[0][1][2:] == (0, b"\xff\xff\xff\xff", False)  # OK, a null token, the connection kept
+
+
+def test_sasl_acls_across_a_mixed_ensemble(tmp_path):
+    """alice writes through every member (a follower forwards her sasl id with the write) and a node only
+    she may read is hers on every member, ZooKeeper's and zoopark's alike."""
+    jaas = tmp_path / "server.jaas"
+    jaas.write_text(SERVER_JAAS)
+    ports = ensemble_ports((1, 2, 3))
+    common = {**ensemble_config(ports), "authProvider.1": SASL_PROVIDER}
+    members = [
+        member(ZooKeeperProcess, 1, common, jvm_props={"java.security.auth.login.config": str(jaas),
+                                                        "zookeeper.authProvider.1": SASL_PROVIDER}),
+        member(ZooParkProcess, 2, {**common, "java.security.auth.login.config": str(jaas)}),
+        member(ZooParkProcess, 3, {**common, "java.security.auth.login.config": str(jaas)}),
+    ]
+    try:
+        for m in members:
+            m.start(wait=False)
+        wait_settled(members)
+        acl = [ACL(Permissions.ALL, Id("sasl", "alice"))]
+        for i, m in enumerate(members):
+            created = sasl_session(m.hosts, "alice", "alice-pw", lambda c: c.create(f"/e{i}", b"mine", acl=acl))  # noqa: B023
+            assert created[1] == f"ok '/e{i}'", (m.kind, created)
+        for m in members:
+            for i in range(len(members)):
+                path = f"/e{i}"
+                by_alice = sasl_session(m.hosts, "alice", "alice-pw", lambda c: (c.sync(path), c.get(path)[0]))  # noqa: B023
+                by_bob = sasl_session(m.hosts, "bob", "bob-pw", lambda c: c.get(path)[0])  # noqa: B023
+                assert (by_alice[1], by_bob[1]) == (f"ok ('{path}', b'mine')", "NoAuthError"), (m.kind, path)
+    finally:
+        for m in members:
+            m.cleanup()
