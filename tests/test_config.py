@@ -77,11 +77,20 @@ PROPERTY_VALUES = {
     "enforce.auth.enabled": "true\nenforce.auth.schemes=digest", "enforce.auth.schemes": "ip,digest",
     "kerberos.removeHostFromPrincipal": "true", "kerberos.removeRealmFromPrincipal": "true",
     "allowSaslFailedClients": "true",
+    "ssl.keyStore.location": "/k.p12", "ssl.keyStore.password": "pw", "ssl.keyStore.passwordPath": "/pw",
+    "ssl.keyStore.type": "JKS", "ssl.trustStore.location": "/t.p12", "ssl.trustStore.password": "pw",
+    "ssl.trustStore.passwordPath": "/pw", "ssl.trustStore.type": "pkcs12", "ssl.protocol": "TLSv1.3",
+    "ssl.enabledProtocols": "TLSv1.2,TLSv1.3", "ssl.ciphersuites": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "ssl.clientAuth": "want", "ssl.hostnameVerification": "false", "ssl.authProvider": "x509x",
+    "X509AuthenticationProvider.superUser": "CN=admin",
 }
+# Keys whose every other value needs companions (client.portUnification=true needs a keystore): tested in
+# tests/test_tls_config.py.
+PROPERTY_KEYS_TESTED_ELSEWHERE = {"client.portUnification"}
 
 
 def test_every_system_property_key_has_a_test_value():
-    assert set(PROPERTY_VALUES) == set(config_module._PROPERTY_KEYS)
+    assert set(PROPERTY_VALUES) | PROPERTY_KEYS_TESTED_ELSEWHERE == set(config_module._PROPERTY_KEYS)
 
 
 @pytest.mark.parametrize("key", sorted(PROPERTY_VALUES))
@@ -101,8 +110,8 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
     assert "DigestAuthenticationProvider.superDigest" in caplog.text
 
 
-@pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "secureClientPort=2281",
-                                  "ssl.keyStore.location=/k.jks", "zookeeper.ssl.quorum.trustStore.type=PKCS12",
+@pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "zookeeper.ssl.ocsp=true",
+                                  "ssl.crl=true", "zookeeper.ssl.quorum.trustStore.type=PKCS12",
                                   "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
                                   "localSessionsEnabled=true",
                                   "zookeeper.leaderServes=no", "quorum.auth.enableSasl=true"])

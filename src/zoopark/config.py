@@ -16,6 +16,7 @@ import dataclasses
 import ipaddress
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,42 @@ def _str(key: str, v: str) -> str:
     return v.strip()
 
 
+def _list(key: str, v: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in v.split(",") if x.strip())
+
+
+_TLS_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "TLS")
+
+
+def _tls_protocol(key: str, v: str) -> str:
+    if v.strip() not in _TLS_PROTOCOLS:
+        raise ConfigError(f"{key}: {v!r} is not one of {', '.join(_TLS_PROTOCOLS)}")
+    return v.strip()
+
+
+def _tls_protocols(key: str, v: str) -> tuple[str, ...]:
+    names = _list(key, v)
+    for n in names:
+        if n not in _TLS_PROTOCOLS[:-1]:
+            raise ConfigError(f"{key}: {n!r} is not one of {', '.join(_TLS_PROTOCOLS[:-1])}")
+    return names
+
+
+def _store_type(key: str, v: str) -> str:
+    t = v.strip().upper()
+    if t and t not in ("PEM", "PKCS12", "JKS"):
+        raise ConfigError(f"{key}: {v!r} is not one of PEM, PKCS12, JKS")
+    return t
+
+
+def _client_auth(key: str, v: str) -> str:
+    # X509Util.ClientAuth.fromPropertyValue: case-insensitive; an empty value is the default, need
+    t = v.strip().lower() or "need"
+    if t not in ("none", "want", "need"):
+        raise ConfigError(f"{key}: {v!r} is not one of none, want, need")
+    return t
+
+
 def _hex(key: str, v: str) -> int:
     try:
         return int(v.strip(), 16)
@@ -114,6 +151,8 @@ _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "metricsProvider.httpPort": ("metrics_http_port", _port),
     "metricsProvider.httpHost": ("metrics_http_host", _str),
     "version": ("config_version", _hex),  # QuorumMaj reads it from the static config too
+    "secureClientPort": ("secure_client_port", _port),
+    "secureClientPortAddress": ("secure_client_port_address", _str),
 }
 
 # Keys ZooKeeper reads as Java system properties, here without their `zookeeper.` prefix. zoo.cfg takes them in
@@ -151,6 +190,23 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "allowSaslFailedClients": ("allow_sasl_failed_clients", _bool),
     "kerberos.removeHostFromPrincipal": ("kerberos_remove_host", _bool),
     "kerberos.removeRealmFromPrincipal": ("kerberos_remove_realm", _bool),
+    # ClientX509Util's zookeeper.ssl.* (the client port's TLS; ssl.quorum.* stays the quorum's)
+    "ssl.keyStore.location": ("ssl_key_store_location", _str),
+    "ssl.keyStore.password": ("ssl_key_store_password", _str),
+    "ssl.keyStore.passwordPath": ("ssl_key_store_password_path", _str),
+    "ssl.keyStore.type": ("ssl_key_store_type", _store_type),
+    "ssl.trustStore.location": ("ssl_trust_store_location", _str),
+    "ssl.trustStore.password": ("ssl_trust_store_password", _str),
+    "ssl.trustStore.passwordPath": ("ssl_trust_store_password_path", _str),
+    "ssl.trustStore.type": ("ssl_trust_store_type", _store_type),
+    "ssl.protocol": ("ssl_protocol", _tls_protocol),
+    "ssl.enabledProtocols": ("ssl_enabled_protocols", _tls_protocols),
+    "ssl.ciphersuites": ("ssl_ciphersuites", _list),
+    "ssl.clientAuth": ("ssl_client_auth", _client_auth),
+    "ssl.hostnameVerification": ("ssl_hostname_verification", _bool),
+    "ssl.authProvider": ("ssl_auth_provider", _str),
+    "client.portUnification": ("client_port_unification", _bool),
+    "X509AuthenticationProvider.superUser": ("x509_super_user", _str),
 }
 # authProvider.<anything>=<class> registers an authentication provider (ProviderRegistry); superUser[.<any>]=<id>
 # names a SASL super user (ZooKeeperServer.isSaslSuperUser). Both may be given several times.
@@ -168,8 +224,7 @@ AUTH_PROVIDER_SCHEMES = {
 # (a setting asking for just that is honoured by what zoopark always does), or None. Anything else is logged as
 # accepted-but-ignored at start-up, never as unknown.
 _CFG_IGNORED: dict[str, str | None] = {
-    "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "secureClientPort": None,
-    "secureClientPortAddress": None, "observerMasterPort": None, "clientPortListenBacklog": None,
+    "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
     "dynamicConfigFile": None, "reconfigEnabled": "false", "sslQuorum": "false", "portUnification": "false",
     "sslQuorumReloadCertFiles": "false", "quorum.auth.enableSasl": "false",
@@ -186,7 +241,7 @@ _CFG_IGNORED_VALUES: dict[str, _Parse] = {
                      "reconfigEnabled", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
                      "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
                      "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
-    **dict.fromkeys(("secureClientPort", "observerMasterPort", "clientPortListenBacklog",
+    **dict.fromkeys(("observerMasterPort", "clientPortListenBacklog",
                      "connectToLearnerMasterLimit", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
                      "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms",
                      "multiAddress.reachabilityCheckTimeoutMs"), _int),
@@ -194,10 +249,9 @@ _CFG_IGNORED_VALUES: dict[str, _Parse] = {
 _CFG_IGNORED_PREFIXES = ("metricsProvider.",)  # the provider's own settings (exportJvmInfo, ...)
 _PROPERTY_IGNORED: dict[str, str | None] = {
     "DigestAuthenticationProvider.digestAlg": "SHA1", "DigestAuthenticationProvider.enabled": "true",
-    "X509AuthenticationProvider.superUser": None,
     "admin.forceHttps": "false", "admin.httpVersion": None, "admin.idleTimeout": None,
     "admin.portUnification": "false", "audit.enable": "false",
-    "audit.impl.class": None, "bitHashCacheSize": None, "client.portUnification": "false",
+    "audit.impl.class": None, "bitHashCacheSize": None,
     "clientTcpKeepAlive": None, "closeSessionTxn.enabled": "true", "cnxTimeout": None, "commitLogCount": None,
     "commitProcessor.maxCommitBatchSize": None, "commitProcessor.maxReadBatchSize": None,
     "commitProcessor.numWorkerThreads": None, "commitProcessor.shutdownTimeout": None,
@@ -245,6 +299,22 @@ _PREFIX = "zookeeper."
 def _property_name(key: str) -> str:
     """A system-property key without its `zookeeper.` prefix, as the tables above name it."""
     return key[len(_PREFIX):] if key.startswith(_PREFIX) else key
+
+
+def secret(key: str) -> bool:
+    """A key whose value is a secret (a keystore password): never logged, never shown."""
+    return "password" in key.lower() and not key.lower().endswith("passwordpath")
+
+
+def shown(key: str, value: str) -> str:
+    return "********" if secret(key) else value
+
+
+def redacted(text: str) -> str:
+    """zoo.cfg text with the values of secret keys masked (the admin server's initial_configuration)."""
+    def mask(m: re.Match) -> str:
+        return m.group(1) + "********" if secret(m.group(2)) else m.group(0)
+    return re.sub(r"(?m)^([ \t]*([^#!\s=:][^=:\n]*?)[ \t]*[=:][ \t]*)\S.*$", mask, text)
 
 
 def key_kind(key: str) -> str:
@@ -313,6 +383,25 @@ class Config:
     digest_enabled: bool = True
     sessionless_cnxn_timeout_ms: int = 10_000
     config_version: int = 0  # the quorum configuration's version (zoo.cfg's `version`, hex)
+    # The client port's TLS (ZooKeeper's secureClientPort, client.portUnification, zookeeper.ssl.*)
+    secure_client_port: int | None = None
+    secure_client_port_address: str = "0.0.0.0"
+    client_port_unification: bool = False
+    ssl_key_store_location: str | None = None
+    ssl_key_store_password: str | None = field(default=None, repr=False)
+    ssl_key_store_password_path: str | None = None
+    ssl_key_store_type: str = ""
+    ssl_trust_store_location: str | None = None
+    ssl_trust_store_password: str | None = field(default=None, repr=False)
+    ssl_trust_store_password_path: str | None = None
+    ssl_trust_store_type: str = ""
+    ssl_protocol: str = "TLSv1.2"  # ZooKeeper 3.8's X509Util.DEFAULT_PROTOCOL
+    ssl_enabled_protocols: tuple[str, ...] = ()
+    ssl_ciphersuites: tuple[str, ...] = ()
+    ssl_client_auth: str = "need"
+    ssl_hostname_verification: bool = True  # a client's setting: ZooKeeper's server never checks client names
+    ssl_auth_provider: str = "x509"
+    x509_super_user: str | None = None
     member_order: tuple[int, ...] = ()  # server ids in the order ZooKeeper lists them (see _member_order)
     ignored: tuple[tuple[str, str], ...] = field(default=())  # ZooKeeper settings zoopark does not implement
     extra: tuple[tuple[str, str], ...] = field(default=())  # keys ZooKeeper 3.8 does not read either
@@ -330,9 +419,11 @@ class Config:
 
     @property
     def auth_schemes(self) -> frozenset[str]:
-        """The ACL schemes registered (ProviderRegistry): digest and ip, and those of authProvider.N."""
-        return frozenset({"digest", "ip"} | {AUTH_PROVIDER_SCHEMES[c] for c in self.auth_providers
-                                             if c in AUTH_PROVIDER_SCHEMES})
+        """The ACL schemes registered (ProviderRegistry): digest and ip, those of authProvider.N, and x509 when
+        the client port serves TLS (ZooKeeper's Netty factory registers the X509 provider itself)."""
+        tls = {"x509"} if self.tls_needed and self.ssl_auth_provider == "x509" else set()
+        return frozenset({"digest", "ip"} | tls | {AUTH_PROVIDER_SCHEMES[c] for c in self.auth_providers
+                                                   if c in AUTH_PROVIDER_SCHEMES})
 
     @property
     def enforced_auth_schemes(self) -> tuple[str, ...]:
@@ -349,6 +440,10 @@ class Config:
     @property
     def max_session_timeout_ms(self) -> int:
         return self.max_session_timeout_cfg if self.max_session_timeout_cfg > 0 else 20 * self.tick_time_ms
+
+    @property
+    def tls_needed(self) -> bool:
+        return self.secure_client_port is not None or self.client_port_unification
 
     @property
     def is_standalone(self) -> bool:
@@ -441,15 +536,15 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
                 _CFG_IGNORED_VALUES[key](key, value)
             zoopark = _CFG_IGNORED[key] if key in _CFG_IGNORED else _PROPERTY_IGNORED.get(name)
             if _same_setting(value, zoopark):
-                log.info("%s=%s: as zoopark always does", key, value)
+                log.info("%s=%s: as zoopark always does", key, shown(key, value))
             else:
                 log.warning("%s=%s: a ZooKeeper 3.8 setting zoopark accepts but does not implement; ignored",
-                            key, value)
+                            key, shown(key, value))
                 ignored.append((key, value))
         else:
             hint = f" (did you mean {name}?)" if name in _CFG_KEYS else ""
             log.warning("unknown configuration key %s=%s: ZooKeeper 3.8 does not read it either "
-                        "(it would set the system property zookeeper.%s); ignored%s", key, value, key, hint)
+                        "(it would set the system property zookeeper.%s); ignored%s", key, shown(key, value), key, hint)
             extra.append((key, value))
     if "data_dir" not in values or not values["data_dir"]:
         raise ConfigError("dataDir: is required")
@@ -532,9 +627,12 @@ def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
             f"minSessionTimeout: {cfg.min_session_timeout_ms} is larger than maxSessionTimeout {cfg.max_session_timeout_ms}")
     if "client_port_address" in given and cfg.client_port is None:
         raise ConfigError("clientPortAddress: is set but clientPort is not set")  # as QuorumPeerConfig says
+    if "secure_client_port_address" in given and cfg.secure_client_port is None:
+        raise ConfigError("secureClientPortAddress: is set but secureClientPort is not set")
+    cfg = _validate_tls(cfg)
     if not cfg.servers:
-        if cfg.client_port is None:
-            raise ConfigError("clientPort: is required")
+        if cfg.client_port is None and cfg.secure_client_port is None:
+            raise ConfigError("clientPort: is required (or secureClientPort)")
         return cfg
     if cfg.init_limit is None:
         raise ConfigError("initLimit: is required when servers are configured")
@@ -561,7 +659,7 @@ def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
         log.warning("peerType=%s does not match server.%d (%s): the server line decides", cfg.peer_type, my_id,
                     "observer" if me.observer else "participant")
     if me.client_port is None:
-        if cfg.client_port is None:
+        if cfg.client_port is None and cfg.secure_client_port is None:
             raise ConfigError(f"clientPort: is required (or give server.{my_id} a ;clientPort)")
         return dataclasses.replace(cfg, my_id=my_id)
     # QuorumPeerConfig.setupClientPort: the server line's client address is the one served; clientPort (and a
@@ -573,6 +671,49 @@ def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
         raise ConfigError(f"clientPort: {cfg.client_port_address}:{cfg.client_port} differs from server.{my_id}'s "
                           f"client address {address}:{me.client_port}")
     return dataclasses.replace(cfg, my_id=my_id, client_port=me.client_port, client_port_address=address)
+
+
+def _read_password(key: str, path: str | None) -> str | None:
+    """X509Util.getPasswordFromConfigPropertyOrFile: the passwordPath file's content, used when no password is
+    given."""
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as e:
+        raise ConfigError(f"{key}: cannot read {path}: {e.strerror}") from None
+
+
+def _validate_tls(cfg: Config) -> Config:
+    """Read passwordPath files, and when the client port serves TLS, load the stores now: a bad keystore stops
+    start-up naming its key, as ZooKeeper's does."""
+    if not cfg.tls_needed:
+        return cfg
+    if cfg.ssl_key_store_password is None and cfg.ssl_key_store_password_path:
+        cfg = dataclasses.replace(cfg, ssl_key_store_password=_read_password(
+            "ssl.keyStore.passwordPath", cfg.ssl_key_store_password_path))
+    if cfg.ssl_trust_store_password is None and cfg.ssl_trust_store_password_path:
+        cfg = dataclasses.replace(cfg, ssl_trust_store_password=_read_password(
+            "ssl.trustStore.passwordPath", cfg.ssl_trust_store_password_path))
+    from .net import tls  # cryptography and ssl load only for a server that serves TLS
+
+    try:
+        tls.server_context(tls_settings(cfg))
+    except tls.TlsConfigError as e:
+        raise ConfigError(str(e)) from None
+    return cfg
+
+
+def tls_settings(cfg: Config):
+    """The client port's zookeeper.ssl.* settings as net.tls takes them."""
+    from .net.tls import TlsSettings
+
+    return TlsSettings(
+        key_store_location=cfg.ssl_key_store_location, key_store_password=cfg.ssl_key_store_password,
+        key_store_type=cfg.ssl_key_store_type or None, trust_store_location=cfg.ssl_trust_store_location,
+        trust_store_password=cfg.ssl_trust_store_password, trust_store_type=cfg.ssl_trust_store_type or None,
+        protocol=cfg.ssl_protocol, enabled_protocols=cfg.ssl_enabled_protocols,
+        ciphersuites=cfg.ssl_ciphersuites, client_auth=cfg.ssl_client_auth)
 
 
 def _wildcard(host: str) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import redacted
 from .fourlw import (
     VERSION,
     _dir_size,
@@ -197,7 +198,7 @@ def set_trace_mask(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
 
 
 def initial_configuration(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
-    return {"initial_configuration": ctx.cfg.source_text}
+    return {"initial_configuration": redacted(ctx.cfg.source_text)}  # no keystore password leaves the server
 
 
 def is_read_only(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:

@@ -162,7 +162,7 @@ def conf(server: Any) -> str:
     cfg = server.cfg
     lines = [
         f"clientPort={cfg.client_port}",
-        "secureClientPort=-1",
+        f"secureClientPort={cfg.secure_client_port or -1}",
         f"dataDir={cfg.snap_dir}",
         f"dataDirSize={_dir_size(cfg.snap_dir)}",
         f"dataLogDir={cfg.log_dir}",

@@ -1,17 +1,22 @@
 """The client port: one asyncio.Protocol per connection feeding frames to the server's inbox.
 
 It decides nothing about requests: it frames bytes, answers four-letter words, enforces maxClientCnxns per
-address and jute.maxbuffer per frame, and closes connections that never finish their handshake.
+address and jute.maxbuffer per frame, and closes connections that never finish their handshake. A listener
+is plain, TLS (secureClientPort) or unified (client.portUnification: the first byte tells TLS from plain);
+TLS runs through net.tls.TlsSession, so a failed handshake is logged here with its peer, and the server hears
+of a TLS connection only once its handshake is done (with the client certificate's subject).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .framing import FrameDecoder, FrameError
+from .tls import TlsSession, java_subject, looks_like_tls
 
 log = logging.getLogger("zoopark.net")
 
@@ -35,11 +40,17 @@ class ClientHandler:
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = ("id", "port", "transport", "remote_ip", "remote_port", "decoder", "first", "closed",
-                 "_handshake_timer")
+                 "_handshake_timer", "tls_ctx", "sniff", "tls", "announced", "x509_subject")
 
-    def __init__(self, port: ClientPort, conn_id: int) -> None:
+    def __init__(self, port: ClientPort, conn_id: int, tls_ctx: ssl.SSLContext | None = None,
+                 unified: bool = False) -> None:
         self.id = conn_id
         self.port = port
+        self.tls_ctx = tls_ctx
+        self.sniff = unified  # the first bytes decide between TLS and plain
+        self.tls: TlsSession | None = None
+        self.announced = False  # the handler has heard of this connection
+        self.x509_subject: str | None = None
         self.transport: asyncio.Transport | None = None
         self.remote_ip = "?"
         self.remote_port = 0
@@ -68,13 +79,31 @@ class ClientConnection(asyncio.Protocol):
             return
         self._handshake_timer = asyncio.get_running_loop().call_later(
             self.port.settings.handshake_timeout_s, self._handshake_expired)
-        self.port.handler.connected(self)
+        if self.tls_ctx is not None and not self.sniff:
+            self.tls = TlsSession(self.tls_ctx)
+        elif self.tls_ctx is None:
+            self._announce()
         if self.port.paused:
             transport.pause_reading()
+
+    def _announce(self) -> None:
+        self.announced = True
+        self.port.handler.connected(self)
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
+        if self.sniff:
+            self.sniff = False
+            if looks_like_tls(data):
+                assert self.tls_ctx is not None
+                self.tls = TlsSession(self.tls_ctx)
+            else:
+                self._announce()
+        if self.tls is not None:
+            data = self._decrypt(data)
+            if not data or self.closed:
+                return
         if self.first:
             self.first = False
             if self._maybe_four_letter(data):
@@ -82,7 +111,8 @@ class ClientConnection(asyncio.Protocol):
         try:
             frames = self.decoder.feed(data)
         except FrameError as e:
-            self.close(f"{e}")
+            hint = " (a TLS handshake on a plain port?)" if self.first_bytes_tls(data) else ""
+            self.close(f"{e}{hint}")
             return
         if frames:
             if self._handshake_timer is not None:
@@ -94,7 +124,7 @@ class ClientConnection(asyncio.Protocol):
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
         self.closed = True
-        if self.port.release(self):
+        if self.port.release(self) and self.announced:
             self.port.handler.disconnected(self)
 
     def pause_writing(self) -> None:
@@ -109,20 +139,73 @@ class ClientConnection(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         if not self.closed and self.transport is not None:
+            if self.tls is not None:
+                self.tls.send(data)
+                data = self.tls.outgoing()
             self.transport.write(data)
 
     def close(self, reason: str) -> None:
         if self.closed:
             return
         log.info("closing connection from %s: %s", self.remote_ip, reason)
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()  # flushes what was written first
+        self._shut()
+
+    @property
+    def secure(self) -> bool:
+        return self.tls is not None
 
     # ---- internals ---------------------------------------------------------------------------
 
+    def _shut(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            if self.tls is not None and self.tls.handshaken:
+                self.tls.close_notify()
+                self.transport.write(self.tls.outgoing())
+            self.transport.close()  # flushes what was written first
+
+    def first_bytes_tls(self, data: bytes) -> bool:
+        return self.tls is None and self.decoder.peek_first_word() is None and bool(data) and looks_like_tls(data)
+
+    def _decrypt(self, data: bytes) -> bytes:
+        """The plaintext `data` completes; on the handshake's completion the handler hears of the connection."""
+        tls = self.tls
+        assert tls is not None and self.transport is not None
+        try:
+            plain = tls.receive(data)
+        except ssl.SSLError as e:
+            out = tls.outgoing()  # the alert telling the client why
+            if out:
+                self.transport.write(out)
+            what = "TLS error from" if tls.handshaken else "TLS handshake failed with"
+            reason = getattr(e, "verify_message", None) or e.reason or type(e).__name__
+            log.warning("%s %s:%d: %s", what, self.remote_ip, self.remote_port, reason)
+            self.closed = True
+            self.transport.close()
+            return b""
+        out = tls.outgoing()
+        if out:
+            self.transport.write(out)
+        if not self.announced and tls.handshaken:
+            der = tls.peer_certificate()
+            self.x509_subject = java_subject(der) if der else None
+            log.debug("TLS connection from %s:%d: %s, client certificate %s", self.remote_ip, self.remote_port,
+                      tls.describe(), self.x509_subject)
+            self._announce()
+            if self.closed:  # the handler refused it
+                return b""
+        if tls.peer_closed:
+            self.close("the client closed its TLS session")
+            return b""
+        return plain
+
     def _handshake_expired(self) -> None:
         self._handshake_timer = None
+        if self.tls is not None and not self.tls.handshaken:
+            log.warning("TLS handshake failed with %s:%d: not complete within the handshake timeout",
+                        self.remote_ip, self.remote_port)
+            self._shut()
+            return
         self.close("no complete ConnectRequest within the handshake timeout")
 
     def _maybe_four_letter(self, data: bytes) -> bool:
@@ -136,9 +219,8 @@ class ClientConnection(asyncio.Protocol):
             self._handshake_timer.cancel()
             self._handshake_timer = None
         assert self.transport is not None
-        self.transport.write(answer.encode("utf-8"))
-        self.closed = True
-        self.transport.close()
+        self.write(answer.encode("utf-8"))
+        self._shut()
         return True
 
 
@@ -149,21 +231,29 @@ class ClientPort:
         self.conns: dict[int, ClientConnection] = {}
         self.per_ip: dict[str, int] = {}
         self._next_id = 1
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.AbstractServer | None = None  # the first listener
+        self.servers: list[asyncio.AbstractServer] = []
         self.paused = False  # reading is off on every connection (the server is throttling)
         self.stopped = False  # for good: a port is started once and stopped once (one per ensemble role)
 
-    def factory(self) -> Callable[[], ClientConnection]:
+    def factory(self, tls_ctx: ssl.SSLContext | None = None, unified: bool = False) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
             conn_id = self._next_id
             self._next_id += 1
-            return ClientConnection(self, conn_id)
+            return ClientConnection(self, conn_id, tls_ctx, unified)
         return make
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, tls_ctx: ssl.SSLContext | None = None,
+                    unified: bool = False) -> None:
+        """Listen on host:port: plain, TLS only (a context), or both (a context and `unified`). A port may
+        listen on several (clientPort and secureClientPort); connection ids are unique across them."""
+        assert tls_ctx is not None or not unified
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(self.factory(), host, port, reuse_address=True, backlog=1024)
-        self.server = server
+        server = await loop.create_server(self.factory(tls_ctx, unified), host, port, reuse_address=True,
+                                          backlog=1024)
+        self.servers.append(server)
+        if self.server is None:
+            self.server = server
         if self.stopped:  # stopped while the socket was being opened: it never serves
             server.close()
 
@@ -202,12 +292,15 @@ class ClientPort:
         assert self.server is not None
         return self.server.sockets[0].getsockname()[1]
 
+    def bound_ports(self) -> list[int]:
+        return [s.sockets[0].getsockname()[1] for s in self.servers]
+
     async def stop(self) -> None:
         """Stop listening and close every connection. Connections the loop accepted but has not yet handed to
         us, and any accepted later (a start still in progress), are closed as they arrive (connection_made
         sees `stopped`): none of them reaches the handler."""
         self.stopped = True
-        if self.server is not None:
-            self.server.close()
+        for server in self.servers:
+            server.close()
         for c in list(self.conns.values()):
             c.close("server shutting down")

@@ -61,6 +61,7 @@ def core_settings(cfg: Config) -> CoreSettings:
         server_id=0,
         extended_types=cfg.extended_types_enabled,
         super_digest=cfg.super_digest,
+        x509_super_user=cfg.x509_super_user,
         container_check_interval_ms=cfg.container_check_interval_ms,
         container_max_per_minute=cfg.container_max_per_minute,
     )
@@ -160,9 +161,7 @@ class Server(ClientHandler):
         )
         if rec.snapshot_zxid >= 0 and rec.replayed:
             self._snapshot()  # as ZooKeeper does at start-up, so the next start replays less
-        host = self.cfg.client_port_address
-        await self.port.start(host, self.cfg.client_port)
-        log.info("serving clients on %s:%d", host, self.port.bound_port())
+        await self._listen()
         self._tick_task = asyncio.create_task(self._ticker())
         if self.cfg.autopurge_purge_interval_h > 0:
             self._purge_task = asyncio.create_task(self._autopurge(self.cfg.autopurge_purge_interval_h * 3600.0))
@@ -216,10 +215,28 @@ class Server(ClientHandler):
         server.mode = mode
         return server
 
+    async def _listen(self) -> None:
+        """Open clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort (TLS)."""
+        cfg = self.cfg
+        ctx = None
+        if cfg.tls_needed:
+            from ..config import tls_settings
+            from ..net.tls import server_context
+
+            ctx = server_context(tls_settings(cfg))  # config.py has loaded these stores once already
+        unified = cfg.client_port_unification
+        as_role = "" if self.mode == "standalone" else f" as {self.mode}"
+        if cfg.client_port is not None:
+            await self.port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
+            log.info("serving clients on %s:%d%s%s", cfg.client_port_address, self.port.bound_ports()[-1],
+                     " (TLS and plain: client.portUnification)" if unified else "", as_role)
+        if cfg.secure_client_port is not None:
+            await self.port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
+            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)%s", cfg.secure_client_port_address,
+                     self.port.bound_ports()[-1], cfg.ssl_client_auth, as_role)
+
     async def open_port(self) -> None:
-        host = self.cfg.client_port_address
-        await self.port.start(host, self.cfg.client_port)
-        log.info("serving clients on %s:%d as %s", host, self.port.bound_port(), self.mode)
+        await self._listen()
         self._tick_task = asyncio.create_task(self._ticker())
 
     async def close_port(self) -> None:
@@ -367,7 +384,7 @@ class Server(ClientHandler):
             return
         # The SASL nonce: chance is an input to the core (os.urandom, as Java's SecureRandom).
         nonce = os.urandom(NONCE_BYTES) if self.core.sasl_enabled else b""
-        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce))
+        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce=nonce, x509_subject=conn.x509_subject))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
         if self._fenced(conn):

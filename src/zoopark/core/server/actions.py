@@ -17,6 +17,9 @@ class Connected:
     remote_ip: str
     remote_port: int = 0
     nonce: bytes = b""  # fresh random bytes for this connection's SASL exchange (when SASL is configured)
+    # The subject (as Java's X500Principal.getName() prints it) of the client certificate a TLS handshake
+    # verified; None on a plain connection or when the client sent none.
+    x509_subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,7 +224,7 @@ class ServerCore:
         elif isinstance(event, Tick):
             self._on_tick(out)
         elif isinstance(event, Connected):
-            self.conns[event.conn] = Conn(event.conn, event.remote_ip, [Id("ip", event.remote_ip)],
+            self.conns[event.conn] = Conn(event.conn, event.remote_ip, self._connect_ids(event),
                                           stats=ConnStats(event.remote_port, self.now_ms), nonce=event.nonce)
         elif isinstance(event, Disconnected):
             self._on_disconnected(event.conn)
@@ -801,6 +801,17 @@ class ServerCore:
     @staticmethod
     def _peer(conn: Conn) -> str:
         return f"{conn.remote_ip}:{conn.stats.remote_port}" if conn.stats is not None else conn.remote_ip
+
+    def _connect_ids(self, event: Connected) -> list[Id]:
+        """A new connection's auth ids: its address, and a verified client certificate's subject when the X509
+        provider is configured (X509AuthenticationProvider.handleAuthentication: super first, then x509)."""
+        ids = [Id("ip", event.remote_ip)]
+        subject = event.x509_subject
+        if subject is not None and "x509" in self.settings.auth_schemes:
+            if subject == self.settings.x509_super_user:
+                ids.append(Id("super", subject))
+            ids.append(Id("x509", subject))
+        return ids
 
     def _authenticate(self, conn: Conn, packet) -> list[Id] | None:
         if packet.scheme == "digest":

@@ -16,6 +16,7 @@ class CoreSettings:
     server_id: int = 0
     extended_types: bool = False
     super_digest: str | None = None  # "super:<base64 sha1>"
+    x509_super_user: str | None = None  # X509AuthenticationProvider.superUser
     container_check_interval_ms: int = 60_000
     container_max_per_minute: int = 10_000
     outstanding_writes_max: int = 10_000

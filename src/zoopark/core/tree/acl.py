@@ -18,9 +18,14 @@ READ, WRITE, CREATE, DELETE, ADMIN = 1, 2, 4, 8, 16
 AUTH_SCHEMES = ("digest", "ip")
 DEFAULT_SCHEMES = frozenset(AUTH_SCHEMES)  # registered without an authProvider.N
 # Providers whose isAuthenticated() is true: their ids stand in for the "auth" scheme (ip's are not).
-_AUTHENTICATED_SCHEMES = frozenset({"digest", "sasl"})
+_AUTHENTICATED_SCHEMES = frozenset({"digest", "sasl", "x509"})
 # KerberosName's parser: a name that does not match it is still valid unless it holds an '@'.
 _KERBEROS_NAME = re.compile(r"([^/@]*)(/([^/@]*))?@([^/@]*)")
+# The attribute keywords Java's X500Principal parses (besides dotted OIDs).
+_X500_KEYWORDS = frozenset({"CN", "C", "L", "S", "ST", "O", "OU", "T", "IP", "STREET", "DC", "DNQUALIFIER", "DNQ",
+                            "SURNAME", "GIVENNAME", "INITIALS", "GENERATION", "EMAIL", "EMAILADDRESS", "UID",
+                            "SERIALNUMBER"})
+_X500_OID = re.compile(r"(?i)(oid\.)?[0-9]+(\.[0-9]+)+")
 
 
 def digest_of(user_password: str) -> str:
@@ -45,6 +50,20 @@ def _ip_matches(client_ip: str, spec: str) -> bool:
         return False
 
 
+def _x500_valid(name: str) -> bool:
+    """X509AuthenticationProvider.isValid: does `new X500Principal(name)` parse? Attribute type=value pairs
+    separated by unescaped commas, semicolons or plus signs (quoted values and escapes allowed)."""
+    if not name.strip():
+        return True  # the empty name
+    parts = re.split(r'(?<!\\)[,;+](?=(?:[^"]*"[^"]*")*[^"]*$)', name)
+    for part in parts:
+        attr, eq, _value = part.partition("=")
+        attr = attr.strip()
+        if not eq or not (attr.upper() in _X500_KEYWORDS or _X500_OID.fullmatch(attr)):
+            return False
+    return True
+
+
 def id_valid(id_: Id, schemes: frozenset[str] = DEFAULT_SCHEMES) -> bool:
     """Whether an ACL id is valid for a registered provider (`schemes`, see ProviderRegistry)."""
     if id_.scheme not in schemes:
@@ -58,6 +77,8 @@ def id_valid(id_: Id, schemes: frozenset[str] = DEFAULT_SCHEMES) -> bool:
         return len(parts) == 2
     if id_.scheme == "ip":
         return _ip_valid(id_.id)
+    if id_.scheme == "x509":
+        return _x500_valid(id_.id)
     return False
 
 
@@ -77,7 +98,7 @@ def check(acl: Sequence[ACL], perm: int, auth: Sequence[Id]) -> bool:
         for a in auth:
             if a.scheme != scheme:
                 continue
-            if scheme == "digest" and a.id == ident:
+            if (scheme == "digest" or scheme == "x509") and a.id == ident:
                 return True
             if scheme == "ip" and _ip_matches(a.id, ident):
                 return True
@@ -105,7 +126,7 @@ def fixup(acl: Iterable[ACL] | None, auth: Sequence[Id], schemes: frozenset[str]
         if scheme == "world" and a.id.id == "anyone":
             out.append(a)
         elif scheme == "auth":
-            # Only ids of registered providers that say isAuthenticated() (digest, sasl; not ip) stand in for
+            # Only ids of registered providers that say isAuthenticated() (digest, sasl, x509; not ip) stand in for
             # "auth".
             ids = [i for i in auth_ordered(auth) if i.scheme in _AUTHENTICATED_SCHEMES and i.scheme in schemes]
             if not ids:
