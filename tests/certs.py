@@ -105,6 +105,7 @@ def keytool_truststore(ca: Identity, path: Path, store_type: str, password: str 
     """A trust store holding `ca` as a trusted certificate entry, made by the JDK's keytool (JKS or PKCS12:
     Java trusts only entries keytool marks as trusted)."""
     pem = ca.cert_pem(path.with_suffix(".ca.pem"))
+    path.unlink(missing_ok=True)  # keytool adds to a store that exists
     subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", str(pem), "-keystore",
                     str(path), "-storetype", store_type, "-storepass", password], check=True, capture_output=True,
                    timeout=60)
@@ -114,6 +115,7 @@ def keytool_truststore(ca: Identity, path: Path, store_type: str, password: str 
 def keytool_keystore(ident: Identity, path: Path, store_type: str, password: str = PASSWORD) -> Path:
     """`ident`'s key and chain in a keystore of `store_type` (JKS or PKCS12), converted by keytool from PKCS12."""
     p12 = ident.pkcs12(path.with_suffix(".src.p12"), password)
+    path.unlink(missing_ok=True)
     subprocess.run(["keytool", "-importkeystore", "-noprompt", "-srckeystore", str(p12), "-srcstoretype", "PKCS12",
                     "-srcstorepass", password, "-destkeystore", str(path), "-deststoretype", store_type,
                     "-deststorepass", password, "-destkeypass", password], check=True, capture_output=True,
@@ -122,7 +124,7 @@ def keytool_keystore(ident: Identity, path: Path, store_type: str, password: str
 
 
 @dataclass
-class TestPKI:
+class Pki:
     """Everything one TLS test module needs, written under `dir`."""
 
     dir: Path
@@ -134,7 +136,7 @@ class TestPKI:
     untrusted: Identity  # signed by another CA
 
     @classmethod
-    def make(cls, dir: Path) -> TestPKI:
+    def make(cls, dir: Path) -> Pki:
         ca = make_ca()
         other = make_ca("a CA nobody trusts")
         return cls(dir, ca,

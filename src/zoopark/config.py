@@ -695,6 +695,9 @@ def _validate_tls(cfg: Config) -> Config:
     if cfg.ssl_trust_store_password is None and cfg.ssl_trust_store_password_path:
         cfg = dataclasses.replace(cfg, ssl_trust_store_password=_read_password(
             "ssl.trustStore.passwordPath", cfg.ssl_trust_store_password_path))
+    if cfg.ssl_auth_provider != "x509":
+        raise ConfigError(f"ssl.authProvider: {cfg.ssl_auth_provider!r}: only x509 (ZooKeeper's "
+                          "X509AuthenticationProvider) authenticates TLS clients here")
     from .net import tls  # cryptography and ssl load only for a server that serves TLS
 
     try:

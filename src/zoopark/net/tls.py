@@ -303,9 +303,13 @@ _ESCAPED = set(',+"\\<>;')
 
 
 def _escape(value: str) -> str:
+    """AVA.toRFC2253String's escapes: the specials, leading and trailing spaces, and a '#' after the leading
+    spaces (Java escapes that one, not only a '#' in first place)."""
+    lead = len(value) - len(value.lstrip(" "))
+    trail = len(value.rstrip(" "))
     out = []
     for i, ch in enumerate(value):
-        if ch in _ESCAPED or (ch == "#" and i == 0) or (ch == " " and (i == 0 or i == len(value) - 1)):
+        if ch in _ESCAPED or (ch == "#" and i == lead) or (ch == " " and (i < lead or i >= trail)):
             out.append("\\" + ch)
         else:
             out.append(ch)
