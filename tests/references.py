@@ -48,6 +48,7 @@ REFERENCES: dict[str, tuple[Callable[[], bool], str]] = {
     "cli_mt": (lambda: os.access(CLI_MT, os.X_OK), "the C client cli_mt: apt-get install zookeeper-bin"),
     "chromium": (lambda: shutil.which("chromium") is not None and shutil.which("chromedriver") is not None,
                  "headless Chromium and its WebDriver: apt-get install chromium chromium-driver"),
+    "keytool": (lambda: shutil.which("keytool") is not None, "the JDK's keytool: apt-get install default-jre-headless"),
     "javac": (lambda: shutil.which("javac") is not None, "a JDK: apt-get install default-jdk-headless"),
     "curator": (lambda: (JAVA_DIR / "curator-x-discovery.jar").exists(),
                 "Curator's service discovery: apt-get install libcurator-discovery-java"),

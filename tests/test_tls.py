@@ -19,12 +19,11 @@ from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
 from certs import PASSWORD, Pki, issue, name
-from tlshelp import ADMIN, X509, both, closed_without_answer, handshake, kazoo, stop
-
 from procs import ZooParkProcess, four_letter, free_port, zk_classpath
 from references import needs
+from tlshelp import ADMIN, X509, both, closed_without_answer, handshake, kazoo, stop
 
-pytestmark = [needs("zookeeper"), pytest.mark.timeout(300)]
+pytestmark = [needs("zookeeper", "keytool"), pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")

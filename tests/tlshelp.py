@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from kazoo.client import KazooClient
 
 from certs import Identity, Pki
-
 from procs import ServerProcess, ZooKeeperProcess, ZooParkProcess, free_port
 
 NETTY = {"serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory"}  # ZooKeeper's TLS needs it
