@@ -11,6 +11,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import ssl
 import struct
 import time
 from array import array
@@ -121,11 +122,22 @@ class Generator:
         pass
 
 
-async def open_conns(host: str, port: int, n: int, gen) -> list[Conn]:
+def client_tls(tls: dict[str, str] | None) -> dict:
+    """create_connection's TLS arguments for a client holding `tls`'s certificate (certfile, keyfile, ca);
+    none for a plain connection. The context is made in the worker process (contexts do not pickle)."""
+    if not tls:
+        return {}
+    ctx = ssl.create_default_context(cafile=tls["ca"])
+    ctx.load_cert_chain(tls["certfile"], tls["keyfile"])
+    return {"ssl": ctx, "server_hostname": "localhost"}
+
+
+async def open_conns(host: str, port: int, n: int, gen, tls: dict[str, str] | None = None) -> list[Conn]:
     loop = asyncio.get_running_loop()
     conns = []
+    extra = client_tls(tls)
     for _ in range(n):
-        _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port)
+        _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port, **extra)
         conns.append(c)
     await asyncio.gather(*(c.ready for c in conns))
     return conns
@@ -159,9 +171,9 @@ def make_picker(workload: str, worker: int, conns_per_worker: int):
 
 
 async def closed_loop(host: str, port: int, workload: str, worker: int, conns: int, depth: int,
-                      warmup_s: float, seconds: float) -> Result:
+                      warmup_s: float, seconds: float, tls: dict[str, str] | None = None) -> Result:
     gen = Generator(make_picker(workload, worker, conns), depth)
-    cs = await open_conns(host, port, conns, gen)
+    cs = await open_conns(host, port, conns, gen, tls)
     for c in cs:
         for _ in range(depth):
             c.send(gen.pick())
@@ -207,10 +219,13 @@ async def open_loop(host: str, port: int, workload: str, worker: int, conns: int
     return gen.result
 
 
-async def connect_storm(host: str, port: int, concurrency: int, seconds: float) -> Result:
-    """Sessions opened (handshake), closed (closeSession answered) and disconnected, as fast as possible."""
+async def connect_storm(host: str, port: int, concurrency: int, seconds: float,
+                        tls: dict[str, str] | None = None) -> Result:
+    """Sessions opened (handshake, TLS's first when `tls`), closed (closeSession answered) and disconnected,
+    as fast as possible."""
     result = Result()
     loop = asyncio.get_running_loop()
+    extra = client_tls(tls)
     close = proto.close_session()
     stop_at = time.perf_counter() + seconds
 
@@ -224,7 +239,7 @@ async def connect_storm(host: str, port: int, concurrency: int, seconds: float) 
             t = time.perf_counter()
             gen = Once(None, 0)
             try:
-                _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port)
+                _, c = await loop.create_connection(lambda g=gen: Conn(g), host, port, **extra)
                 await c.ready
                 c.send(close)
                 await c.closed

@@ -91,10 +91,13 @@ def setup_fixtures(server: ServerProcess) -> None:
 # ---- workloads ---------------------------------------------------------------------------------
 
 
-def throughput(server: ServerProcess, workload: str, cfg: argparse.Namespace) -> Result:
-    workers = cfg.workers
-    params = [dict(host=server.host, port=server.port, workload=workload, worker=w, conns=cfg.conns,
-                   depth=cfg.depth, warmup_s=cfg.warmup, seconds=cfg.seconds) for w in range(workers)]
+def throughput(server: ServerProcess, workload: str, cfg: argparse.Namespace,
+               tls: tuple[int, dict[str, str]] | None = None) -> Result:
+    """`tls`: (the secure port, the client's certificate files) to load over TLS instead."""
+    port, files = tls or (server.port, None)
+    params = [dict(host=server.host, port=port, workload=workload, worker=w, conns=cfg.conns,
+                   depth=cfg.depth, warmup_s=cfg.warmup, seconds=cfg.seconds, tls=files)
+              for w in range(cfg.workers)]
     return run_parallel("closed", params)
 
 
@@ -105,9 +108,25 @@ def fixed_rate(server: ServerProcess, workload: str, cfg: argparse.Namespace) ->
     return run_parallel("open", params)
 
 
-def storm(server: ServerProcess, cfg: argparse.Namespace) -> Result:
-    params = [dict(host=server.host, port=server.port, concurrency=16, seconds=cfg.seconds) for _ in range(2)]
+def storm(server: ServerProcess, cfg: argparse.Namespace, tls: tuple[int, dict[str, str]] | None = None) -> Result:
+    port, files = tls or (server.port, None)
+    params = [dict(host=server.host, port=port, concurrency=16, seconds=cfg.seconds, tls=files) for _ in range(2)]
     return run_parallel("storm", params)
+
+
+def tls_server(kind: str) -> tuple[ServerProcess, tuple[int, dict[str, str]]]:
+    """A server with a secureClientPort (ZooKeeper on its Netty factory, as its TLS needs), certificates made
+    for it (a CA, a server and a client certificate; clientAuth need), and the client's files."""
+    from tests.certs import Pki
+    from tests.procs import free_port
+
+    port = free_port()
+    extra = {"maxClientCnxns": "0", "secureClientPort": str(port),
+             "serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory"}
+    server: ServerProcess = ZooParkProcess(extra=extra) if kind == "zoopark" else BenchZooKeeper(extra=extra)
+    pki = Pki.make(server.tmp)
+    server.extra.update(pki.server_pem())
+    return server, (port, pki.client_files(pki.client, "client"))
 
 
 class FanOut(Generator):
@@ -238,7 +257,14 @@ def run_ensemble(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Res
 def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result | float, float]:
     if workload.endswith("@3") or workload == "failover":
         return run_ensemble(kind, workload, cfg)
-    server: ServerProcess = ZooParkProcess(extra={"maxClientCnxns": "0"}) if kind == "zoopark" \
+    if workload.endswith("@tls"):
+        server, tls = tls_server(kind)
+        with server:
+            setup_fixtures(server)  # over the plain port
+            base = workload.split("@")[0]
+            r = storm(server, cfg, tls) if base == "connect" else throughput(server, base, cfg, tls)
+            return r, rss_mb(server.pid)
+    server = ZooParkProcess(extra={"maxClientCnxns": "0"}) if kind == "zoopark" \
         else BenchZooKeeper(extra={"maxClientCnxns": "0"})
     with server:
         if workload == "rss":
@@ -270,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
     ap.add_argument("--only",
                     default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart,"
-                            "get@3,set@3,mixed@3,failover")
+                            "get@3,set@3,mixed@3,failover,get@tls,set@tls,connect@tls")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)

@@ -188,6 +188,14 @@ def test_four_letter_words_and_bad_input_on_tls_and_plain_ports(pki):
     assert f"secureClientPort={servers[1].tls_port}" in zp_conf
 
 
+def test_a_plain_four_letter_word_on_the_tls_port_waits_for_a_handshake(pki):
+    """Four bytes are too few for a TLS record: both servers wait for more, then close the connection at their
+    handshake timeout (10 s by default) without an answer."""
+    with both(pki.server_pem()) as servers:
+        results = {s.kind: closed_without_answer(s.tls_port, b"ruok", timeout_s=30) for s in servers}
+    assert results == {"zookeeper": True, "zoopark": True}
+
+
 def _client_hello() -> bytes:
     """The first bytes a TLS client sends (a ClientHello record), from Python's ssl over memory buffers."""
     ctx = ssl.create_default_context()
@@ -226,14 +234,21 @@ def test_port_unification_serves_tls_and_plain_on_one_port(pki):
 def test_no_password_in_logs_four_letter_words_or_admin(pki):
     extra = {**pki.server_stores("PKCS12"), "admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
              "admin.serverPort": str(free_port()), "ssl.quorum.keyStore.password": PASSWORD}
-    with ZooParkProcess(extra={**extra, "secureClientPort": str(free_port())}) as zp:
+    tls_port = free_port()
+    with ZooParkProcess(extra={**extra, "secureClientPort": str(tls_port)}) as zp:
+        c = kazoo(tls_port, pki, pki.client, "client")
         shown = [four_letter(zp.port, w) for w in ("conf", "envi", "mntr", "srvr", "cons")]
+        with urllib.request.urlopen(f"http://127.0.0.1:{extra['admin.serverPort']}/commands/connections",
+                                    timeout=10) as r:
+            cons = json.load(r)
+        stop(c)
         for cmd in ("configuration", "initial_configuration", "environment"):
             url = f"http://127.0.0.1:{extra['admin.serverPort']}/commands/{cmd}"
             with urllib.request.urlopen(url, timeout=10) as r:
                 shown.append(r.read().decode())
         shown.append(zp.log_path.read_text())
     assert all(PASSWORD not in text for text in shown)
+    assert (len(cons["connections"]), len(cons["secure_connections"])) == (0, 1)  # the TLS client, apart
     assert "ssl.keyStore.password=********" in json.loads(shown[6])["initial_configuration"]
 
 

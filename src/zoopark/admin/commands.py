@@ -131,8 +131,10 @@ def stats(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
 
 def connections(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
     core = ctx.server.core
-    return {"connections": [_connection_info(c, core, False) for c in core.conns.values()],
-            "secure_connections": []}
+    port_conns = ctx.server.port.conns  # ZooKeeper lists its secure factory's connections apart
+    secure = {i for i, pc in port_conns.items() if pc.secure}
+    return {"connections": [_connection_info(c, core, False) for c in core.conns.values() if c.id not in secure],
+            "secure_connections": [_connection_info(c, core, False) for c in core.conns.values() if c.id in secure]}
 
 
 def configuration(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
