@@ -80,6 +80,23 @@ def test_kazoo_with_client_certificates_and_x509_acls(pki):
     assert PASSWORD not in log
 
 
+@pytest.mark.parametrize("lines", [
+    {"ssl.protocol": "TLSv1.3", "ssl.ciphersuites": "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384"},
+    {"ssl.enabledProtocols": "TLSv1.2,TLSv1.3"},
+    {"ssl.ciphersuites": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+], ids=["protocol", "enabledProtocols", "ciphersuites"])
+def test_protocols_and_cipher_suites(pki, lines):
+    """The TLS version and cipher suite a default OpenSSL client gets, with ZooKeeper's keys and Java's names."""
+    with both({**pki.server_pem(), **lines}) as servers:
+        got = {s.kind: handshake(s.tls_port, pki, pki.client, "client").split(" ") for s in servers}
+    if "TLSv1.3" in got["zookeeper"]:
+        # Java picks the first TLS 1.3 suite of ssl.ciphersuites; Python's ssl cannot order TLS 1.3 suites
+        # (OpenSSL's own order applies), so only the version is compared.
+        got = {k: v[:2] + v[3:] for k, v in got.items()}
+    assert got["zoopark"] == got["zookeeper"]
+    assert got["zoopark"][0] == "ok"
+
+
 @pytest.mark.parametrize("client_auth", ["want", "none"])
 def test_client_auth_want_and_none(pki, client_auth):
     """want: a client without a certificate connects, one with a certificate gets its x509 id; none: no
@@ -303,6 +320,7 @@ def test_config_errors_name_the_key(pki, tmp_path):
         "ssl.ciphersuites": {**good, "ssl.ciphersuites": "TLS_FOO_WITH_BAR"},
         "ssl.enabledProtocols": {**good, "ssl.enabledProtocols": "SSLv3"},
         "ssl.authProvider": {**good, "ssl.authProvider": "sasl"},
+        "ssl.protocol": {**good, "ssl.protocol": "TLSv1.3"},  # and ZooKeeper's TLS 1.2 default suites
     }
     for key, lines in cases.items():
         with pytest.raises(ConfigError) as e:

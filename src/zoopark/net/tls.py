@@ -33,6 +33,7 @@ DEFAULT_CIPHERS_JAVA = (
     "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
     "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
 )
+TLS13_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 _PROTOCOLS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
               "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 # SSLContext.getInstance's generic names: every version the JDK enables by default (1.2 and 1.3).
@@ -181,17 +182,38 @@ def _versions(settings: TlsSettings) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
     return min(versions), max(versions)
 
 
+def _set_ciphers(ctx: ssl.SSLContext, settings: TlsSettings) -> None:
+    """Versions and cipher suites as Java's SSLEngine ends up with them: a version none of the enabled suites
+    belongs to is never negotiated. ZooKeeper's default suites are all TLS 1.2 ones, so TLS 1.3 needs TLS 1.3
+    suites in ssl.ciphersuites (Python's ssl cannot pick among them: naming any enables OpenSSL's three)."""
+    low, high = _versions(settings)
+    ciphers = settings.ciphersuites or DEFAULT_CIPHERS_JAVA
+    tls13 = [c for c in ciphers if c.strip() in TLS13_SUITES]
+    tls12 = [openssl_cipher(c) for c in ciphers if c.strip() not in TLS13_SUITES]
+    if not tls13:
+        if low > ssl.TLSVersion.TLSv1_2:
+            key = "ssl.enabledProtocols" if settings.enabled_protocols else "ssl.protocol"
+            raise TlsConfigError(f"{key}: TLSv1.3 only, but ssl.ciphersuites names no TLS 1.3 suite (ZooKeeper "
+                                 f"3.8 then refuses every handshake): add {','.join(TLS13_SUITES)}")
+        high = min(high, ssl.TLSVersion.TLSv1_2)
+    if not tls12:
+        low = max(low, ssl.TLSVersion.TLSv1_3)
+    else:
+        try:
+            ctx.set_ciphers(":".join(tls12))
+        except ssl.SSLError:
+            raise TlsConfigError("ssl.ciphersuites: OpenSSL supports none of these cipher suites") from None
+    if low > high:
+        raise TlsConfigError("ssl.ciphersuites: none of these suites belongs to an enabled protocol")
+    ctx.minimum_version, ctx.maximum_version = low, high
+
+
 def server_context(settings: TlsSettings) -> ssl.SSLContext:
     """The client port's SSLContext (X509Util.createSSLContextAndOptions, server side)."""
     if not settings.key_store_location:
         raise TlsConfigError("ssl.keyStore.location: a TLS client port needs a keystore")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version, ctx.maximum_version = _versions(settings)
-    ciphers = settings.ciphersuites or DEFAULT_CIPHERS_JAVA
-    try:
-        ctx.set_ciphers(":".join(openssl_cipher(c) for c in ciphers))
-    except ssl.SSLError:
-        raise TlsConfigError("ssl.ciphersuites: OpenSSL supports none of these cipher suites") from None
+    _set_ciphers(ctx, settings)
     if settings.client_auth not in _CLIENT_AUTH:
         raise TlsConfigError(f"ssl.clientAuth: {settings.client_auth!r} is not one of none, want, need")
     kind = store_type(settings.key_store_location, settings.key_store_type, "ssl.keyStore.type")
