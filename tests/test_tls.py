@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -19,9 +20,20 @@ from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
 from certs import PASSWORD, Pki, issue, name
-from procs import ZooParkProcess, four_letter, free_port, zk_classpath
+from procs import ZooKeeperProcess, ZooParkProcess, four_letter, free_port, zk_classpath
 from references import needs
-from tlshelp import ADMIN, X509, both, closed_without_answer, handshake, kazoo, stop
+from tlshelp import (
+    ADMIN,
+    NETTY,
+    X509,
+    both,
+    closed_without_answer,
+    handshake,
+    kazoo,
+    stop,
+    tls_four_letter,
+    tls_only,
+)
 
 pytestmark = [needs("zookeeper", "keytool"), pytest.mark.timeout(300)]
 
@@ -246,6 +258,34 @@ def test_port_unification_serves_tls_and_plain_on_one_port(pki):
             stop(t, plain)
     assert results["zoopark"] == results["zookeeper"]
     assert results["zoopark"]["plain reads"] == "NoAuth" and results["zoopark"]["ruok"] == "imok"
+
+
+def test_a_server_with_only_a_secure_client_port(pki):
+    """No clientPort: TLS clients only; conf says there is no plain port (clientPort=-1), as ZooKeeper's does."""
+    confs, procs = {}, []
+    try:
+        for cls in (ZooKeeperProcess, ZooParkProcess):
+            port = free_port()
+            p = tls_only(cls)(extra={**NETTY, **pki.server_pem(), "secureClientPort": str(port)})
+            procs.append(p)
+            p.start(wait=False)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if "Mode: standalone" in tls_four_letter(port, pki, "srvr"):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            c = kazoo(port, pki, pki.client, "client")
+            c.create("/only-tls", b"x")
+            stop(c)
+            confs[p.kind] = {k: v for k, v in (ln.split("=", 1) for ln in tls_four_letter(port, pki, "conf")
+                                                .splitlines() if "=" in ln) if k in ("clientPort", "secureClientPort")}
+            confs[p.kind]["secureClientPort"] = str(int(confs[p.kind]["secureClientPort"]) == port)
+    finally:
+        for p in procs:
+            p.cleanup()
+    assert confs["zoopark"] == confs["zookeeper"] == {"clientPort": "-1", "secureClientPort": "True"}
 
 
 def test_no_password_in_logs_four_letter_words_or_admin(pki):

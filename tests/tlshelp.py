@@ -50,12 +50,32 @@ def both(extra: dict[str, str], unified: bool = False) -> Iterator[list[Secure]]
             s.proc.cleanup()
 
 
+def tls_only(cls: type[ServerProcess]) -> type[ServerProcess]:
+    """`cls` with no clientPort line in its zoo.cfg (procs always writes one)."""
+    class TlsOnly(cls):  # type: ignore[valid-type, misc]
+        def config_text(self) -> str:
+            lines = super().config_text().splitlines(keepends=True)
+            return "".join(ln for ln in lines if not ln.startswith("clientPort"))
+    return TlsOnly
+
+
 def kazoo(port: int, pki: Pki, ident: Identity | None, label: str, timeout: float = 10.0) -> KazooClient:
     """A started kazoo client over TLS, with `ident`'s certificate (or none)."""
     files = pki.client_files(ident, label) if ident else {"ca": str(pki.ca.cert_pem(pki.path("ca.pem")))}
     c = KazooClient(f"127.0.0.1:{port}", use_ssl=True, verify_certs=True, timeout=timeout, **files)
     c.start(timeout=timeout)
     return c
+
+
+def tls_four_letter(port: int, pki: Pki, word: str) -> str:
+    """A four-letter word's answer over TLS, with the client certificate."""
+    ctx = ssl.create_default_context(cafile=str(pki.ca.cert_pem(pki.path("ca.pem"))))
+    files = pki.client_files(pki.client, "client")
+    ctx.load_cert_chain(files["certfile"], files["keyfile"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(word.encode())
+            return recv_all(s).decode()
 
 
 def handshake(port: int, pki: Pki, ident: Identity | None, label: str) -> str:

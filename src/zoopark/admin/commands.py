@@ -140,7 +140,7 @@ def connections(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
 def configuration(ctx: Context, kw: dict[str, str]) -> dict[str, Any]:
     cfg = ctx.cfg
     return {
-        "client_port": cfg.client_port,
+        "client_port": cfg.client_port or -1,
         "data_dir": str(cfg.snap_dir),
         "data_log_dir": str(cfg.log_dir),
         "tick_time": cfg.tick_time_ms,

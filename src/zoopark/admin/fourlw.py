@@ -161,7 +161,7 @@ def _dir_size(path) -> int:
 def conf(server: Any) -> str:
     cfg = server.cfg
     lines = [
-        f"clientPort={cfg.client_port}",
+        f"clientPort={cfg.client_port or -1}",  # -1: no plain port (secureClientPort only)
         f"secureClientPort={cfg.secure_client_port or -1}",
         f"dataDir={cfg.snap_dir}",
         f"dataDirSize={_dir_size(cfg.snap_dir)}",
