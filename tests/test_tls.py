@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoAuthError
+from kazoo.exceptions import AuthFailedError, NoAuthError
 from kazoo.security import make_acl
 
 from certs import PASSWORD, Pki, issue, name
@@ -134,6 +134,30 @@ def test_client_auth_want_and_none(pki, client_auth):
     assert results["zoopark"]["auth ACL"] == expected_acl
     # want verifies a certificate that is sent: an expired one fails the handshake; none asks for none
     assert results["zoopark"]["expired"] == ("refused" if client_auth == "want" else "ok")
+
+
+def test_addauth_x509_stands_on_the_connections_certificate(pki):
+    """`addauth x509 <anything>`: with a certificate, its ids again (the data is not looked at); without one,
+    AUTH_FAILED."""
+    results = {}
+    with both({**pki.server_pem(), "ssl.clientAuth": "want"}) as servers:
+        for s in servers:
+            c = kazoo(s.tls_port, pki, pki.client, "client")
+            c.add_auth("x509", "CN=someone,O=else")
+            c.create("/a", b"", acl=[make_acl("auth", "", all=True)])
+            seen = {"with a certificate": [a.id.id for a in c.get_acls("/a")[0]]}
+            stop(c)
+            anon = kazoo(s.tls_port, pki, None, "anon")
+            try:
+                anon.add_auth("x509", "CN=client,OU=test,O=zoopark")
+                seen["without"] = "ok"
+            except AuthFailedError:
+                seen["without"] = "AuthFailed"
+            anon.stop()
+            anon.close()
+            results[s.kind] = seen
+    assert results["zoopark"] == results["zookeeper"]
+    assert results["zoopark"] == {"with a certificate": ["CN=client,OU=test,O=zoopark"], "without": "AuthFailed"}
 
 
 def test_a_tls_port_authenticates_x509_without_auth_provider_x509(pki):

@@ -81,6 +81,7 @@ class Conn:
     sasl: SaslMechanism | None = None  # the connection's SASL exchange, once begun (one per connection)
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
     stats: ConnStats | None = None
+    x509_subject: str | None = None  # a verified TLS client certificate's subject
 
 
 @dataclass(slots=True, eq=False)
@@ -225,7 +226,8 @@ class ServerCore:
             self._on_tick(out)
         elif isinstance(event, Connected):
             self.conns[event.conn] = Conn(event.conn, event.remote_ip, self._connect_ids(event),
-                                          stats=ConnStats(event.remote_port, self.now_ms), nonce=event.nonce)
+                                          stats=ConnStats(event.remote_port, self.now_ms), nonce=event.nonce,
+                                          x509_subject=event.x509_subject)
         elif isinstance(event, Disconnected):
             self._on_disconnected(event.conn)
         elif isinstance(event, LogFailed):
@@ -805,13 +807,13 @@ class ServerCore:
     def _connect_ids(self, event: Connected) -> list[Id]:
         """A new connection's auth ids: its address, and a verified client certificate's subject when the X509
         provider is configured (X509AuthenticationProvider.handleAuthentication: super first, then x509)."""
-        ids = [Id("ip", event.remote_ip)]
-        subject = event.x509_subject
-        if subject is not None and "x509" in self.settings.auth_schemes:
-            if subject == self.settings.x509_super_user:
-                ids.append(Id("super", subject))
-            ids.append(Id("x509", subject))
-        return ids
+        return [Id("ip", event.remote_ip), *self._x509_ids(event.x509_subject)]
+
+    def _x509_ids(self, subject: str | None) -> list[Id]:
+        if subject is None or "x509" not in self.settings.auth_schemes:
+            return []
+        ids = [Id("super", subject)] if subject == self.settings.x509_super_user else []
+        return [*ids, Id("x509", subject)]
 
     def _authenticate(self, conn: Conn, packet) -> list[Id] | None:
         if packet.scheme == "digest":
@@ -822,6 +824,8 @@ class ServerCore:
             return ids
         if packet.scheme == "ip":
             return [Id("ip", conn.remote_ip)]
+        if packet.scheme == "x509":  # the connection's certificate, checked again; its data is not looked at
+            return self._x509_ids(conn.x509_subject) or None
         return None
 
     def _deliver(self, events: list[WatchEvent], out: list[Action]) -> None:
