@@ -7,6 +7,8 @@ import ssl
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zoopark.config import redacted, secret
 from zoopark.core.jute.records import ACL, Id
@@ -170,3 +172,26 @@ def test_secrets_are_masked():
     assert redacted(text) == ("dataDir=/d\nssl.keyStore.password = ********\n# ssl.trustStore.password=kept\n"
                               "zookeeper.ssl.trustStore.password:********\n")
     assert "hunter2" not in repr(tls.TlsSettings(key_store_password="hunter2"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunks=st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=5), hello=st.booleans())
+def test_any_bytes_are_plaintext_or_an_ssl_error(pki, chunks, hello):
+    """Whatever a peer sends (random bytes, or a real ClientHello followed by them), a TLS session either waits
+    for more, or raises SSLError for the connection to log and close: nothing else escapes."""
+    s = pki.server_pem()
+    session = tls.TlsSession(tls.server_context(tls.TlsSettings(s["ssl.keyStore.location"], None, "PEM",
+                                                                s["ssl.trustStore.location"], None, "PEM")))
+    if hello:
+        outgoing = ssl.MemoryBIO()
+        client = _client_context(pki, pki.client).wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname="localhost")
+        with pytest.raises(ssl.SSLWantReadError):
+            client.do_handshake()
+        chunks = [outgoing.read(), *chunks]
+    try:
+        for c in chunks:
+            assert session.receive(c) == b""  # never plaintext before a finished handshake
+            session.outgoing()
+    except ssl.SSLError:
+        pass
+    assert not session.handshaken
