@@ -540,7 +540,7 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
             else:
                 log.warning("%s=%s: a ZooKeeper 3.8 setting zoopark accepts but does not implement; ignored",
                             key, shown(key, value))
-                ignored.append((key, value))
+                ignored.append((key, shown(key, value)))
         else:
             hint = f" (did you mean {name}?)" if name in _CFG_KEYS else ""
             log.warning("unknown configuration key %s=%s: ZooKeeper 3.8 does not read it either "
