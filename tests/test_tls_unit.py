@@ -195,3 +195,12 @@ def test_any_bytes_are_plaintext_or_an_ssl_error(pki, chunks, hello):
     except ssl.SSLError:
         pass
     assert not session.handshaken
+
+
+def test_store_type_from_the_file_name_as_keystorefiletype():
+    assert [tls.store_type(f"/s/k{ext}", None, "ssl.keyStore.type") for ext in (".pem", ".P12", ".jks")] == \
+        ["PEM", "PKCS12", "JKS"]
+    assert tls.store_type("/s/k.jks", "pkcs12", "ssl.keyStore.type") == "PKCS12"  # the type given wins
+    for name in ("/s/k.pfx", "/s/k.crt", "/s/k.bcfks", "/s/k"):
+        with pytest.raises(tls.TlsConfigError, match="^ssl.keyStore.type: not set"):
+            tls.store_type(name, None, "ssl.keyStore.type")

@@ -67,16 +67,17 @@ class TlsSettings:
 
 
 def store_type(location: str, given: str | None, key: str) -> str:
-    """FileKeyStoreLoader: the type given, else from the extension (.pem, .p12 / .pfx, .jks)."""
+    """FileKeyStoreLoader: the type given, else from the extension as KeyStoreFileType.fromFilename reads it
+    (.pem, .p12, .jks; .bcfks, BouncyCastle's, is not supported here)."""
     if given:
         t = given.strip().upper()
         if t not in _STORE_TYPES:
             raise TlsConfigError(f"{key}: {given!r} is not one of PEM, PKCS12, JKS")
         return t
     ext = Path(location).suffix.lower()
-    by_ext = {".pem": "PEM", ".crt": "PEM", ".p12": "PKCS12", ".pfx": "PKCS12", ".jks": "JKS"}
+    by_ext = {".pem": "PEM", ".p12": "PKCS12", ".jks": "JKS"}
     if ext not in by_ext:
-        raise TlsConfigError(f"{key}: not set, and {location!r} has no .pem, .p12, .pfx or .jks extension")
+        raise TlsConfigError(f"{key}: not set, and {location!r} has no .pem, .p12 or .jks extension")
     return by_ext[ext]
 
 
