@@ -284,6 +284,13 @@ def test_port_unification_serves_tls_and_plain_on_one_port(pki):
     assert results["zoopark"]["plain reads"] == "NoAuth" and results["zoopark"]["ruok"] == "imok"
 
 
+def _serving(port: int, pki: Pki) -> bool:
+    try:
+        return "Mode: standalone" in tls_four_letter(port, pki, "srvr")
+    except OSError:
+        return False
+
+
 def test_a_server_with_only_a_secure_client_port(pki):
     """No clientPort: TLS clients only; conf says there is no plain port (clientPort=-1), as ZooKeeper's does."""
     confs, procs = {}, []
@@ -294,13 +301,10 @@ def test_a_server_with_only_a_secure_client_port(pki):
             procs.append(p)
             p.start(wait=False)
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if "Mode: standalone" in tls_four_letter(port, pki, "srvr"):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            c = kazoo(port, pki, pki.client, "client")
+            while not _serving(port, pki):
+                assert time.monotonic() < deadline, f"{p.kind} never served TLS:\n{p.log_tail()}"
+                time.sleep(0.1)
+            c = kazoo(port, pki, pki.client, "client", timeout=30)
             c.create("/only-tls", b"x")
             stop(c)
             confs[p.kind] = {k: v for k, v in (ln.split("=", 1) for ln in tls_four_letter(port, pki, "conf")
