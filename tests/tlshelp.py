@@ -63,7 +63,7 @@ def kazoo(port: int, pki: Pki, ident: Identity | None, label: str, timeout: floa
     """A started kazoo client over TLS, with `ident`'s certificate (or none)."""
     files = pki.client_files(ident, label) if ident else {"ca": str(pki.ca.cert_pem(pki.path("ca.pem")))}
     c = KazooClient(f"127.0.0.1:{port}", use_ssl=True, verify_certs=True, timeout=timeout, **files)
-    c.start(timeout=timeout)
+    c.start(timeout=max(timeout, 30.0))  # a loaded machine's TLS handshakes take their time
     return c
 
 
