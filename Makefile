@@ -34,16 +34,17 @@ zookeeper:
 	fi
 
 # Headless Chromium and its WebDriver (the dashboard test), Curator's service discovery and a JDK (the
-# Curator interop test), from Debian's packages.
+# Curator interop test), iptables (the partition tests cut links inside their own network namespaces), from
+# Debian's packages.
 test-packages: $(STAMP)
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
 	    || [ ! -f /usr/share/java/curator-x-discovery.jar ] || ! command -v javac >/dev/null \
 	    || ! command -v krb5kdc >/dev/null || ! command -v kadmin.local >/dev/null || ! command -v kinit >/dev/null \
-	    || ! command -v krb5-config >/dev/null; then \
+	    || ! command -v krb5-config >/dev/null || ! command -v iptables >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium \
 	    chromium-driver libcurator-discovery-java default-jdk-headless krb5-kdc krb5-admin-server krb5-user \
-	    libkrb5-dev; \
+	    libkrb5-dev iptables; \
 	fi
 	@$(BIN)/python -c "import gssapi, kerberos" 2>/dev/null || $(BIN)/pip install -q -e '.[test,kerberos]'
 
