@@ -21,9 +21,11 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 
@@ -81,8 +83,24 @@ class Node:
         return ["ip", "netns", "exec", self.ns]
 
 
+def sweep() -> list[str]:
+    """Remove what runs that died before their clean-up (SIGKILL, a power cut) left behind: namespaces and
+    bridges named zp<pid>... whose pid is no longer a live process. Never another live run's."""
+    gone = []
+    names = [line.split()[0] for line in _run("ip", "netns", "list").splitlines() if line.strip()]
+    links = [line.split(": ")[1].split("@")[0] for line in _run("ip", "-o", "link", "show").splitlines()]
+    for name in names + links:
+        m = re.fullmatch(r"zp(\d+)(-\w+|br|v\d+)", name)
+        if m and not Path(f"/proc/{m.group(1)}").exists():
+            cmd = ["ip", "netns", "del", name] if name in names else ["ip", "link", "del", name]
+            subprocess.run(cmd, capture_output=True, check=False)
+            gone.append(name)
+    return gone
+
+
 class Fabric:
     def __init__(self) -> None:
+        sweep()
         self.prefix = f"zp{os.getpid() % 10**6}"
         self.bridge = f"{self.prefix}br"
         self.nodes: dict[str, Node] = {}
