@@ -114,9 +114,12 @@ class ZooKeeperMember(InNamespace, ZooKeeperProcess):
     """Apache ZooKeeper 3.8 in the same place: the reference the figures are compared with."""
 
     def __init__(self, node: netns.Node, my_id: int, extra: dict[str, str], read_only: bool) -> None:
-        # ZooKeeper reads read-only mode as a system property, and serves it only with local sessions.
-        super().__init__(extra={**extra, "clientPortAddress": node.addr, "localSessionsEnabled": str(read_only).lower()},
-                         port=2181, jvm_props={"readonlymode.enabled": str(read_only).lower()})
+        # ZooKeeper reads read-only mode as a system property, and serves it only with local sessions; a local
+        # session creating an ephemeral znode (a writer's registration) must then be upgraded to a global one.
+        flag = str(read_only).lower()
+        super().__init__(extra={**extra, "clientPortAddress": node.addr, "localSessionsEnabled": flag,
+                                "localSessionsUpgradingEnabled": flag},
+                         port=2181, jvm_props={"readonlymode.enabled": flag})
         self.place(node, my_id)
 
 
@@ -339,7 +342,7 @@ class Ensemble:
 
     # ---- life ----
 
-    def start(self) -> None:
+    def start(self, writers: int = 4) -> None:
         for p in self.members.values():
             p.start(wait=False)
         self.settled()
@@ -348,10 +351,10 @@ class Ensemble:
         root.ensure_path("/u")
         root.ensure_path("/e")
         close_clients([root])
-        names = [f"c{k}" for k in range(1, 5)]
+        names = [f"c{k}" for k in range(1, writers + 1)]
         self.writers = [Worker(self.fabric.add(name), self.hosts, self.seed * 100 + k)
                         for k, name in enumerate(names)]
-        if self.read_only:
+        if self.read_only and writers:
             self.reader = Worker(self.fabric.add("r1"), self.hosts, self.seed * 100 + 99, read_only=True)
         for w in self.workers:
             w.start()
@@ -665,10 +668,11 @@ def fabric():
 def ensemble(fabric):
     made: list[Ensemble] = []
 
-    def make(n: int, read_only: bool, seed: int, kind: type[Member | ZooKeeperMember] = Member) -> Ensemble:
+    def make(n: int, read_only: bool, seed: int, kind: type[Member | ZooKeeperMember] = Member,
+             writers: int = 4) -> Ensemble:
         e = Ensemble(fabric, n, read_only, seed, kind)
         made.append(e)
-        e.start()
+        e.start(writers)
         return e
     yield make
     for e in made:
@@ -713,6 +717,48 @@ def test_zookeeper_under_the_same_schedules(ensemble, schedule) -> None:
     proof that the checks ask nothing ZooKeeper does not do."""
     schedule(ensemble(3, True, 0, ZooKeeperMember) if schedule is three_members else
              ensemble(5, False, 1, ZooKeeperMember))
+
+
+@pytest.mark.parametrize("kind", [
+    Member,
+    pytest.param(ZooKeeperMember, marks=[needs("zookeeper"), pytest.mark.skipif(
+        not RUNS, reason="the long form (ZOOPARK_PARTITION_RUNS=n or ZOOPARK_SOAK=1)")]),
+], ids=["zoopark", "zookeeper"])
+def test_a_client_cut_off_from_its_follower_loses_its_session(ensemble, kind) -> None:
+    """A client cut off from the follower it is connected to (the follower in the majority, the cut between
+    the two only) looks dead to the ensemble: the follower must stop vouching for its session, so that the
+    leader expires it after its timeout and its ephemeral znodes go, as a registry's entry for an instance
+    nobody can reach. Nothing closes the follower's end of the connection: the packets are dropped."""
+    e = ensemble(3, False, 2, kind, writers=0)
+    leader = e.settled()
+    follower = e.members[min(e.ids - {leader})]
+    node = e.fabric.add("lone")
+    made: list[KazooClient] = []
+
+    def connect() -> None:
+        netns.enter(node.ns)
+        kz = KazooClient(f"{follower.host}:{follower.port}", timeout=SESSION_S)
+        made.append(kz)
+        kz.start(timeout=30)
+        kz.create("/e/lone", ephemeral=True)
+    t = threading.Thread(target=connect)
+    t.start()
+    t.join(60)
+    observer = KazooClient(f"{e.members[leader].host}:2181", timeout=SESSION_S)
+    made.append(observer)
+    try:
+        observer.start(timeout=30)
+        lone = made[0]
+        assert lone.connected and observer.exists("/e/lone").ephemeralOwner == lone.client_id[0]
+        t0 = now()
+        e.fabric.cut({"lone"}, {f"m{i}" for i in e.ids})
+        gone = e.wait("the cut-off client's session expires and its ephemeral znode goes",
+                      lambda: observer.exists("/e/lone") is None and now(), timeout=REGISTRATION_S)
+        e.report({"fault": "client cut off from its follower", "kind": "client cut off", "seed": e.seed,
+                  "members": e.n, "server": kind.__name__, "minority_registrations_gone_s": gone - t0})
+    finally:
+        e.fabric.heal()
+        close_clients(made)
 
 
 FAULTS = ("isolate leader", "halves, leader in the minority", "halves, leader in the majority",
