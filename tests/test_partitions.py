@@ -1,23 +1,29 @@
-"""Real network partitions: zoopark members each in a network namespace of their own, kazoo clients in
-namespaces of theirs on both sides of the cut, links cut with iptables DROP rules (tests/netns.py). Faults:
-the leader isolated, the ensemble split in halves (the leader on either side), the leader killed with SIGKILL
-and restarted, the leader frozen with SIGSTOP and thawed; three and five members.
+"""Real network partitions: members each in a network namespace of their own, kazoo clients in namespaces of
+theirs on both sides of the cut, links cut with iptables DROP rules (tests/netns.py). Faults: the leader
+isolated, the ensemble split in halves (the leader on either side), a follower isolated, a client cut off
+from the follower it uses, the leader or a follower killed with SIGKILL and restarted, the leader frozen
+with SIGSTOP and thawed; three and five members.
 
 Four writer clients do compare-and-set (create / set / delete with versions) on three keys and creates of
-znodes of their own the whole time; a read-only client reads on the minority side when read-only mode is on.
-A partition puts two writers (and the reader) with the minority, two with the majority.
+znodes of their own the whole time, each holding an ephemeral znode /e/<name> (a registry's entry); with
+read-only mode on, a read-only client reads. A partition puts two writers and the reader with the minority,
+two writers with the majority.
 
 What must hold, after every run:
   - no acknowledged write lost (every acknowledged create of a client's own znode is there; the keys'
     histories, ended with a read of each, are linearizable: src/zoopark/sim/linear.py),
   - no write answered on the minority side while it was cut off (a minority cannot commit),
+  - the sessions of cut-off writers expire on the majority (their ephemeral znodes go),
   - no member exits or refuses to start,
   - every member converges after healing (the same last zxid and the same tree).
-Each fault's figures (fail-over time, what minority clients saw, time to rejoin and catch up) are printed,
-and appended as JSON lines to $ZOOPARK_PARTITION_REPORT when it is set: docs/partitions.md quotes them.
+Each fault's figures (fail-over time, what each side's clients saw, time to rejoin and catch up) are printed,
+and appended as JSON lines to $ZOOPARK_PARTITION_REPORT when it is set (tests/partition_report.py sums them
+up; docs/partitions.md quotes them). ZOOPARK_PARTITION_LOGS=dir keeps every member's whole log there.
 
-ZOOPARK_PARTITION_LOGS=dir keeps every member's log there. make test runs two fixed schedules (three and five members). ZOOPARK_PARTITION_RUNS=20 (or ZOOPARK_SOAK=1, for
-20) adds that many seeded random schedules of six faults each, alternately on three and five members.
+make test runs two fixed schedules (three and five members) and the cut-off client. ZOOPARK_PARTITION_RUNS=n
+(ZOOPARK_SOAK=1: 20) adds n seeded schedules of six faults each, alternately on three and five members, and
+runs the fixed ones on Apache ZooKeeper 3.8 too; ZOOPARK_PARTITION_SERVER=zookeeper runs the seeded ones
+there.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ pytestmark = [pytest.mark.xdist_group("ensembles"), needs("root")]
 
 RUNS = int(os.environ.get("ZOOPARK_PARTITION_RUNS") or (20 if os.environ.get("ZOOPARK_SOAK") else 0))
 TICK_MS = 500
-SYNC_LIMIT = 5            # ticks: a follower gives its leader up after 2.5 s of silence, and the leader it
+SYNC_LIMIT = 5            # ticks: a follower gives up a leader silent for 2.5 s, a leader a quorum as long
 SESSION_S = 10.0          # clients' session timeout
 REGISTRATION_S = 45.0     # a cut-off client's session expires on the majority within this of the cut (its
                           # timeout, an election, the new leader's fresh timeout, and slack)
