@@ -1,7 +1,7 @@
 """Summarise the figures the partition tests append to $ZOOPARK_PARTITION_REPORT (JSON lines): for each
-server, ensemble size and fault, the median and range of each timing, and how runs ended.
+fault, ensemble size and server, the median and range of each timing, then how each run ended.
 
-    python tests/partition_report.py report.jsonl [more.jsonl ...]
+    python tests/partition_report.py zoopark.jsonl [zookeeper.jsonl ...]
 """
 
 from __future__ import annotations
@@ -11,8 +11,17 @@ import statistics
 import sys
 from collections import defaultdict
 
-TIMINGS = ("minority_stepdown_s", "majority_elected_s", "elected_s", "failover_s", "minority_registrations_gone_s",
-           "ro_first_read_s", "rejoin_s", "caught_up_s", "restart_rejoin_s", "thaw_rejoin_s")
+# column -> the figures that fill it (a fault has one of them)
+COLUMNS = {
+    "minority stops serving": ("minority_stepdown_s",),
+    "leader": ("majority_elected_s", "elected_s"),
+    "writes again": ("failover_s",),
+    "cut-off registrations gone": ("minority_registrations_gone_s",),
+    "RO read": ("ro_first_read_s",),
+    "rejoined": ("rejoin_s", "restart_rejoin_s", "thaw_rejoin_s"),
+    "caught up": ("caught_up_s",),
+}
+SERVERS = {"Member": "zoopark", "ZooKeeperMember": "ZooKeeper"}
 
 
 def load(paths: list[str]) -> list[dict]:
@@ -23,41 +32,41 @@ def load(paths: list[str]) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    groups: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    server = {}
-    for r in rows:  # a run's faults come before its summary, which names the server
-        if "fault" not in r:
-            for fig in rows:
-                if fig.get("seed") == r["seed"] and "fault" in fig:
-                    server.setdefault(id(fig), r["kind"])
+def runs_of(rows: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """Each run's summary with its faults (the lines before it, since the previous summary)."""
+    out, faults = [], []
     for r in rows:
         if "fault" in r:
-            key = (server.get(id(r), "?"), r["members"], r["kind"])
-            for t in TIMINGS:
-                if isinstance(r.get(t), (int, float)):
-                    groups[key][t].append(r[t])
+            faults.append(r)
+        else:
+            out.append((r, faults))
+            faults = []
+    return out
+
+
+def table(rows: list[dict]) -> str:
+    groups: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for summary, faults in runs_of(rows):
+        for r in faults:
+            key = (r["kind"], r["members"], SERVERS.get(summary["kind"], summary["kind"]))
             groups[key]["n"].append(1)
-    out = ["| server | members | fault | n | " + " | ".join(t.removesuffix("_s") for t in TIMINGS) + " |",
-           "|---" * (4 + len(TIMINGS)) + "|"]
+            for col, names in COLUMNS.items():
+                groups[key][col] += [r[n] for n in names if isinstance(r.get(n), (int, float))]
+    out = ["| fault | members | server | n | " + " | ".join(COLUMNS) + " |", "|---" * (4 + len(COLUMNS)) + "|"]
     for key in sorted(groups):
         g = groups[key]
-        cells = []
-        for t in TIMINGS:
-            v = g.get(t)
-            cells.append(f"{statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})" if v else "")
+        cells = [f"{statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})" if (v := g.get(c)) else "" for c in COLUMNS]
         out.append(f"| {key[0]} | {key[1]} | {key[2]} | {len(g['n'])} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
-def runs(rows: list[dict]) -> str:
+def verdicts(rows: list[dict]) -> str:
     out = []
-    for r in rows:
-        if "fault" not in r:
-            verdict = "ok" if not r.get("failures") else "FAILED: " + "; ".join(r["failures"])[:300]
-            out.append(f"- {r['kind']} seed {r['seed']} ({r['members']} members, {r['faults']} faults, "
-                       f"{r['determinate']} determinate operations, {r['acknowledged creates']} acknowledged "
-                       f"creates): {verdict}")
+    for r, _ in runs_of(rows):
+        verdict = "ok" if not r.get("failures") else "FAILED: " + "; ".join(r["failures"])[:300]
+        out.append(f"- {SERVERS.get(r['kind'], r['kind'])} seed {r['seed']} ({r['members']} members, {r['faults']} "
+                   f"faults, {r['determinate']} operations with a known outcome, {r['acknowledged creates']} "
+                   f"acknowledged creates): {verdict}")
     return "\n".join(out)
 
 
@@ -65,4 +74,4 @@ if __name__ == "__main__":
     data = load(sys.argv[1:])
     print(table(data))
     print()
-    print(runs(data))
+    print(verdicts(data))
