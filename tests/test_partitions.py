@@ -306,6 +306,13 @@ class Ensemble:
                 return got
             time.sleep(0.05)
         what = what if isinstance(what, str) else what()
+        # The run ends here: its summary says so (with what it recorded until now), for the report.
+        log = [op for w in self.writers for _, op in w.log]
+        self.report({"seed": self.seed, "kind": self.kind.__name__, "members": self.n, "faults": len(self.figures),
+                     "operations": len(log), "determinate": sum(op.determinate for op in log),
+                     "acknowledged creates": sum(len(w.acked) for w in self.writers),
+                     "member_errors": self.logged_errors(),
+                     "failures": [*self.violations, f"never: {what} (within {timeout:.0f} s)"]})
         raise AssertionError(f"never: {what} (seed {self.seed})\n{self.state()}")
 
     def state(self) -> str:
