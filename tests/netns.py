@@ -10,7 +10,7 @@ bridge of their own, cut with iptables DROP rules.
 Every rule lives inside a namespace this module made (INPUT and OUTPUT of the namespace on each side), so the
 machine's own firewall is never touched and deleting the namespaces deletes the rules. The root namespace
 (the test itself) is on the bridge too and is never cut: it watches every member (srvr, trees) whatever the
-partition. Names carry the test process's pid, so two runs cannot collide.
+partition. Names carry the test process's pid (and a letter per fabric), so two runs cannot collide.
 
 A thread joins a client namespace with `enter(ns)` (setns is per thread, and threads it starts inherit it):
 a kazoo client started there connects from that namespace's address, and is cut with it.
@@ -90,7 +90,7 @@ def sweep() -> list[str]:
     names = [line.split()[0] for line in _run("ip", "netns", "list").splitlines() if line.strip()]
     links = [line.split(": ")[1].split("@")[0] for line in _run("ip", "-o", "link", "show").splitlines()]
     for name in names + links:
-        m = re.fullmatch(r"zp(\d+)(-\w+|br|v\d+)", name)
+        m = re.fullmatch(r"zp(\d+)[a-z](-\w+|br|v\d+)", name)
         if m and not Path(f"/proc/{m.group(1)}").exists():
             cmd = ["ip", "netns", "del", name] if name in names else ["ip", "link", "del", name]
             subprocess.run(cmd, capture_output=True, check=False)
@@ -99,9 +99,12 @@ def sweep() -> list[str]:
 
 
 class Fabric:
+    made = 0  # fabrics made by this process: a letter each, since a deleted namespace's veth lingers a moment
+
     def __init__(self) -> None:
         sweep()
-        self.prefix = f"zp{os.getpid() % 10**6}"
+        self.prefix = f"zp{os.getpid()}{chr(ord('a') + Fabric.made % 26)}"  # "zp4194304a" + "br": 12 bytes
+        Fabric.made += 1
         self.bridge = f"{self.prefix}br"
         self.nodes: dict[str, Node] = {}
         self.cuts: set[frozenset[str]] = set()
@@ -173,8 +176,11 @@ class Fabric:
     def close(self) -> None:
         """Remove every namespace and the bridge (veths go with their namespace). Processes still inside a
         namespace keep it alive, nameless: stop them (by pid) first."""
-        for node in self.nodes.values():
+        for k, node in enumerate(self.nodes.values()):
             subprocess.run(["ip", "netns", "del", node.ns], capture_output=True, check=False)
+            # The bridge's end too: a namespace outlives its name while orphaned TCP sockets in it still
+            # retransmit into the void, and keeps its veth up until they give up (minutes).
+            subprocess.run(["ip", "link", "del", f"{self.prefix}v{k}"], capture_output=True, check=False)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
         self.nodes.clear()
         self.cuts.clear()
