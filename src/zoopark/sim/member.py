@@ -608,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         r = run_seed(s)
         ops += sum(cl.ops_done for cl in r.clients)
         failed += sum(cl.ops_failed for cl in r.clients)
-    print(f"{len(seeds)} seeds passed: {ops} client operations answered, {failed} indeterminate)
+    print(f"{len(seeds)} seeds passed: {ops} client operations answered, {failed} indeterminate")
     return 0
 
 
