@@ -38,6 +38,7 @@ from ..core.jute.records import (
 )
 from ..core.server.requests import encode
 from .linear import Op
+from .replies import ReplyOrder, ReplyOrderViolation
 
 KEYS = ("/k0", "/k1", "/k2", "/k3")
 _REPLY = struct.Struct(">iqi")
@@ -45,8 +46,7 @@ _PING_XID = -2
 _NOTIFICATION_XID = -1
 
 
-class ReplyViolation(AssertionError):
-    pass
+ReplyViolation = ReplyOrderViolation
 
 
 @dataclass
@@ -58,27 +58,28 @@ class Request:
     sent_ms: int = 0
 
 
-class ReplyOrder:
-    """One connection's replies, checked against its requests: same order, same xid, a body that is the
-    answer to that request's type and path. (A minimal form of the `sessions` helper's sim/replies.py
-    checker; to be replaced by it once it lands.)"""
+class ConnReplies:
+    """One connection's replies: the order and path rule is `sim.replies.ReplyOrder`'s; on top of it, each
+    reply's body must be the answer to its request's type (a Stat for setData, the path for create...)."""
 
-    def __init__(self, where: str) -> None:
-        self.where = where
+    def __init__(self, order: ReplyOrder, conn: int, where: str) -> None:
+        self.order, self.conn, self.where = order, conn, where
         self.outstanding: deque[Request] = deque()
 
     def sent(self, r: Request) -> None:
-        if self.outstanding:
-            assert r.xid > self.outstanding[-1].xid
+        self.order.on_request(self.conn, r.xid, r.op, r.path or None)
         self.outstanding.append(r)
 
     def answer(self, xid: int, err: int, body: bytes) -> Request:
-        if not self.outstanding:
-            raise ReplyViolation(f"{self.where}: reply xid {xid} with no request outstanding")
+        named = None
+        if err == 0 and self.outstanding and self.outstanding[0].op in (OpCode.CREATE, OpCode.SYNC):
+            try:
+                named = Reader(body).ustring()
+            except (JuteError, struct.error, ValueError) as e:
+                raise ReplyViolation(f"{self.where}: reply xid {xid} names no path: {e}") from e
+        self.order.on_reply(self.conn, xid, err, named)
         want = self.outstanding.popleft()
-        if xid != want.xid:
-            raise ReplyViolation(f"{self.where}: reply xid {xid} where {want.xid} ({OpCode(want.op).name} "
-                                 f"{want.path}) was next")
+        assert want.xid == xid
         if err != 0:
             if body:
                 raise ReplyViolation(f"{self.where}: error {err} for xid {xid} with a body of {len(body)} bytes")
@@ -89,6 +90,9 @@ class ReplyOrder:
             raise ReplyViolation(f"{self.where}: reply to xid {xid} ({OpCode(want.op).name} {want.path}) "
                                  f"is not its answer: {e}") from e
         return want
+
+    def close(self) -> None:
+        self.order.on_close(self.conn)
 
 
 def _check_body(want: Request, body: bytes) -> None:
@@ -106,7 +110,7 @@ def _check_body(want: Request, body: bytes) -> None:
         path = SyncResponse.read(r).path
         if path != want.path:
             raise ValueError(f"synced {path!r}")
-    elif op in (OpCode.DELETE, OpCode.CLOSE_SESSION):
+    elif op in (OpCode.DELETE, OpCode.CLOSE_SESSION, OpCode.PING):
         pass
     if r.remaining():
         raise ValueError(f"{r.remaining()} bytes left over")
@@ -116,12 +120,11 @@ def _check_body(want: Request, body: bytes) -> None:
 class ClientConn:
     id: int
     member: int
-    order: ReplyOrder
+    order: ConnReplies
     next_xid: int = 1
     connected: bool = False
     closing_session: bool = False
     last_heard_ms: int = 0
-    pings: int = 0
 
 
 @dataclass
@@ -148,7 +151,7 @@ class SimClient:
     ops_failed: int = 0
     sessions_made: int = 0
     takeovers: int = 0
-    hist_time: dict[int, int] = field(default_factory=dict)
+    replies: ReplyOrder = field(default_factory=ReplyOrder)
 
     @property
     def name(self) -> str:
@@ -165,7 +168,7 @@ class SimClient:
         return m
 
     def connect_to(self, conn_id: int, member: int, now_ms: int) -> None:
-        order = ReplyOrder(f"{self.name} conn {conn_id} to member {member}")
+        order = ConnReplies(self.replies, conn_id, f"{self.name} conn {conn_id} to member {member}")
         self.conn = c = ClientConn(conn_id, member, order, last_heard_ms=now_ms)
         req = ConnectRequest(0, self.last_zxid, self.timeout_ms, self.session_id, self.passwd)
         self.outbox.append((conn_id, encode(req) + b"\x00"))
@@ -185,6 +188,7 @@ class SimClient:
             if r.hist is not None:
                 self.ops_failed += 1  # indeterminate: the Op keeps responded = inf
         c.order.outstanding.clear()
+        c.order.close()
         self.conn = None
         others = [m for m in self.members if m != c.member]
         self.want_member = self.rng.choice(others) if others else c.member
@@ -197,14 +201,20 @@ class SimClient:
             self.closes.append(c.id)
             self._lost(c, now_ms)
 
-    def adopt(self, other: SimClient, now_ms: int) -> bool:
-        """Session takeover: connect with another client's session id and password."""
+    def adopt(self, other: SimClient, now_ms: int, ping_pong: bool = False) -> bool:
+        """Session takeover: connect with another client's session id and password. `ping_pong`: the other
+        client goes on with the session too, each taking it back from the other in turn."""
         if not other.session_id:
             return False
         self.drop(now_ms)
         self.session_id, self.passwd = other.session_id, other.passwd
         self.last_zxid = max(self.last_zxid, other.last_zxid)
         self.takeovers += 1
+        if not ping_pong:
+            # The usual takeover: a new process resumes the session a stopped one saved; the old one's
+            # requests in flight still arrive, but it sends nothing more (it starts a new session).
+            other.drop(now_ms)
+            other.session_id, other.passwd = 0, bytes(16)
         return True
 
     # ---- bytes in ----------------------------------------------------------------------------------
@@ -247,11 +257,6 @@ class SimClient:
         body = frame[16:]
         if xid == _NOTIFICATION_XID:
             return
-        if xid == _PING_XID:
-            if c.pings <= 0:
-                raise ReplyViolation(f"{c.order.where}: a ping reply with no ping outstanding")
-            c.pings -= 1
-            return
         req = c.order.answer(xid, err, body)
         if zxid > 0:
             self.last_zxid = max(self.last_zxid, zxid)
@@ -278,8 +283,10 @@ class SimClient:
                 result = ("ok", got.data or b"", got.stat.version)
             else:
                 result = {Err.NONODE: "nonode"}.get(err)
-        if result is None:  # SESSIONEXPIRED, SESSIONMOVED...: whether it took effect is unknown
+        if result is None:
+            # SESSIONEXPIRED, SESSIONMOVED, ...: refused, so it changed nothing; it says nothing either.
             self.ops_failed += 1
+            self.history[req.hist] = (path, Op(op.id, op.client, "refused", op.args, op.invoked, now_ms, None))
             return
         self.ops_done += 1
         self.history[req.hist] = (path, Op(op.id, op.client, op.kind, op.args, op.invoked, now_ms, result))
@@ -332,6 +339,6 @@ class SimClient:
             return
         if not c.order.outstanding and self.rng.random() < self.activity:
             self._requests(c, now_ms)
-        elif now_ms - c.last_heard_ms > self.timeout_ms // 3 and c.pings == 0:
-            c.pings += 1
+        elif now_ms - c.last_heard_ms > self.timeout_ms // 3 and not c.order.outstanding:
+            c.order.sent(Request(_PING_XID, OpCode.PING, "", None, now_ms))
             self.outbox.append((c.id, struct.pack(">ii", _PING_XID, OpCode.PING)))

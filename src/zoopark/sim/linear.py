@@ -83,6 +83,7 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
         # Only an operation invoked before every pending determinate one has responded can go next.
         horizon = min((ops[i].responded for i in range(n) if not done >> i & 1 and ops[i].determinate),
                       default=math.inf)
+        later = []
         for i in range(n):
             if done >> i & 1:
                 continue
@@ -90,8 +91,14 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
             if op.invoked > horizon:
                 break
             for new_state, result in step(state, op):
-                if not op.determinate or result == op.result:
-                    yield i, new_state
+                if op.determinate:
+                    if result == op.result:
+                        yield i, new_state
+                elif new_state != state:
+                    # An indeterminate op that would change nothing need never be placed: leaving it out
+                    # is the same. The others are tried after every determinate one.
+                    later.append((i, new_state))
+        yield from later
 
     if det_mask == 0:
         return Verdict(True)

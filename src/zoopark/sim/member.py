@@ -93,14 +93,14 @@ class Node:
 
 class MemberRun:
     def __init__(self, seed: int, servers: int = 3, clients: int = 3, faults: Faults | None = None,
-                 crash_p: float = 0.0, window: int = 30) -> None:
+                 crash_p: float = 0.0, window: int = 30, read_only: bool = False) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = Network(self.rng, faults or Faults(max_delay_ms=10), on_lost=self._lost)
         self.voters = frozenset(range(1, servers + 1))
         self.nodes = {sid: Node(sid) for sid in sorted(self.voters)}
         self.settings = MemberSettings(tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=window,
-                                       core=CoreSettings(min_session_timeout_ms=2 * TICK_MS,
+                                       read_only=read_only, core=CoreSettings(min_session_timeout_ms=2 * TICK_MS,
                                                          max_session_timeout_ms=40 * TICK_MS))
         self.crash_p = crash_p
         self.now_ms = EPOCH_BASE_MS
@@ -153,6 +153,9 @@ class MemberRun:
         node.conns.clear()
         self.net.down.add(sid)
         self.crashes += 1
+
+    def _restart_later(self, sid: int, delay_ms: int) -> None:
+        heapq.heappush(self.timers, (self.now_ms + delay_ms, next(self.seq), -2, sid, None))
 
     def restart(self, sid: int) -> None:
         self.restarts += 1
@@ -257,6 +260,7 @@ class MemberRun:
                 if self.rng.random() < 0.5:
                     self._durable(node, a)
                 self.crash(node.sid)
+                self._restart_later(node.sid, self.rng.randint(20, 400))
                 return
             self._durable(node, a)
             for item in a.then:
@@ -456,6 +460,10 @@ class MemberRun:
                 if sid == -1:
                     self.clients[inc].on_closed(ev[1], self.now_ms)
                     continue
+                if sid == -2:  # a restart after a crash point
+                    if not self.nodes[inc].up:
+                        self.restart(inc)
+                    continue
                 node = self.nodes[sid]
                 if node.up and node.inc == inc:
                     self._step(node, ev)
@@ -560,7 +568,7 @@ class MemberRun:
         return True
 
     def history(self) -> list[tuple[str, linear.Op]]:
-        hist = [h for cl in self.clients for h in cl.history]
+        hist = [h for cl in self.clients for h in cl.history if h[1].kind != "refused"]
         tree = next(iter(self.trees().values()))
         t = self.now_ms + 1
         for i, path in enumerate(KEYS):  # the final state, read once everything has settled
@@ -581,7 +589,8 @@ def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None) 
     faults = Faults(drop=rng.choice([0.0, 0.01, 0.03]), max_delay_ms=rng.choice([2, 5, 20]),
                     stream_break=rng.choice([0.0, 0.0005, 0.002]))
     r = MemberRun(seed, servers, clients=rng.choice([2, 3, 3]), faults=faults,
-                  crash_p=rng.choice([0.0, 0.002, 0.01]) if crash_p is None else crash_p,
+                  crash_p=rng.choice([0.0, 0.005, 0.02, 0.05]) if crash_p is None else crash_p,
+                  read_only=rng.random() < 0.3,
                   window=rng.choice([5, 30, 500]))
     start = r.now_ms
     t = start

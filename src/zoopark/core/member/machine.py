@@ -217,6 +217,8 @@ class MemberMachine:
             elif t is za.PingReply:
                 out.append(SendPeer(self.gen, a.leader, QuorumPacket(PacketType.PING, a.zxid, self._touches())))
             elif t is za.Append:
+                if self.core is not None and self.mode != "LEADING" and a.entries:
+                    self.core.proposal_seen(a.entries[-1][0])  # what it forwards from now on comes later
                 out.append(AppendLog(self.gen, tuple(a.entries), a.then))
             elif t is za.PersistEpoch:
                 out.append(WriteEpoch(self.gen, a.name, a.epoch, a.then))
@@ -309,17 +311,15 @@ class MemberMachine:
             if op == OpCode.SYNC:  # answered once everything proposed before it has committed
                 self.pending_syncs.append((role.last_zxid, sid))
                 return self._release_syncs()
-            return self._core(sa.Remote(session, cxid, op, data[16:], tuple(p.authinfo or ())))
+            return self._core(sa.Remote(session, cxid, op, data[16:], tuple(p.authinfo or ()), sid))
         if t == PacketType.REVALIDATE:
             data = p.data or b""
             if len(data) < 12:
                 return []
             session, _timeout = _SESSION.unpack_from(data, 0)
-            valid = False
-            core = self.core
-            if core is not None:
-                s = core.sessions.get(session)
-                valid = s is not None and not s.closing and core.sessions.touch(s, core.now_ms)
+            # The learner owns the session from now on: writes still coming through another member get
+            # SESSIONMOVED.
+            valid = self.core is not None and self.core.revalidate(session, sid)
             role.learners[sid].last_heard_ms = self.now_ms
             return [SendPeer(self.gen, sid, QuorumPacket(PacketType.REVALIDATE, p.zxid,
                                                          struct.pack(">q?", session, valid)))]
@@ -354,8 +354,7 @@ class MemberMachine:
         core = self.core
         if core is None:
             return b""
-        return b"".join(_SESSION.pack(s.id, s.timeout_ms) for s in core.sessions.sessions.values()
-                        if s.conn is not None)
+        return b"".join(_SESSION.pack(sid, timeout) for sid, timeout in core.take_touches())
 
     # ---- the client port and the core ------------------------------------------------------------
 
