@@ -40,7 +40,7 @@ from ..core.server.requests import encode
 from .linear import Op
 from .replies import ReplyOrder, ReplyOrderViolation
 
-KEYS = ("/k0", "/k1", "/k2", "/k3")
+KEYS = ("/k0", "/k1", "/k2", "/k3", "/k4", "/k5")
 _REPLY = struct.Struct(">iqi")
 _PING_XID = -2
 _NOTIFICATION_XID = -1
