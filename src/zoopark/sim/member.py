@@ -2,7 +2,7 @@
 ServerCore inside), simulated disks with crash points, simulated kazoo-like clients, a seeded network.
 `python -m zoopark.sim.member --seed N` replays one run.
 
-Each seed: 3 or 5 members elect, establish and serve clients that create, set, delete and read (behind a
+Each seed: 3 or 5 voting members (and sometimes an observer) elect, establish and serve clients that create, set, delete and read (behind a
 sync) a few znodes, reconnect to other members, take sessions over and close them mid-stream, while the
 network delays, drops (breaking streams as TCP would) and partitions, members crash at any fsync, rename or
 epoch write (losing what was not synced), restart from whatever their disk holds, and pause.
@@ -93,12 +93,13 @@ class Node:
 
 class MemberRun:
     def __init__(self, seed: int, servers: int = 3, clients: int = 3, faults: Faults | None = None,
-                 crash_p: float = 0.0, window: int = 30, read_only: bool = False) -> None:
+                 crash_p: float = 0.0, window: int = 30, read_only: bool = False, observers: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = Network(self.rng, faults or Faults(max_delay_ms=10), on_lost=self._lost)
         self.voters = frozenset(range(1, servers + 1))
-        self.nodes = {sid: Node(sid) for sid in sorted(self.voters)}
+        self.observers = frozenset(range(servers + 1, servers + observers + 1))
+        self.nodes = {sid: Node(sid) for sid in sorted(self.voters | self.observers)}
         self.settings = MemberSettings(tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=window,
                                        read_only=read_only, core=CoreSettings(min_session_timeout_ms=2 * TICK_MS,
                                                          max_session_timeout_ms=40 * TICK_MS))
@@ -114,7 +115,7 @@ class MemberRun:
         self.role_serial = itertools.count(1)
         self.leaders_by_epoch: dict[int, int] = {}
         self.crashes = self.crash_points = self.restarts = self.refused = 0
-        self.clients = [SimClient(i, random.Random(self.rng.random()), sorted(self.voters),
+        self.clients = [SimClient(i, random.Random(self.rng.random()), sorted(self.nodes),
                                   timeout_ms=20 * TICK_MS) for i in range(clients)]
         for sid in sorted(self.nodes):
             self.boot(sid)
@@ -139,7 +140,7 @@ class MemberRun:
         node.backlog.clear()
         node.reload_gen = None
         node.conns.clear()
-        node.machine = MemberMachine(sid, self.voters, loaded, self.settings)
+        node.machine = MemberMachine(sid, self.voters, loaded, self.settings, observer=sid in self.observers)
         self.net.down.discard(sid)
         self._execute(node, node.machine.start(self.now_ms))
 
@@ -590,7 +591,7 @@ def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None) 
                     stream_break=rng.choice([0.0, 0.0005, 0.002]))
     r = MemberRun(seed, servers, clients=rng.choice([2, 3, 3]), faults=faults,
                   crash_p=rng.choice([0.0, 0.005, 0.02, 0.05]) if crash_p is None else crash_p,
-                  read_only=rng.random() < 0.3,
+                  read_only=rng.random() < 0.3, observers=rng.choice([0, 0, 0, 1]),
                   window=rng.choice([5, 30, 500]))
     start = r.now_ms
     t = start
