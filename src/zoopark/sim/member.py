@@ -36,6 +36,7 @@ from ..core.member.actions import (
     ClosePort,
     Done,
     DropPeer,
+    MarkUpdatingEpoch,
     Note,
     OpenPort,
     PacketIn,
@@ -74,6 +75,7 @@ class SimDisk:
     snapshots: list[tuple[int, bytes]] = field(default_factory=list)  # (zxid, raw), newest last
     log: list[tuple[int, bytes]] = field(default_factory=list)
     epochs: dict[str, int] = field(default_factory=dict)  # the epoch files that exist
+    updating: bool = False  # the updatingEpoch marker
     queue: deque = field(default_factory=deque)  # (done at ms, action): FIFO, what is not yet durable
     writes: int = 0
 
@@ -127,13 +129,14 @@ class MemberRun:
         d = node.disk
         try:
             loaded, acc, cur = load(d.snapshots[-1] if d.snapshots else None, d.log, d.epochs.get("acceptedEpoch"),
-                                    d.epochs.get("currentEpoch"), self.settings.window_limit)
+                                    d.epochs.get("currentEpoch"), self.settings.window_limit, d.updating)
         except (LoadError, snap.SnapshotError) as e:
             raise Violation(f"seed {self.seed}: member {sid} cannot restart from its disk: {e}") from e
         if acc is not None:
             d.epochs["acceptedEpoch"] = acc
         if cur is not None:
             d.epochs["currentEpoch"] = cur
+        d.updating = False  # whatever a sync left is settled now
         node.inc += 1
         node.up = True
         node.paused_until = 0
@@ -204,6 +207,11 @@ class MemberRun:
                 q.append((start + self.rng.randint(0, 3), a))
             elif t is Truncate:
                 self._truncate(node, a)
+            elif t is MarkUpdatingEpoch:
+                # Durable before the next input; a crash point on each side of it.
+                if self._crash_point(node, lambda a=a: setattr(node.disk, "updating", a.active)):
+                    return
+                node.disk.updating = a.active
             elif t is Reload:
                 node.reload_gen = a.gen
             elif t is ClientSend:
@@ -254,14 +262,7 @@ class MemberRun:
         d = node.disk
         while node.up and d.queue and d.queue[0][0] <= self.now_ms:
             _, a = d.queue.popleft()
-            # A crash point at every fsync, rename and epoch write: before it (the write is lost, with
-            # everything queued behind it) or after it (durable, but nobody heard).
-            if self.crash_p and self.rng.random() < self.crash_p:
-                self.crash_points += 1
-                if self.rng.random() < 0.5:
-                    self._durable(node, a)
-                self.crash(node.sid)
-                self._restart_later(node.sid, self.rng.randint(20, 400))
+            if self._crash_point(node, lambda a=a: self._durable(node, a)):
                 return
             self._durable(node, a)
             for item in a.then:
@@ -272,11 +273,24 @@ class MemberRun:
             gen, node.reload_gen = node.reload_gen, None
             self._step(node, Reloaded(gen, self._load(node)))
 
+    def _crash_point(self, node: Node, write) -> bool:
+        """A crash point at every fsync, rename and epoch write: before it (the write is lost, with everything
+        queued behind it) or after it (durable, but nobody heard). Returns whether the member crashed."""
+        if not self.crash_p or self.rng.random() >= self.crash_p:
+            return False
+        self.crash_points += 1
+        if self.rng.random() < 0.5:
+            write()
+        self.crash(node.sid)
+        self._restart_later(node.sid, self.rng.randint(20, 400))
+        return True
+
     def _load(self, node: Node):
+        """A reload while running: the marker stays (a TRUNC reloads in the middle of a sync)."""
         d = node.disk
         try:
             loaded, _, _ = load(d.snapshots[-1] if d.snapshots else None, d.log, d.epochs.get("acceptedEpoch"),
-                                d.epochs.get("currentEpoch"), self.settings.window_limit)
+                                d.epochs.get("currentEpoch"), self.settings.window_limit, d.updating)
         except (LoadError, snap.SnapshotError) as e:
             raise Violation(f"seed {self.seed}: member {node.sid} cannot reload its disk: {e}") from e
         return loaded

@@ -142,6 +142,15 @@ class WriteEpoch:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkUpdatingEpoch:
+    """Create (`active`) or remove the updatingEpoch marker, durably, before any further input (see
+    core/zab/learner.py for the order a sync writes in)."""
+
+    gen: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class WriteSnapshot:
     """Write `raw` (a SNAP's sessions and tree) durably as the snapshot at `zxid`, then `then`."""
 
@@ -203,5 +212,5 @@ class Note:
     message: str
 
 
-FENCED = (SendPeer, DropPeer, AppendLog, WriteEpoch, WriteSnapshot, Truncate, Reload, ClientSend, ClientClose,
+FENCED = (SendPeer, DropPeer, AppendLog, WriteEpoch, MarkUpdatingEpoch, WriteSnapshot, Truncate, Reload, ClientSend, ClientClose,
           OpenPort, ClosePort)

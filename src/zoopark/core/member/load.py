@@ -23,10 +23,12 @@ def consecutive(prev: int, nxt: int) -> bool:
 
 
 def load(snapshot: tuple[int, bytes] | None, log: list[Entry], accepted: int | None, current: int | None,
-         window_limit: int = 500) -> tuple[Loaded, int | None, int | None]:
+         window_limit: int = 500, updating: bool = False) -> tuple[Loaded, int | None, int | None]:
     """The newest snapshot (zxid, raw body) and every logged txn after it; the epochs (None: the file is
-    missing). Returns the state and the epochs to write back where a file was missing (ZooKeeper writes
-    the default, the epoch of the last zxid), or None where nothing is to be written."""
+    missing); whether the updatingEpoch marker exists (a learner's sync was under way). Returns the state and
+    the epochs to write back (a missing file gets the epoch of the last zxid, as ZooKeeper writes it; so does
+    a current epoch behind the log while the marker says a sync was cut short between logging and writing
+    its epoch), or None where nothing is to be written."""
     if snapshot is None:
         tree, sessions, start = DataTree(), {}, 0
         tree.last_zxid = 0
@@ -54,7 +56,9 @@ def load(snapshot: tuple[int, bytes] | None, log: list[Entry], accepted: int | N
     if current is None:
         current = write_current = of_zxid
     if of_zxid > current:
-        raise LoadError(f"the current epoch {current} is older than the last zxid 0x{last:x}")
+        if not updating:
+            raise LoadError(f"the current epoch {current} is older than the last zxid 0x{last:x}")
+        current = write_current = of_zxid
     if accepted is None:
         accepted = write_accepted = of_zxid
     if accepted < current:

@@ -42,6 +42,7 @@ from .actions import (
     Done,
     DropPeer,
     Loaded,
+    MarkUpdatingEpoch,
     Note,
     OpenPort,
     PacketIn,
@@ -229,6 +230,8 @@ class MemberMachine:
                 out.append(WriteSnapshot(self.gen, a.raw, a.zxid, a.then))
             elif t is za.Truncate:
                 out.append(Truncate(self.gen, a.zxid))
+            elif t is za.UpdatingEpoch:
+                out.append(MarkUpdatingEpoch(self.gen, a.active))
             elif t is za.ClosePeer:
                 out.append(DropPeer(self.gen, a.sid, a.reason))
             elif t is za.Deliver:
@@ -269,7 +272,7 @@ class MemberMachine:
             return []
         if isinstance(item, (za.Synced, za.EpochPersisted, za.SnapshotInstalled)):
             return self._zab(self.peer.on_event(item, self.now_ms))
-        return self._zab([item])
+        return self._zab([item])  # packets and markers that had to wait for the write
 
     def _epoch_floor(self, e: za.EpochPersisted) -> None:
         if e.name == "acceptedEpoch":
