@@ -22,7 +22,7 @@ import argparse
 import heapq
 import itertools
 import random
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from ..core.member.actions import (
@@ -116,7 +116,8 @@ class MemberRun:
         self.dead_links: set[frozenset] = set()
         self.role_serial = itertools.count(1)
         self.leaders_by_epoch: dict[int, int] = {}
-        self.crashes = self.crash_points = self.restarts = self.refused = 0
+        self.crashes = self.crash_points = self.restarts = 0
+        self.actions: Counter[str] = Counter()  # executed actions by type: what a run exercised
         self.clients = [SimClient(i, random.Random(self.rng.random()), sorted(self.nodes),
                                   timeout_ms=20 * TICK_MS) for i in range(clients)]
         for sid in sorted(self.nodes):
@@ -193,6 +194,7 @@ class MemberRun:
                 raise Violation(f"seed {self.seed}: member {sid} emitted {type(a).__name__} of ended role "
                                 f"generation {a.gen} (current {m.gen})")
             t = type(a)
+            self.actions[t.__name__] += 1
             if t is SendVote:
                 self.net.send(sid, a.sid, ("v", a.notification), self.now_ms)
             elif t is SendPeer:
@@ -352,11 +354,8 @@ class MemberRun:
 
     def _refuse(self, conn: int) -> None:
         c = self.conns.pop(conn, None)
-        if c is not None:
-            self.refused += 1
-            client = self.clients[c[0]]
+        if c is not None:  # the client hears at the timer
             heapq.heappush(self.timers, (self.now_ms + 1, next(self.seq), -1, c[0], ("closed", conn)))
-            del client  # the client hears at the timer
 
     def _lost(self, src: int, dst: int, msg) -> None:
         """A lost message on a stream: the TCP connection breaks; both ends hear."""
