@@ -152,6 +152,7 @@ class SimClient:
     sessions_made: int = 0
     takeovers: int = 0
     replies: ReplyOrder = field(default_factory=ReplyOrder)
+    op_sessions: list[int] = field(default_factory=list)  # the session each history op was sent in
 
     @property
     def name(self) -> str:
@@ -311,6 +312,13 @@ class SimClient:
         path = self.rng.choice(KEYS)
         self.counter += 1
         data = f"{self.name}-{self.counter}".encode()
+        if self.rng.random() < 0.05:
+            # An ephemeral node: not in the linearizability history; the simulator checks that every one
+            # left in the end belongs to a live session.
+            eph = f"/e{self.index}-{self.counter}"
+            self._send(c, OpCode.CREATE, eph, encode(CreateRequest(eph, data, list(OPEN_ACL_UNSAFE), 1)), None,
+                       now_ms)
+            return
         kind = self.rng.choice(("create", "set", "set", "delete", "get"))
         if kind == "create":
             body, op, args = encode(CreateRequest(path, data, list(OPEN_ACL_UNSAFE), 0)), OpCode.CREATE, (data,)
@@ -326,6 +334,7 @@ class SimClient:
             body, op, args = encode(GetDataRequest(path, False)), OpCode.GET_DATA, ()
         hist = len(self.history)
         self.history.append((path, Op(hist * 1000 + self.index, self.name, kind, args, now_ms, math.inf)))
+        self.op_sessions.append(self.session_id)
         self._send(c, op, path, body, hist, now_ms)
 
     def tick(self, now_ms: int) -> None:
@@ -342,3 +351,22 @@ class SimClient:
         elif now_ms - c.last_heard_ms > self.timeout_ms // 3 and not c.order.outstanding:
             c.order.sent(Request(_PING_XID, OpCode.PING, "", None, now_ms))
             self.outbox.append((c.id, struct.pack(">ii", _PING_XID, OpCode.PING)))
+
+    def bounded_history(self) -> list[tuple[str, Op]]:
+        """The history with each indeterminate op's deadline: the response to the next op of the same
+        session that got one (see linear.Op.deadline)."""
+        out: list[tuple[str, Op]] = []
+        next_in: dict[int, float] = {}  # session -> the response time of its next determinate op
+        for (path, op), session in zip(reversed(self.history), reversed(self.op_sessions), strict=True):
+            if op.kind == "refused":
+                continue
+            if op.determinate:
+                next_in[session] = op.responded
+                out.append((path, Op(op.id, op.client, op.kind, op.args, op.invoked, op.responded, op.result,
+                                     session=session)))
+                continue
+            deadline = next_in.get(session, math.inf) if session else math.inf
+            out.append((path, Op(op.id, op.client, op.kind, op.args, op.invoked, op.responded, op.result, deadline,
+                                 session)))
+        out.reverse()
+        return out

@@ -564,7 +564,7 @@ class MemberRun:
         for sid, node in self.nodes.items():
             m = node.machine
             tree = m.core.tree if m.core is not None else m.tree
-            out[sid] = {p: (n.data, n.version, n.czxid, n.mzxid) for p, n in tree.nodes.items()
+            out[sid] = {p: (n.data, n.version, n.czxid, n.mzxid, n.owner) for p, n in tree.nodes.items()
                         if not p.startswith("/zookeeper")}
         return out
 
@@ -579,10 +579,15 @@ class MemberRun:
         if any(t != first for t in trees.values()):
             diff = {sid: sorted(set(t.items()) ^ set(first.items()))[:3] for sid, t in trees.items()}
             raise Violation(f"seed {self.seed}: members at the same zxid hold different trees: {diff}")
+        leader = next(n.machine for n in self.nodes.values() if n.machine.mode == "LEADING")
+        live = leader.core.sessions.sessions
+        orphans = sorted(p for p, v in first.items() if v[4] and v[4] not in live)
+        if orphans:
+            raise Violation(f"seed {self.seed}: ephemeral nodes of sessions that are gone: {orphans[:5]}")
         return True
 
     def history(self) -> list[tuple[str, linear.Op]]:
-        hist = [h for cl in self.clients for h in cl.history if h[1].kind != "refused"]
+        hist = [h for cl in self.clients for h in cl.bounded_history()]
         tree = next(iter(self.trees().values()))
         t = self.now_ms + 1
         for i, path in enumerate(KEYS):  # the final state, read once everything has settled
