@@ -9,10 +9,21 @@ import os
 
 import pytest
 
+from zoopark.core.jute.constants import Err, OpCode
+from zoopark.core.jute.records import (
+    OPEN_ACL_UNSAFE,
+    CreateRequest,
+    DeleteRequest,
+    GetDataRequest,
+    SyncRequest,
+)
+from zoopark.core.server.actions import Disconnected
 from zoopark.core.zab.election import PeerState
 from zoopark.sim import member as sim
 from zoopark.sim.network import Faults
 from zoopark.sim.zab import ZabRun
+
+from coreensemble import LEADER, CoreEnsemble
 
 SEEDS = int(os.environ.get("ZOOPARK_MEMBER_SEEDS", "20000" if os.environ.get("ZOOPARK_SOAK") else "500"))
 _CHUNK = 100
@@ -46,3 +57,27 @@ def test_votes_carry_the_epoch_their_role_serves_in() -> None:
     for p in peers:
         assert p.state in (PeerState.LEADING, PeerState.FOLLOWING)
         assert p.election.current.peer_epoch == p.current_epoch
+
+
+def test_the_leaders_own_reads_wait_for_the_sessions_writes_still_in_flight_through_a_learner() -> None:
+    """Seed 690: a client's delete went through a follower; the connection was lost, and the client resumed
+    its session on the leader, where the delete was proposed but not yet committed. Its sync and read were
+    answered at once, without the delete, which then committed: the client saw its own later read undo
+    its earlier write (ZooKeeper's leader holds a session's reads behind its pending writes, and a sync
+    behind every outstanding proposal)."""
+    e = CoreEnsemble()
+    a = e.connect(2)
+    e.settle()
+    e.send(a, OpCode.CREATE, CreateRequest("/k", b"x", list(OPEN_ACL_UNSAFE), 0))
+    e.settle()
+    e.send(a, OpCode.DELETE, DeleteRequest("/k", -1))
+    assert e.deliver_to_leader(2)  # proposed by the leader, not committed
+    e.step(2, Disconnected(a.conn))  # the client lost that connection, with the delete's reply
+    e.order.on_close(a.conn)
+    b = e.connect(LEADER, a.session, a.passwd)
+    assert b.connected
+    e.send(b, OpCode.SYNC, SyncRequest("/k"))
+    e.send(b, OpCode.GET_DATA, GetDataRequest("/k", False))
+    assert b.replies == []  # not before the delete has committed
+    assert e.commit_one()
+    assert [(xid, err) for xid, err, _ in b.replies] == [(1, 0), (2, Err.NONODE)]
