@@ -107,6 +107,7 @@ class MemberRun:
                                                          max_session_timeout_ms=40 * TICK_MS))
         self.crash_p = crash_p
         self.ping_pong = False  # takeovers where both clients go on with the session (see docs/ensemble.md)
+        self.drop_ended = False  # at a reload, drop an ended role's queued writes instead of finishing them
         self.now_ms = EPOCH_BASE_MS
         self.timers: list[tuple[int, int, int, int, object]] = []  # (at, seq, sid, inc, input)
         self.seq = itertools.count()
@@ -272,6 +273,9 @@ class MemberRun:
                 self._step(node, Done(a.gen, item))
                 if not node.up:
                     return
+        if node.up and node.reload_gen is not None and d.queue and self.drop_ended:
+            # The runtime's fenced writer drops what an ended role still had queued, unwritten.
+            d.queue = deque(q for q in d.queue if q[1].gen >= node.reload_gen)
         if node.up and node.reload_gen is not None and not d.queue:
             gen, node.reload_gen = node.reload_gen, None
             self._step(node, Reloaded(gen, self._load(node)))
@@ -617,6 +621,7 @@ def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None,
                   read_only=rng.random() < 0.3, observers=rng.choice([0, 0, 0, 1]),
                   window=rng.choice([5, 30, 500]))
     r.ping_pong = ping_pong
+    r.drop_ended = rng.random() < 0.5
     start = r.now_ms
     t = start
     for _ in range(1000):
