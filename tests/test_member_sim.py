@@ -81,3 +81,56 @@ def test_the_leaders_own_reads_wait_for_the_sessions_writes_still_in_flight_thro
     assert b.replies == []  # not before the delete has committed
     assert e.commit_one()
     assert [(xid, err) for xid, err, _ in b.replies] == [(1, 0), (2, Err.NONODE)]
+
+
+
+def _serving_leader() -> tuple[sim.MemberRun, object]:
+    r = sim.MemberRun(seed=3, servers=3, clients=0, faults=Faults(max_delay_ms=2))
+    r.step_until(r.now_ms + 2_000)
+    m = next(n.machine for n in r.nodes.values() if n.machine.mode == "LEADING")
+    assert m.serving
+    return r, m
+
+
+def test_a_connection_is_taken_only_by_an_open_port_of_the_current_role() -> None:
+    from zoopark.core.member.actions import (
+        ClientClose,
+        ClientConnect,
+        ClosePort,
+        PortClosed,
+        PortOpened,
+    )
+
+    r, m = _serving_leader()
+    now = r.now_ms
+    assert m.step(ClientConnect(901), now) == []  # taken: the core has it, nothing to answer yet
+    gen = m.gen
+    ended = m._zab(m.peer._look(now, "test: the role ends"))  # as a StepDown would
+    assert m.gen > gen and m.mode == "LOOKING"
+    assert ClientClose(m.gen, 901, "the member left LEADING") in ended and ClosePort(m.gen) in ended
+    assert m.port == "closing" and m.conns == set()
+    late = m.step(ClientConnect(902), now)
+    assert [type(a) for a in late] == [ClientClose]  # accepted by the socket meanwhile: refused
+    assert m.step(PortOpened(gen), now) == []  # an ended role's port event changes nothing
+    m.step(PortClosed(), now)
+    assert m.port == "closed"
+    m._want_port(True)  # a role that serves again opens it; until PortOpened, connections are refused
+    assert m.port == "opening"
+    assert [type(a) for a in m.step(ClientConnect(903), now)] == [ClientClose]
+    m.step(PortOpened(m.gen), now)
+    assert m.port == "open"
+
+
+def test_an_ended_roles_disk_completions_are_dropped() -> None:
+    from zoopark.core.jute.quorum import PacketType, QuorumPacket
+    from zoopark.core.member.actions import Done
+    from zoopark.core.zab.actions import EpochPersisted, ToPeer
+
+    r, m = _serving_leader()
+    old = m.gen
+    m._zab(m.peer._look(r.now_ms, "test"))
+    ack = ToPeer(2, QuorumPacket(PacketType.ACK, 5))
+    assert m.step(Done(old, ack), r.now_ms) == []  # an ACK of a role that ended is never sent
+    m.step(Done(old, EpochPersisted("acceptedEpoch", 70)), r.now_ms)
+    assert m.peer.accepted_epoch == 70  # but an epoch on disk is a floor all the same
+

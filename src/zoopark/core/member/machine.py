@@ -103,7 +103,7 @@ class MemberMachine:
     def start(self, now_ms: int) -> list:
         """Begin with an election over what recovery loaded (no reload needed: it just happened)."""
         self.now_ms = now_ms
-        out = self._zab(self.peer.start(now_ms))
+        out = [a for a in self._zab(self.peer.start(now_ms)) if type(a) is not Reload]
         self.reloading = False
         self.peer.round_at_ms = now_ms
         return out + self._zab(self.peer.tick(now_ms))
