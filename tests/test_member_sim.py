@@ -134,3 +134,14 @@ def test_an_ended_roles_disk_completions_are_dropped() -> None:
     m.step(Done(old, EpochPersisted("acceptedEpoch", 70)), r.now_ms)
     assert m.peer.accepted_epoch == 70  # but an epoch on disk is a floor all the same
 
+
+
+def test_a_failed_log_write_ends_the_role_and_the_member_elects_again() -> None:
+    from zoopark.core.member.actions import LogFailed, Reload
+
+    r, m = _serving_leader()
+    gen = m.gen
+    assert m.step(LogFailed(gen - 1, "an older role's write"), r.now_ms) == []  # not this role's
+    out = m.step(LogFailed(gen, "fsync: EIO"), r.now_ms)
+    assert m.mode == "LOOKING" and m.gen > gen and m.core is None
+    assert Reload(m.gen) in out  # the next election starts from what the disk holds

@@ -36,6 +36,7 @@ from ..core.member.actions import (
     ClosePort,
     Done,
     DropPeer,
+    LogFailed,
     MarkUpdatingEpoch,
     Note,
     OpenPort,
@@ -108,6 +109,8 @@ class MemberRun:
         self.crash_p = crash_p
         self.ping_pong = False  # takeovers where both clients go on with the session (see docs/ensemble.md)
         self.drop_ended = False  # at a reload, drop an ended role's queued writes instead of finishing them
+        self.fail_p = 0.0  # the chance that an fsync of the log fails
+        self.log_failures = 0
         self.now_ms = EPOCH_BASE_MS
         self.timers: list[tuple[int, int, int, int, object]] = []  # (at, seq, sid, inc, input)
         self.seq = itertools.count()
@@ -268,6 +271,12 @@ class MemberRun:
             _, a = d.queue.popleft()
             if self._crash_point(node, lambda a=a: self._durable(node, a)):
                 return
+            if type(a) is AppendLog and self.fail_p and self.rng.random() < self.fail_p:
+                # A failed fsync: this write and every later one of its role are lost, none acknowledged.
+                self.log_failures += 1
+                d.queue = deque(q for q in d.queue if q[1].gen != a.gen)
+                self._step(node, LogFailed(a.gen, "simulated fsync failure"))
+                continue
             self._durable(node, a)
             for item in a.then:
                 self._step(node, Done(a.gen, item))
@@ -544,7 +553,7 @@ class MemberRun:
         """Heal everything; every member must serve the same tree and every client must get a write
         through; then the history must be linearizable."""
         self.net.heal()
-        self.crash_p = 0.0
+        self.crash_p = self.fail_p = 0.0
         for sid, node in self.nodes.items():
             if not node.up:
                 self.restart(sid)
@@ -622,6 +631,7 @@ def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None,
                   window=rng.choice([5, 30, 500]))
     r.ping_pong = ping_pong
     r.drop_ended = rng.random() < 0.5
+    r.fail_p = rng.choice([0.0, 0.0, 0.002, 0.01])
     start = r.now_ms
     t = start
     for _ in range(1000):

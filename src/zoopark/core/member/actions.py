@@ -84,6 +84,15 @@ class Done:
 
 
 @dataclass(frozen=True, slots=True)
+class LogFailed:
+    """A log write of role `gen` failed (fsync error, full disk): it and everything queued after it are not
+    durable, and nothing of them was acknowledged."""
+
+    gen: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class PortOpened:
     gen: int
 

@@ -42,6 +42,7 @@ from .actions import (
     Done,
     DropPeer,
     Loaded,
+    LogFailed,
     MarkUpdatingEpoch,
     Note,
     OpenPort,
@@ -134,6 +135,12 @@ class MemberMachine:
             return self._on_tick()
         if t is Done:
             return self._on_done(event)
+        if t is LogFailed:
+            # The role cannot go on without what it logged: it ends, and the next election starts from
+            # what the disk holds (the writer continues in a fresh file for the next generation).
+            if event.gen != self.gen:
+                return []
+            return self._zab(self.peer.leave(f"log write failed: {event.reason}", now_ms))
         if t is PortOpened:
             return self._on_port_opened(event.gen)
         if t is PortClosed:

@@ -111,6 +111,12 @@ class ZabPeer:
             return self._guard(lambda: role.on_packet(p, now_ms), now_ms)
         return []
 
+    def leave(self, reason: str, now_ms: int) -> list:
+        """End the current role from outside (its log write failed): elect anew."""
+        if self.role is None:
+            return []
+        return self._look(now_ms, reason)
+
     def on_disconnected(self, sid: int, now_ms: int) -> list:
         role = self.role
         if isinstance(role, Leader):
