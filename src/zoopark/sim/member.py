@@ -77,6 +77,7 @@ class SimDisk:
     log: list[tuple[int, bytes]] = field(default_factory=list)
     epochs: dict[str, int] = field(default_factory=dict)  # the epoch files that exist
     updating: bool = False  # the updatingEpoch marker
+    failed: set[int] = field(default_factory=set)  # generations whose log write failed: the writer refuses them
     queue: deque = field(default_factory=deque)  # (done at ms, action): FIFO, what is not yet durable
     writes: int = 0
 
@@ -143,6 +144,7 @@ class MemberRun:
         if cur is not None:
             d.epochs["currentEpoch"] = cur
         d.updating = False  # whatever a sync left is settled now
+        d.failed.clear()  # a new process, a new writer: generations count from the start again
         node.inc += 1
         node.up = True
         node.paused_until = 0
@@ -208,6 +210,8 @@ class MemberRun:
                 for link in list(self.peer_links):
                     if {e[0] for e in link} == {sid, a.sid}:
                         self.dead_links.add(link)
+            elif t is AppendLog and a.gen in node.disk.failed:
+                pass  # the writer refuses a generation whose write failed (the machine hears of it next)
             elif t in (AppendLog, WriteEpoch, WriteSnapshot):
                 q = node.disk.queue
                 start = max(self.now_ms, q[-1][0] if q else 0)
@@ -274,6 +278,7 @@ class MemberRun:
             if type(a) is AppendLog and self.fail_p and self.rng.random() < self.fail_p:
                 # A failed fsync: this write and every later one of its role are lost, none acknowledged.
                 self.log_failures += 1
+                d.failed.add(a.gen)
                 d.queue = deque(q for q in d.queue if q[1].gen != a.gen)
                 self._step(node, LogFailed(a.gen, "simulated fsync failure"))
                 continue
