@@ -53,6 +53,32 @@ def test_checker_rejects_a_lost_acknowledged_create() -> None:
     assert not check(h).ok
 
 
+def test_checker_keeps_a_sessions_pipelined_ops_in_the_order_they_were_sent() -> None:
+    # Two pipelined sets of one session overlap in time; ZooKeeper applies them in order, so the second
+    # cannot have seen version 0. Without the session, overlapping ops may go in either order.
+    h = [
+        Op(1, "a", "create", (b"x",), 0.0, 1.0, "ok"),
+        Op(2, "b", "set", (b"y", 1), 2.0, 3.0, ("ok", 2), session=7),
+        Op(3, "b", "set", (b"z", 0), 2.0, 3.0, ("ok", 1), session=7),
+    ]
+    assert not check(h).ok
+    assert check([Op(o.id, o.client, o.kind, o.args, o.invoked, o.responded, o.result) for o in h]).ok
+
+
+def test_checker_orders_an_op_lost_with_its_connection_before_its_sessions_next_ones() -> None:
+    # A set lost with a connection, then the session's next set answered on another one: the lost set
+    # applied before it or never, so the read after both cannot see the lost set's data.
+    h = [
+        Op(1, "a", "create", (b"x",), 0.0, 1.0, "ok"),
+        Op(2, "b", "set", (b"lost", -1), 2.0, INF, None, deadline=5.0, session=7),
+        Op(3, "b", "set", (b"y", -1), 4.0, 5.0, ("ok", 2), session=7),
+        Op(4, "a", "get", (), 6.0, 7.0, ("ok", b"lost", 3)),
+    ]
+    assert not check(h).ok
+    h[3] = Op(4, "a", "get", (), 6.0, 7.0, ("ok", b"y", 2))
+    assert check(h).ok
+
+
 def _client_loop(hosts: str, name: str, rng: random.Random, keys: list[str], log: list, stop: threading.Event,
                  ids) -> None:
     c = KazooClient(hosts, timeout=10.0, connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.3})

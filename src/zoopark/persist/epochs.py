@@ -62,12 +62,13 @@ def mark_updating(snap_dir: Path, active: bool) -> None:
     fsync_dir(snap_dir)
 
 
-def load_epochs(snap_dir: Path, last_zxid: int) -> tuple[int, int]:
+def load_epochs(snap_dir: Path, last_zxid: int, settle_marker: bool = True) -> tuple[int, int]:
     """(accepted, current) epochs; missing files get ZooKeeper's default (the epoch of the last zxid) and are
     written. A current epoch behind the log is taken from `currentEpoch.tmp` if that survived, or from the
     last zxid if the updatingEpoch marker says a learner's sync was cut short between logging and writing
     its epoch (ZooKeeper's QuorumPeer.loadDataBase); otherwise refused. So is an accepted epoch behind the
-    current one."""
+    current one. `settle_marker=False`: a reload in the middle of a sync (after its TRUNC) leaves the
+    marker, which that sync still needs until its currentEpoch is written."""
     of_zxid = last_zxid >> 32
     current = read_epoch(snap_dir, CURRENT)
     if current is None:
@@ -85,7 +86,7 @@ def load_epochs(snap_dir: Path, last_zxid: int) -> tuple[int, int]:
         else:
             raise EpochError(f"the current epoch {current} is older than the last zxid 0x{last_zxid:x}")
         write_epoch(snap_dir, CURRENT, current)
-    if updating:
+    if updating and settle_marker:
         mark_updating(snap_dir, False)  # whatever the sync left is settled now
     accepted = read_epoch(snap_dir, ACCEPTED)
     if accepted is None:

@@ -96,7 +96,7 @@ class Member:
 
     # ---- start-up ----------------------------------------------------------------------------------
 
-    def load(self) -> None:
+    def load(self, settle_marker: bool = True) -> None:
         window: list[tuple[int, bytes]] = []
 
         def apply(tree, sessions, e) -> None:
@@ -112,7 +112,7 @@ class Member:
             rec.tree.init_config_node(quorum_config_text(self.cfg).encode(), self.cfg.config_version,
                                       time.time_ns() // 1_000_000)
             write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
-        self.accepted, self.current = epochs.load_epochs(self.cfg.snap_dir, self.tree.last_zxid)
+        self.accepted, self.current = epochs.load_epochs(self.cfg.snap_dir, self.tree.last_zxid, settle_marker)
         log.info("loaded: last zxid 0x%x, accepted epoch %d, current epoch %d, %d znodes", self.tree.last_zxid,
                  self.accepted, self.current, len(self.tree.nodes))
 
@@ -465,7 +465,9 @@ class Member:
         self.batch.flush()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
         self.writer.truncate(zxid)
         log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
-        self.load()
+        # The sync this TRUNC begins has raised the updatingEpoch marker; its txns (of an epoch possibly
+        # newer than currentEpoch) come next, so the marker must outlive this reload.
+        self.load(settle_marker=False)
 
     def _log_failed(self, exc: BaseException, callbacks: list, generation: int) -> None:
         """The writer ended `generation` (nothing unwritten of it was acknowledged): its role ends too; the

@@ -30,6 +30,12 @@ class Op:
     invoked: float
     responded: float = math.inf  # inf: indeterminate
     result: object = None
+    # An indeterminate op that took effect did so before this (ZooKeeper's FIFO order per session: an op
+    # lost with a connection is ordered before the session's later requests, or refused as SESSIONMOVED).
+    deadline: float = math.inf
+    # Ops of one session (non-zero) take effect in the order they were sent (ZooKeeper's FIFO client order),
+    # across its connections too: one lost with a connection is ordered before the next, or never applies.
+    session: int = 0
 
     @property
     def determinate(self) -> bool:
@@ -74,6 +80,14 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
     operations may be placed anywhere after their invocation or left out."""
     ops = sorted(history, key=lambda o: o.invoked)
     n = len(ops)
+    before = [0] * n  # the earlier ops of the same session: they go first, or (indeterminate) never
+    last_of: dict[int, int] = {}
+    for i, o in enumerate(ops):
+        if o.session:
+            j = last_of.get(o.session)
+            if j is not None:
+                before[i] = before[j] | 1 << j
+            last_of[o.session] = i
     det_mask = 0
     for i, o in enumerate(ops):
         if o.determinate:
@@ -83,18 +97,30 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
         # Only an operation invoked before every pending determinate one has responded can go next.
         horizon = min((ops[i].responded for i in range(n) if not done >> i & 1 and ops[i].determinate),
                       default=math.inf)
+        # An indeterminate op cannot follow one invoked after its deadline.
+        frontier = max((ops[i].invoked for i in range(n) if done >> i & 1), default=-math.inf)
+        later = []
         for i in range(n):
             if done >> i & 1:
                 continue
             op = ops[i]
             if op.invoked > horizon:
                 break
+            if before[i] & det_mask & ~done:
+                continue  # an earlier determinate op of its session is not placed yet
             for new_state, result in step(state, op):
-                if not op.determinate or result == op.result:
-                    yield i, new_state
+                if op.determinate:
+                    if result == op.result:
+                        yield i, new_state
+                elif new_state != state and op.deadline >= frontier:
+                    # An indeterminate op that would change nothing need never be placed: leaving it out
+                    # is the same. The others are tried after every determinate one.
+                    later.append((i, new_state))
+        yield from later
 
     if det_mask == 0:
         return Verdict(True)
+    indet = [i for i, o in enumerate(ops) if not o.determinate and o.deadline != math.inf]
     seen: set[tuple[int, State]] = set()
     stack = [(0, initial, candidates(0, initial))]
     path: list[int] = []
@@ -111,7 +137,7 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
         explored += 1
         if explored > budget:
             raise RuntimeError(f"linearizability search exceeded {budget} states")
-        new_done = done | 1 << i
+        new_done = _expire(done | 1 << i | before[i], ops, indet)
         if new_done & det_mask == det_mask:
             return Verdict(True, explored, "", [*path, ops[i].id])
         if (new_done, new_state) in seen:
@@ -120,6 +146,16 @@ def check(history: list[Op], initial: State = ABSENT, budget: int = 2_000_000) -
         path.append(ops[i].id)
         stack.append((new_done, new_state, candidates(new_done, new_state)))
     return Verdict(False, explored, _describe(ops))
+
+
+def _expire(done: int, ops: list[Op], indet: list[int]) -> int:
+    """Count as done (left out) every indeterminate op whose deadline has passed: one invoked after it is
+    placed, so it can never be. States that differ only in such ops are then one state to the memo."""
+    frontier = max(ops[i].invoked for i in range(len(ops)) if done >> i & 1)
+    for i in indet:
+        if not done >> i & 1 and ops[i].deadline < frontier:
+            done |= 1 << i
+    return done
 
 
 def _describe(ops: list[Op]) -> str:

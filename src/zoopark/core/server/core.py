@@ -148,6 +148,8 @@ class ServerCore:
         self.forward_connects: dict[int, tuple[int, int]] = {}  # new session -> (conn, timeout)
         self.revalidations: dict[int, tuple[int, int]] = {}  # reconnecting session -> (conn, timeout)
         self.pending_syncs: deque[tuple[int, Pending]] = deque()
+        self.remote_last: dict[int, int] = {}  # a leader: session -> its newest write proposed for a learner
+        self.waiting: set[int] = set()  # a leader: sessions whose next reply waits for a commit
         self.touched: dict[int, int] = {}  # a learner's sessions heard from since its last PING reply
         self.proposed_zxid = 0  # a learner's newest proposal seen (set by the member, see proposal_seen)
 
@@ -336,10 +338,27 @@ class ServerCore:
             queue.append(p)
             self._submit_write(sid, conn, p, out)
             return
-        if queue:
-            queue.append(Pending(xid, op, record, conn_id, False))
+        wait = self._leader_barrier(sid, op)
+        if queue or wait:
+            queue.append(Pending(xid, op, record, conn_id, False, after_zxid=wait))
+            if wait:
+                self.waiting.add(sid)
             return
         self._answer(sid, conn, xid, op, record, out)
+
+    def _leader_barrier(self, sid: int, op: int) -> int:
+        """An ensemble's leader: the zxid a read or sync of its own client must see committed first, or 0.
+        A sync waits for every proposal outstanding (Leader.processSync); any read waits for the session's
+        own writes still in flight through a learner (it sent them first, on a connection it has lost since:
+        ZooKeeper's CommitProcessor holds a session's reads behind its pending writes, whoever forwarded
+        them)."""
+        if not self.replicated or self.follower:
+            return 0
+        if op == OpCode.SYNC:
+            last = self.proposals[-1].zxid if self.proposals else 0
+        else:
+            last = self.remote_last.get(sid, 0)
+        return last if last > self.tree.last_zxid else 0
 
     def _read_only_write(self, sid: int, conn: Conn, xid: int, op: int, queue: deque[Pending],
                          out: list[Action]) -> None:
@@ -381,6 +400,7 @@ class ServerCore:
             txn_type, txn = self.prep.prep(Request(r.session, r.op, record, list(r.auth), r.owner), hdr.zxid)
         if txn_type != hdr.type:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
+        self.remote_last[r.session] = hdr.zxid
         self._propose(Proposal(hdr.zxid, hdr, txn), out)
 
     def _on_committed(self, hdr: TxnHeader, txn: object, out: list[Action]) -> None:
@@ -588,9 +608,15 @@ class ServerCore:
         while self.proposals and self.proposals[0].zxid <= zxid:
             self._commit(self.proposals.popleft(), out)
         self.stats.outstanding = len(self.proposals)
+        if self.waiting:
+            for sid in sorted(self.waiting):
+                self._drain(sid, out)
+            self.waiting = {sid for sid in self.waiting if sid in self.queues}
 
     def _commit(self, prop: Proposal, out: list[Action]) -> None:
         hdr = prop.hdr
+        if self.remote_last.get(hdr.client_id) == hdr.zxid:
+            del self.remote_last[hdr.client_id]
         closed, rc = self._apply(hdr, prop.txn, out)
         self.prep.committed(hdr.zxid)
         if prop.connect is not None:
@@ -693,6 +719,8 @@ class ServerCore:
                     if p.close_after:
                         self._close(conn, "client closed the session", out)
                 continue
+            if p.after_zxid > self.tree.last_zxid:
+                return  # a leader's read behind a proposal that has not committed (see _leader_barrier)
             queue.popleft()
             conn = self.conns.get(p.conn)
             if conn is not None and not conn.closing:

@@ -9,6 +9,7 @@ ZooKeeper's QuorumPeer main loop does. Inputs and actions are those of the three
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..jute.election import Notification, PeerState
 from ..jute.quorum import QuorumPacket
@@ -110,6 +111,12 @@ class ZabPeer:
             return self._guard(lambda: role.on_packet(p, now_ms), now_ms)
         return []
 
+    def leave(self, reason: str, now_ms: int) -> list:
+        """End the current role from outside (its log write failed): elect anew."""
+        if self.role is None:
+            return []
+        return self._look(now_ms, reason)
+
     def on_disconnected(self, sid: int, now_ms: int) -> list:
         role = self.role
         if isinstance(role, Leader):
@@ -162,6 +169,16 @@ class ZabPeer:
 
     # ---- bookkeeping ------------------------------------------------------------------------------
 
+    def _update_election_vote(self, epoch: int) -> None:
+        """QuorumPeer.updateElectionVote (ZOOKEEPER-1732): once a role serves in `epoch`, the vote we show
+        members that look for a leader carries that epoch. Otherwise members of one ensemble can show
+        different peer epochs for the same leader (one that joined it by dialling the leader again, without
+        an election, keeps the epoch of its last election), and no quorum of their votes agrees: a member
+        that restarts can never join."""
+        cur = self.election.current
+        if cur is not None and cur.peer_epoch != epoch:
+            self.election.current = replace(cur, peer_epoch=epoch)
+
     def _guard(self, fn: Callable[[], list], now_ms: int) -> list:
         try:
             return self._track(fn(), now_ms)
@@ -193,6 +210,7 @@ class ZabPeer:
                 self.serving = True
                 if a.epoch is not None:
                     self.current_epoch = max(self.current_epoch, a.epoch)
+                    self._update_election_vote(a.epoch)
             out.append(a)
         if len(self.window) > self.window_limit * 2:
             # Keep the newest window_limit txns, and every txn not yet applied (a later role applies them).

@@ -1,0 +1,225 @@
+"""What a member is told and what it asks its executor to do.
+
+Every action that touches the disk, a client or a peer carries `gen`, the incarnation of the role that
+decided it. A role ends (deposed leader, lost follower, the end of read-only mode) by the machine moving to
+a new generation; the executor refuses any action whose generation is not the machine's current one, so an
+ended role cannot append to the log, reply to a client or accept a connection, by construction.
+Disk completions come back as `Done(gen, item)`: the machine drops those of an ended role (their facts about
+the disk are learnt again from the reload that starts every election).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..jute.election import Notification
+from ..jute.quorum import QuorumPacket
+from ..tree.datatree import DataTree
+
+Entry = tuple[int, bytes]
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What recovery found on disk: the state, the newest logged txns, the epochs."""
+
+    tree: DataTree
+    sessions: dict[int, int]
+    last_zxid: int
+    window: list[Entry] = field(default_factory=list)
+    accepted_epoch: int = 0
+    current_epoch: int = 0
+
+
+# ---- inputs ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VoteIn:
+    sid: int
+    notification: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class PacketIn:
+    """A quorum packet (or ("snapshot", raw) after a SNAP) from peer `sid`."""
+
+    sid: int
+    packet: QuorumPacket | tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLost:
+    sid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConnect:
+    conn: int
+    remote_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFrame:
+    conn: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ClientGone:
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A disk write of role `gen` is durable: `item` is what had to wait for it (a zab input or a packet)."""
+
+    gen: int
+    item: object
+
+
+@dataclass(frozen=True, slots=True)
+class LogFailed:
+    """A log write of role `gen` failed (fsync error, full disk): it and everything queued after it are not
+    durable, and nothing of them was acknowledged."""
+
+    gen: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortOpened:
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortClosed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    """The answer to `Reload` or `Truncate`: the state as the disk holds it now."""
+
+    gen: int
+    loaded: Loaded
+
+
+# ---- actions -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendVote:
+    sid: int
+    notification: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class SendPeer:
+    gen: int
+    sid: int
+    packet: QuorumPacket | tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class DropPeer:
+    gen: int
+    sid: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendLog:
+    """Append to the txn log; once fsynced, step `Done(gen, item)` for each item of `then`."""
+
+    gen: int
+    entries: tuple[Entry, ...]
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WriteEpoch:
+    gen: int
+    name: str  # "acceptedEpoch" | "currentEpoch"
+    epoch: int
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MarkUpdatingEpoch:
+    """Create (`active`) or remove the updatingEpoch marker, durably, before any further input (see
+    core/zab/learner.py for the order a sync writes in)."""
+
+    gen: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSnapshot:
+    """Write `raw` (a SNAP's sessions and tree) durably as the snapshot at `zxid`, then `then`."""
+
+    gen: int
+    raw: bytes
+    zxid: int
+    then: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    """Cut the log after `zxid`, after every queued write has finished; then step `Reloaded` at once,
+    before any other input."""
+
+    gen: int
+    zxid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """Let queued writes finish, load the state from disk and step `Reloaded(gen, ...)`."""
+
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSend:
+    gen: int
+    conn: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ClientClose:
+    """Close the connection; the executor steps `ClientGone` once it is closed."""
+
+    gen: int
+    conn: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPort:
+    """Start accepting clients; step `PortOpened(gen)` once listening."""
+
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePort:
+    """Stop accepting clients; step `PortClosed()` once the listener is gone."""
+
+    gen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    level: str
+    message: str
+
+
+FENCED = (SendPeer, DropPeer, AppendLog, WriteEpoch, MarkUpdatingEpoch, WriteSnapshot, Truncate, Reload, ClientSend, ClientClose,
+          OpenPort, ClosePort)
