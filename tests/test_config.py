@@ -83,6 +83,14 @@ PROPERTY_VALUES = {
     "ssl.enabledProtocols": "TLSv1.2,TLSv1.3", "ssl.ciphersuites": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
     "ssl.clientAuth": "want", "ssl.hostnameVerification": "false", "ssl.authProvider": "x509x",
     "X509AuthenticationProvider.superUser": "CN=admin",
+    # (the quorum's stores are loaded only with sslQuorum=true: tests/test_quorum_tls.py)
+    "ssl.quorum.keyStore.location": "/q.p12", "ssl.quorum.keyStore.password": "pw",
+    "ssl.quorum.keyStore.passwordPath": "/pw", "ssl.quorum.keyStore.type": "JKS",
+    "ssl.quorum.trustStore.location": "/qt.p12", "ssl.quorum.trustStore.password": "pw",
+    "ssl.quorum.trustStore.passwordPath": "/pw", "ssl.quorum.trustStore.type": "pkcs12",
+    "ssl.quorum.protocol": "TLSv1.3", "ssl.quorum.enabledProtocols": "TLSv1.2,TLSv1.3",
+    "ssl.quorum.ciphersuites": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ssl.quorum.clientAuth": "want",
+    "ssl.quorum.hostnameVerification": "false",
 }
 # Keys whose every other value needs companions (client.portUnification=true needs a keystore): tested in
 # tests/test_tls_config.py.
@@ -111,7 +119,7 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "zookeeper.ssl.ocsp=true",
-                                  "ssl.crl=true", "zookeeper.ssl.quorum.trustStore.type=PKCS12",
+                                  "ssl.crl=true", "zookeeper.ssl.quorum.ocsp=true",
                                   "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
                                   "localSessionsEnabled=true",
                                   "zookeeper.leaderServes=no", "quorum.auth.enableSasl=true"])

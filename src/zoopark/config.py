@@ -133,6 +133,7 @@ _Parse = Callable[[str, str], Any]
 # it does not know into the system property zookeeper.<key>, so zookeeper.tickTime would set nothing).
 _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "tickTime": ("tick_time_ms", _positive),
+    "sslQuorum": ("ssl_quorum", _bool),  # TLS on the quorum and election ports, with the ssl.quorum.* keys
     "initLimit": ("init_limit", _positive),
     "syncLimit": ("sync_limit", _positive),
     "dataDir": ("data_dir", _str),
@@ -174,6 +175,20 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "znode.container.checkIntervalMs": ("container_check_interval_ms", _positive),
     "znode.container.maxPerMinute": ("container_max_per_minute", _positive),
     "admin.enableServer": ("admin_enable_server", _bool),
+    # QuorumX509Util's zookeeper.ssl.quorum.* (ZooKeeper passes zoo.cfg's ssl.quorum.* lines on as these)
+    "ssl.quorum.keyStore.location": ("ssl_quorum_key_store_location", _str),
+    "ssl.quorum.keyStore.password": ("ssl_quorum_key_store_password", _str),
+    "ssl.quorum.keyStore.passwordPath": ("ssl_quorum_key_store_password_path", _str),
+    "ssl.quorum.keyStore.type": ("ssl_quorum_key_store_type", _store_type),
+    "ssl.quorum.trustStore.location": ("ssl_quorum_trust_store_location", _str),
+    "ssl.quorum.trustStore.password": ("ssl_quorum_trust_store_password", _str),
+    "ssl.quorum.trustStore.passwordPath": ("ssl_quorum_trust_store_password_path", _str),
+    "ssl.quorum.trustStore.type": ("ssl_quorum_trust_store_type", _store_type),
+    "ssl.quorum.protocol": ("ssl_quorum_protocol", _tls_protocol),
+    "ssl.quorum.enabledProtocols": ("ssl_quorum_enabled_protocols", _tls_protocols),
+    "ssl.quorum.ciphersuites": ("ssl_quorum_ciphersuites", _list),
+    "ssl.quorum.clientAuth": ("ssl_quorum_client_auth", _client_auth),
+    "ssl.quorum.hostnameVerification": ("ssl_quorum_hostname_verification", _bool),
     "admin.serverAddress": ("admin_server_address", _str),
     "admin.serverPort": ("admin_server_port", _port),
     "admin.commandURL": ("admin_command_url", _str),
@@ -226,7 +241,7 @@ AUTH_PROVIDER_SCHEMES = {
 _CFG_IGNORED: dict[str, str | None] = {
     "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
-    "dynamicConfigFile": None, "reconfigEnabled": "false", "sslQuorum": "false", "portUnification": "false",
+    "dynamicConfigFile": None, "reconfigEnabled": "false", "portUnification": "false",
     "sslQuorumReloadCertFiles": "false", "quorum.auth.enableSasl": "false",
     "quorum.auth.serverRequireSasl": "false", "quorum.auth.learnerRequireSasl": "false",
     "quorum.auth.learner.saslLoginContext": None, "quorum.auth.server.saslLoginContext": None,
@@ -238,7 +253,7 @@ _CFG_IGNORED: dict[str, str | None] = {
 # Of those, the ones QuorumPeerConfig parses as it reads the file: a bad value stops ZooKeeper, and zoopark.
 _CFG_IGNORED_VALUES: dict[str, _Parse] = {
     **dict.fromkeys(("localSessionsEnabled", "localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "syncEnabled",
-                     "reconfigEnabled", "sslQuorum", "portUnification", "sslQuorumReloadCertFiles",
+                     "reconfigEnabled", "portUnification", "sslQuorumReloadCertFiles",
                      "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
                      "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
     **dict.fromkeys(("observerMasterPort", "clientPortListenBacklog",
@@ -401,6 +416,22 @@ class Config:
     ssl_client_auth: str = "need"
     ssl_hostname_verification: bool = True  # a client's setting: ZooKeeper's server never checks client names
     ssl_auth_provider: str = "x509"
+    # The quorum's TLS (sslQuorum, zookeeper.ssl.quorum.*): both ends present certificates, and both check the
+    # other's names (QuorumX509Util verifies the client's hostname too)
+    ssl_quorum: bool = False
+    ssl_quorum_key_store_location: str | None = None
+    ssl_quorum_key_store_password: str | None = field(default=None, repr=False)
+    ssl_quorum_key_store_password_path: str | None = None
+    ssl_quorum_key_store_type: str = ""
+    ssl_quorum_trust_store_location: str | None = None
+    ssl_quorum_trust_store_password: str | None = field(default=None, repr=False)
+    ssl_quorum_trust_store_password_path: str | None = None
+    ssl_quorum_trust_store_type: str = ""
+    ssl_quorum_protocol: str = "TLSv1.2"
+    ssl_quorum_enabled_protocols: tuple[str, ...] = ()
+    ssl_quorum_ciphersuites: tuple[str, ...] = ()
+    ssl_quorum_client_auth: str = "need"
+    ssl_quorum_hostname_verification: bool = True
     x509_super_user: str | None = None
     member_order: tuple[int, ...] = ()  # server ids in the order ZooKeeper lists them (see _member_order)
     ignored: tuple[tuple[str, str], ...] = field(default=())  # ZooKeeper settings zoopark does not implement
@@ -630,6 +661,7 @@ def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
     if "secure_client_port_address" in given and cfg.secure_client_port is None:
         raise ConfigError("secureClientPortAddress: is set but secureClientPort is not set")
     cfg = _validate_tls(cfg)
+    cfg = _validate_quorum_tls(cfg)
     if not cfg.servers:
         if cfg.client_port is None and cfg.secure_client_port is None:
             raise ConfigError("clientPort: is required (or secureClientPort)")
@@ -717,6 +749,39 @@ def tls_settings(cfg: Config):
         trust_store_password=cfg.ssl_trust_store_password, trust_store_type=cfg.ssl_trust_store_type or None,
         protocol=cfg.ssl_protocol, enabled_protocols=cfg.ssl_enabled_protocols,
         ciphersuites=cfg.ssl_ciphersuites, client_auth=cfg.ssl_client_auth)
+
+
+def _validate_quorum_tls(cfg: Config) -> Config:
+    """sslQuorum: read the ssl.quorum.* passwordPath files and load the stores now, so a bad one stops start-up
+    naming its key."""
+    if not cfg.ssl_quorum:
+        return cfg
+    for field_name, key in (("ssl_quorum_key_store_password", "ssl.quorum.keyStore.passwordPath"),
+                            ("ssl_quorum_trust_store_password", "ssl.quorum.trustStore.passwordPath")):
+        path = getattr(cfg, field_name + "_path")
+        if getattr(cfg, field_name) is None and path:
+            cfg = dataclasses.replace(cfg, **{field_name: _read_password(key, path)})
+    from .net import tls
+
+    try:
+        tls.quorum_contexts(quorum_tls_settings(cfg))
+    except tls.TlsConfigError as e:
+        raise ConfigError(str(e)) from None
+    return cfg
+
+
+def quorum_tls_settings(cfg: Config):
+    """The zookeeper.ssl.quorum.* settings as net.tls takes them."""
+    from .net.tls import TlsSettings
+
+    return TlsSettings(
+        key_store_location=cfg.ssl_quorum_key_store_location, key_store_password=cfg.ssl_quorum_key_store_password,
+        key_store_type=cfg.ssl_quorum_key_store_type or None,
+        trust_store_location=cfg.ssl_quorum_trust_store_location,
+        trust_store_password=cfg.ssl_quorum_trust_store_password,
+        trust_store_type=cfg.ssl_quorum_trust_store_type or None, protocol=cfg.ssl_quorum_protocol,
+        enabled_protocols=cfg.ssl_quorum_enabled_protocols, ciphersuites=cfg.ssl_quorum_ciphersuites,
+        client_auth=cfg.ssl_quorum_client_auth, hostname_verification=cfg.ssl_quorum_hostname_verification)
 
 
 def _wildcard(host: str) -> bool:

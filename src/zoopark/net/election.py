@@ -22,6 +22,7 @@ from ..core.jute.election import (
     Notification,
     parse_initial,
 )
+from . import peertls
 
 log = logging.getLogger("zoopark.election")
 _LEN = struct.Struct(">i")
@@ -86,7 +87,8 @@ class _Link(asyncio.Protocol):
 
 class ElectionPort:
     def __init__(self, my_id: int, my_address: tuple[str, int], peers: dict[int, tuple[str, int]],
-                 on_notification: Callable[[int, Notification], None]) -> None:
+                 on_notification: Callable[[int, Notification], None], tls=None) -> None:
+        """`tls`: net.tls.QuorumTls when sslQuorum is on (both ends' certificates are verified)."""
         self.my_id = my_id
         self.my_address = my_address
         self.peers = dict(peers)  # sid -> (host, election port)
@@ -97,12 +99,13 @@ class ElectionPort:
         self._server: asyncio.base_events.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
+        self.tls = tls
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         host, port = self.my_address
-        self._server = await self._loop.create_server(lambda: _Link(self, None, False), host, port,
-                                                      reuse_address=True)
+        self._server = await peertls.listen(self._loop, lambda: _Link(self, None, False), host, port, self.tls,
+                                            "election port")
         log.info("election port listening on %s:%d", host, port)
 
     async def stop(self) -> None:
@@ -141,8 +144,8 @@ class ElectionPort:
         host, port = self.peers[sid]
         try:
             _, link = await asyncio.wait_for(
-                self._loop.create_connection(lambda: _Link(self, sid, True), host, port,
-                                             local_addr=(self.my_address[0], 0)), CONNECT_TIMEOUT_S)
+                peertls.dial(self._loop, lambda: _Link(self, sid, True), host, port, self.my_address[0], self.tls,
+                             f"election link to server {sid}"), CONNECT_TIMEOUT_S + peertls.HANDSHAKE_TIMEOUT_S)
         except (OSError, asyncio.TimeoutError) as e:
             log.debug("cannot reach server %d at %s:%d: %s", sid, host, port, e)
             return

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from ..core.jute.quorum import QuorumPacket, QuorumStreamDecoder, QuorumWireError
+from . import peertls
 
 log = logging.getLogger("zoopark.quorum")
 
@@ -50,15 +51,15 @@ class LeaderLink(asyncio.Protocol):
 
 
 async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost,
-                         attempts: int = 50, delay_s: float = 0.1) -> LeaderLink:
+                         attempts: int = 50, delay_s: float = 0.1, tls=None) -> LeaderLink:
     """ZooKeeper's connectToLeader: retries 100 ms apart (leaderConnectDelayDuringRetryMs; the new leader
-    may not be listening yet), binding our own address."""
+    may not be listening yet), binding our own address; over TLS with `tls` (sslQuorum)."""
     loop = asyncio.get_running_loop()
     last: Exception | None = None
     for i in range(attempts):
         try:
-            _, link = await asyncio.wait_for(loop.create_connection(
-                lambda: LeaderLink(on_item, on_lost), host, port, local_addr=(local_host, 0)), 5.0)
+            _, link = await asyncio.wait_for(peertls.dial(
+                loop, lambda: LeaderLink(on_item, on_lost), host, port, local_host, tls, "quorum port"), 15.0)
             return link
         except (OSError, asyncio.TimeoutError) as e:
             last = e

@@ -60,6 +60,7 @@ class TlsSettings:
     enabled_protocols: tuple[str, ...] = ()  # empty: just `protocol`
     ciphersuites: tuple[str, ...] = ()  # Java (IANA) names; empty: ZooKeeper's defaults
     client_auth: str = "need"
+    hostname_verification: bool = True  # the quorum's: each end checks the other's certificate names its address
 
     def __repr__(self) -> str:  # a dataclass repr would print the passwords
         return f"TlsSettings(key_store={self.key_store_location!r}, trust_store={self.trust_store_location!r}, " \
@@ -221,6 +222,44 @@ def server_context(settings: TlsSettings) -> ssl.SSLContext:
     priv, chain = load_key_store(settings.key_store_location, kind, settings.key_store_password,
                                  "ssl.keyStore.location")
     _load_chain(ctx, priv, chain)
+    _trust(ctx, settings, ssl.Purpose.CLIENT_AUTH)
+    ctx.verify_mode = _CLIENT_AUTH[settings.client_auth]
+    ctx.options |= ssl.OP_NO_RENEGOTIATION  # X509Util sets jdk.tls.rejectClientInitiatedRenegotiation
+    return ctx
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumTls:
+    """The quorum's mutual TLS (QuorumX509Util): `server` for the election and quorum listeners, `client` for
+    the connections a server dials; both present the ssl.quorum keystore's certificate."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+    hostname_verification: bool
+
+
+def quorum_contexts(settings: TlsSettings) -> QuorumTls:
+    """Both ends' SSLContexts from the ssl.quorum.* settings; errors name ssl.quorum.* keys."""
+    if not settings.key_store_location:
+        raise TlsConfigError("ssl.quorum.keyStore.location: sslQuorum needs a keystore")
+    try:
+        server = server_context(settings)
+        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        _set_ciphers(client, settings)
+        kind = store_type(settings.key_store_location or "", settings.key_store_type, "ssl.keyStore.type")
+        _load_chain(client, *load_key_store(settings.key_store_location or "", kind, settings.key_store_password,
+                                            "ssl.keyStore.location"))
+        _trust(client, settings, ssl.Purpose.SERVER_AUTH)
+    except TlsConfigError as e:
+        raise TlsConfigError(str(e).replace("ssl.", "ssl.quorum.")) from None
+    # The dialler checks the listener's certificate against the address it dialled; the listener checks the
+    # dialler's after the handshake (peer_name_matches), as ZKTrustManager does both.
+    client.check_hostname = settings.hostname_verification
+    client.verify_mode = ssl.CERT_REQUIRED
+    return QuorumTls(server, client, settings.hostname_verification)
+
+
+def _trust(ctx: ssl.SSLContext, settings: TlsSettings, purpose: ssl.Purpose) -> None:
     if settings.trust_store_location:
         kind = store_type(settings.trust_store_location, settings.trust_store_type, "ssl.trustStore.type")
         trusted = load_trust_store(settings.trust_store_location, kind, settings.trust_store_password,
@@ -228,10 +267,31 @@ def server_context(settings: TlsSettings) -> ssl.SSLContext:
         ctx.load_verify_locations(cadata="".join(
             c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in trusted))
     else:  # Java's default trust managers: the JDK's CA certificates; here the system's
-        ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    ctx.verify_mode = _CLIENT_AUTH[settings.client_auth]
-    ctx.options |= ssl.OP_NO_RENEGOTIATION  # X509Util sets jdk.tls.rejectClientInitiatedRenegotiation
-    return ctx
+        ctx.load_default_certs(purpose)
+
+
+def peer_name_matches(cert_der: bytes, address: str, reverse_name: str | None) -> bool:
+    """ZKHostnameVerifier as ZKTrustManager uses it on a connecting peer: the certificate names its IP address
+    (an IP subjectAltName), else the name its address reverse-resolves to (a DNS subjectAltName, wildcards
+    in the first label; the subject's CN when there is no DNS subjectAltName)."""
+    cert = x509.load_der_x509_certificate(cert_der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        ips = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+        dns = [d.lower() for d in san.get_values_for_type(x509.DNSName)]
+    except x509.ExtensionNotFound:
+        ips, dns = set(), []
+    if address in ips:
+        return True
+    if not reverse_name:
+        return False
+    if not dns:
+        dns = [str(a.value).lower() for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    host = reverse_name.lower()
+    for d in dns:
+        if d == host or (d.startswith("*.") and "." in host and host.split(".", 1)[1] == d[2:]):
+            return True
+    return False
 
 
 def _load_chain(ctx: ssl.SSLContext, priv, chain: list[x509.Certificate]) -> None:

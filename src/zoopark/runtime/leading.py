@@ -36,6 +36,7 @@ from ..core.zab.actions import (
     ToPeer,
 )
 from ..core.zab.leader import Leader, StepDown
+from ..net import peertls
 from ..persist import epochs
 from .batching import TurnBatch
 from .server import Server
@@ -116,7 +117,8 @@ class LeaderRun:
     async def run(self) -> str:
         me = self.m.servers[self.m.my_id]
         loop = asyncio.get_running_loop()
-        listener = await loop.create_server(lambda: _LearnerLink(self), me.host, me.quorum_port, reuse_address=True)
+        listener = await peertls.listen(loop, lambda: _LearnerLink(self), me.host, me.quorum_port,
+                                        self.m.quorum_tls, "quorum port")
         log.info("LEADING: listening for learners on %s:%d", me.host, me.quorum_port)
         self._execute(self._guard(lambda: self.leader.start(_now_ms())))
         ticker = asyncio.create_task(self._tick())

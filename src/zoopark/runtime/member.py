@@ -93,6 +93,12 @@ class Member:
         self.ro_server: Server | None = None
         self.leader_run = None  # the LeaderRun while leading
         self._closed = False
+        self.quorum_tls = None  # sslQuorum: the election and quorum ports' contexts (net.tls.QuorumTls)
+        if cfg.ssl_quorum:
+            from ..config import quorum_tls_settings
+            from ..net.tls import quorum_contexts
+
+            self.quorum_tls = quorum_contexts(quorum_tls_settings(cfg))
 
     # ---- start-up ----------------------------------------------------------------------------------
 
@@ -121,7 +127,7 @@ class Member:
         loop = asyncio.get_running_loop()
         self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
                                 loop.call_soon_threadsafe, self._log_failed)
-        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg))
+        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg), self.quorum_tls)
         await elector.start()
         from ..admin.commands import Context
         from .ops import Ops
@@ -187,7 +193,7 @@ class Member:
             for attempt in range(50):
                 try:
                     self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item,
-                                                     self._on_lost)
+                                                     self._on_lost, tls=self.quorum_tls)
                 except ConnectionError as e:
                     log.warning("%s", e)
                     return
