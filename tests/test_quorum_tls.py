@@ -11,6 +11,8 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
+from zoopark.core.jute.election import InitialMessage
+
 from certs import Identity, Pki, issue, make_ca, name
 from procs import (
     ServerProcess,
@@ -24,6 +26,7 @@ from procs import (
     wait_settled,
 )
 from references import needs
+from tlshelp import closed_without_answer
 
 pytestmark = pytest.mark.xdist_group("ensembles")
 
@@ -102,6 +105,11 @@ def test_a_zoopark_ensemble_over_tls_elects_commits_and_fails_over(pki) -> None:
         for _qp, ep in ports.values():
             assert tls_handshake(ep, pki, pki.server).startswith("TLS")
             assert tls_handshake(ep, pki, pki.untrusted) == "refused"
+            # A plain member's initial message (protocol version -65536, sid 9, its address) is not TLS:
+            # the connection is closed unanswered.
+            plain = InitialMessage(9, "127.0.0.1:1").encode()
+            assert closed_without_answer(ep, plain)
+        assert "election port: TLS handshake with 127.0.0.1:" in members[1].log_path.read_text()
         leader = roles["leader"][0]
         assert tls_handshake(next(qp for i, (qp, _) in ports.items() if members[i] is leader), pki,
                              pki.server).startswith("TLS")
