@@ -20,6 +20,7 @@ from zoopark.core.jute.records import GetSASLRequest
 from procs import ZooKeeperProcess, ZooParkProcess, ensemble_config, ensemble_ports, member, wait_settled
 from rawclient import RawClient
 from references import ZKCLI, needs
+from zkcli import without_events
 
 pytestmark = [pytest.mark.zk, needs("zookeeper")]
 
@@ -235,7 +236,7 @@ def test_zkcli_with_sasl_reads_a_sasl_node(servers, tmp_path):
             p = subprocess.run([ZKCLI, "-server", srv.hosts], input="get /zkcli/alice\nwhoami\nquit\n",
                                capture_output=True, text=True, timeout=120, env=env)
             errors = [line for line in p.stderr.splitlines() if "Insufficient permission" in line]
-            out[user] = re.sub(r"127\.0\.0\.1:\d+", "<server>", p.stdout) + "\n".join(errors)
+            out[user] = re.sub(r"127\.0\.0\.1:\d+", "<server>", without_events(p.stdout)) + "\n".join(errors)
         outs.append(out)
     assert outs[1] == outs[0]
     assert "for-alice" in outs[0]["alice"] and "for-alice" not in outs[0]["bob"], outs[0]

@@ -14,6 +14,7 @@ import time
 
 from procs import ZooParkProcess
 from references import needs
+from zkcli import without_events
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 SCRIPT = [
@@ -34,10 +35,7 @@ def normalise(text: str) -> str:
 
 def zkcli(hosts: str, line: str) -> tuple[int, str, str]:
     r = subprocess.run([ZKCLI, "-server", hosts, *line.split()], capture_output=True, text=True, timeout=60)
-    # zkCli's banner, and the connect event that its event thread prints whenever it gets to it: after the
-    # command's own output at times, or not at all before the JVM exits.
-    out = re.sub(r"^Connecting to \S+\n", "", r.stdout)
-    out = out.replace("\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n", "", 1)
+    out = without_events(r.stdout)
     err = "".join(ln + "\n" for ln in r.stderr.splitlines() if not ln.startswith("SLF4J"))
     return r.returncode, normalise(out), err
 
