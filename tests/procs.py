@@ -249,3 +249,14 @@ def znode_tree(client, path: str = "/") -> dict[str, tuple]:
             continue
         out.update(znode_tree(client, path.rstrip("/") + "/" + child))
     return out
+
+
+def wait_until(what: str, fn, timeout: float = 60.0):
+    """fn()'s first true value, polled every 50 ms; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = fn()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")

@@ -17,7 +17,7 @@ from kazoo.security import make_acl, make_digest_acl_credential
 from zoopark.core.jute.constants import Err, OpCode
 from zoopark.core.jute.records import ACL, CreateRequest, CreateTTLRequest, DeleteRequest, ExistsRequest, Id
 
-from procs import ZooKeeperProcess, ZooParkProcess, close_clients, four_letter, free_port
+from procs import ZooKeeperProcess, ZooParkProcess, close_clients, four_letter, free_port, wait_until
 from rawclient import RawClient
 from references import demand
 
@@ -74,15 +74,6 @@ class Stripped(ZooParkProcess):
     def config_text(self) -> str:
         lines = super().config_text().splitlines(keepends=True)
         return "".join(ln for ln in lines if not ln.startswith(("4lw.commands.whitelist=*", "admin.enableServer=false")))
-
-
-def wait_until(what: str, fn, timeout_s: float) -> float:
-    """Seconds until fn() is true; fails after timeout_s."""
-    start = time.monotonic()
-    while not fn():
-        assert time.monotonic() - start < timeout_s, f"never: {what}"
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def port_open(port: int) -> bool:

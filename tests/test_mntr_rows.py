@@ -5,7 +5,6 @@ why, are in docs/operations.md.)"""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from kazoo.client import KazooClient
@@ -20,6 +19,7 @@ from procs import (
     member,
     mntr,
     wait_settled,
+    wait_until,
 )
 from references import needs
 
@@ -62,13 +62,6 @@ def rows(port: int, names: tuple[str, ...]) -> dict[str, str]:
     return {k: m.get(k, "-") for k in names}
 
 
-def wait_for(what: str, fn, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not fn():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.05)
-
-
 def standalone(cls) -> dict[str, object]:
     out: dict[str, object] = {}
     with cls() as p:
@@ -80,7 +73,7 @@ def standalone(cls) -> dict[str, object]:
         out["working"] = rows(p.port, SAME)
         close_clients([c])
         # The server closes the connection just after it answers closeSession.
-        wait_for("the connection is gone", lambda: mntr(p.port)["zk_num_alive_connections"] == "1")
+        wait_until("the connection is gone", lambda: mntr(p.port)["zk_num_alive_connections"] == "1")
         out["closed"] = rows(p.port, SAME)
         latency = four_letter(p.port, "srvr").splitlines()[1]
         out["latency format"] = bool(re.fullmatch(r"Latency min/avg/max: \d+/\d+\.\d{1,4}/\d+", latency))
@@ -114,7 +107,7 @@ def ensemble(cls) -> dict[str, object]:
         # The last write: once its notification reached the follower's client, the follower has applied
         # everything (and mntr, whose answer ZooKeeper counts as 2-3 packets sent, is not needed to wait).
         clients[0].set("/on-follower", b"changed from the leader's client")
-        wait_for("the follower's client hears of the change", lambda: events)
+        wait_until("the follower's client hears of the change", lambda: events)
         out: dict[str, object] = {}
         for name, p in (("leader", leader), ("follower", follower)):
             now = packets(p.port)

@@ -3,8 +3,6 @@ First the core's rules, then real processes side by side with a ZooKeeper 3.8 en
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
@@ -37,6 +35,7 @@ from procs import (
     member,
     server_mode,
     wait_settled,
+    wait_until,
 )
 from references import needs
 
@@ -95,16 +94,6 @@ def test_local_sessions_expire_locally() -> None:
 
 
 # ---- real processes, side by side with ZooKeeper --------------------------------------------------------
-
-
-def wait_until(what: str, fn, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 def scenario(cls) -> dict[str, object]:
