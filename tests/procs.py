@@ -7,6 +7,7 @@ stop is SIGTERM then SIGKILL, by PID.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,16 +27,39 @@ def zk_classpath() -> str:
 _handed_out: set[int] = set()
 
 
+def _port_slice() -> range:
+    """The ports this test process may hand out: below the kernel's ephemeral range (a port from that range,
+    free now, can become the source port of any outgoing connection before the member binds it: a leader's
+    quorum port is bound only while it leads, and a proxy's connection once took it for minutes), one slice
+    per pytest-xdist worker so that two workers never hand out the same port."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    low = max(low, 12000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    span = (low - 10000) // max(count, 1)
+    return range(10000 + index * span, 10000 + (index + 1) * span)
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on, and not one this process handed out before (the kernel may give
-    the same free port twice in a row: two members of one ensemble would then share it)."""
+    """A loopback port nobody listens on or is connected from, outside the ephemeral range, and not one this
+    process handed out before (two members of one ensemble would then share it)."""
+    ports = _port_slice()
+    rng = random.Random()
     for _ in range(1000):
+        port = rng.choice(ports)
+        if port in _handed_out:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free loopback port")
 
 

@@ -14,6 +14,8 @@ import uvloop
 
 from zoopark.net.client import ClientHandler, ClientPort, ClientPortSettings
 
+from procs import free_port
+
 
 class Recorder(ClientHandler):
     """Counts what reaches the handler after the stop; a frame from the trigger connection asks for the stop
@@ -113,17 +115,11 @@ def test_stop_closes_every_connection_even_one_accepted_during_the_stop(loop_kin
         assert left == 0, "the port still tracks connections after it stopped"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _stop_while_starting() -> tuple[bool, list[int]]:
     """An ensemble role that ends while its client port is still opening: the port must never serve."""
     handler = Recorder()
     port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
-    number = _free_port()
+    number = free_port()
     starting = asyncio.ensure_future(port.start("127.0.0.1", number))
     await asyncio.sleep(0)  # the start is under way
     handler.stopping = True

@@ -5,7 +5,6 @@ commits), whatever was still queued or in flight."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from zoopark.core.jute.constants import OpCode
 from zoopark.core.jute.quorum import make_zxid
@@ -14,6 +13,8 @@ from zoopark.core.jute.txns import encode_txn
 from zoopark.persist import txnlog
 from zoopark.persist.writer import LogWriter
 from zoopark.runtime.batching import TurnBatch
+
+from procs import free_port
 
 
 def entry(zxid: int) -> tuple[int, bytes]:
@@ -93,9 +94,7 @@ async def _served_after_the_role_ended(tmp_path) -> tuple[bool, bool, bool]:
 
     from rawclient import RawClient
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     (tmp_path / "myid").write_text("2\n")
     cfg = parse_config(f"dataDir={tmp_path}\nclientPort={port}\ntickTime=500\ninitLimit=10\nsyncLimit=5\n"
                        "server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n")
