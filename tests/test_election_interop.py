@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from elector import Elector
 from zoopark.config import ServerSpec
 from zoopark.core.jute.election import PeerState
-from zoopark.runtime.elector import Elector
 
 from procs import (
     ZooKeeperProcess,

@@ -377,3 +377,45 @@ def test_a_leader_frozen_past_synclimit_under_write_load_follows_with_its_log_in
     finally:
         stop.set()
         close_clients(clients)
+
+
+def test_members_take_snapshots_every_snapcount_txns_and_restart_from_them() -> None:
+    """snapCount in an ensemble: every member (leader and followers) snapshots as its log grows, as ZooKeeper's
+    SyncRequestProcessor does on each, and a member restarted afterwards loads its newest snapshot and the log
+    after it: the tree is whole."""
+    extra = {**ensemble_config(ensemble_ports((1, 2, 3))), "snapCount": "100"}
+    members = [member(ZooParkProcess, i, extra) for i in (1, 2, 3)]
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_modes(members)
+        c = client(roles["leader"][0])
+        try:
+            c.ensure_path("/s")
+            for i in range(400):
+                c.create(f"/s/n{i}", str(i).encode())
+        finally:
+            close_clients([c])
+
+        def snapshots(p: ZooParkProcess) -> list[str]:
+            return sorted(f.name for f in (p.data_dir / "version-2").glob("snapshot.*"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(len(snapshots(p)) >= 3 for p in members):
+            time.sleep(0.2)
+        counts = {mode_of(p): len(snapshots(p)) for p in members}
+        # the first snapshot at start, then one about every 50-100 txns of the 400
+        assert all(n >= 3 for n in counts.values()), counts
+        follower = roles["follower"][0]
+        follower.stop()
+        follower.start(wait=False)
+        wait_modes(members)
+        c = client(follower)
+        try:
+            kids = c.get_children("/s")
+            assert len(kids) == 400
+            assert c.get("/s/n399")[0] == b"399"
+        finally:
+            close_clients([c])
+    finally:
+        for p in members:
+            p.cleanup()

@@ -3,8 +3,6 @@ accepts and refuses, and the updatingEpoch marker of a learner's sync cut short.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from zoopark.core.jute.quorum import make_zxid
@@ -54,25 +52,22 @@ def test_a_reload_in_the_middle_of_a_sync_keeps_the_marker(tmp_path) -> None:
 
 
 def test_the_members_reload_after_a_trunc_keeps_the_marker_of_its_sync(tmp_path) -> None:
-    """runtime/member.py: a TRUNC reloads the database; the marker the sync raised before it must survive
+    """runtime/memberdisk.py: a TRUNC reloads the database; the marker the sync raised before it must survive
     that reload (found by reading while building the member simulator: the reload settled it)."""
     from zoopark.config import parse_config
-    from zoopark.persist.writer import LogWriter
-    from zoopark.runtime.batching import TurnBatch
-    from zoopark.runtime.member import Member
+    from zoopark.runtime.memberdisk import MemberDisk
 
     (tmp_path / "myid").write_text("2\n")
     cfg = parse_config(f"dataDir={tmp_path}\nclientPort=2181\ntickTime=500\ninitLimit=10\nsyncLimit=5\n"
                        "server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n", tmp_path)
-    m = Member(cfg)
-    m.load()
-    m.writer = LogWriter(cfg.log_dir, 4096, False, lambda fn: fn(), lambda *a: None)
-    loop = asyncio.new_event_loop()
+    disk = MemberDisk(cfg)
+    disk.load()
+    disk.open_writer(lambda fn: fn(), lambda *a: None)
     try:
-        m.batch = TurnBatch(loop, m.writer, 1)
         epochs.mark_updating(cfg.snap_dir, True)  # the learner's UpdatingEpoch(True), before its Truncate
-        m._truncate(0)
+        disk.truncate(0)
         assert (cfg.snap_dir / epochs.UPDATING).exists()
+        disk.reload()  # the reload that starts the next election settles it
+        assert not (cfg.snap_dir / epochs.UPDATING).exists()
     finally:
-        m.writer.close()
-        loop.close()
+        disk.close()

@@ -10,9 +10,10 @@ of a TLS connection only once its handshake is done (with the client certificate
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .framing import FrameDecoder, FrameError
@@ -225,12 +226,15 @@ class ClientConnection(asyncio.Protocol):
 
 
 class ClientPort:
-    def __init__(self, handler: ClientHandler, settings: ClientPortSettings) -> None:
+    def __init__(self, handler: ClientHandler, settings: ClientPortSettings,
+                 ids: Iterator[int] | None = None) -> None:
+        """`ids`: where connection ids come from; an ensemble member passes one counter to the port of every
+        role, so that a connection of an ended role's port is never taken for one of the next."""
         self.handler = handler
         self.settings = settings
         self.conns: dict[int, ClientConnection] = {}
         self.per_ip: dict[str, int] = {}
-        self._next_id = 1
+        self._ids = ids if ids is not None else itertools.count(1)
         self.server: asyncio.AbstractServer | None = None  # the first listener
         self.servers: list[asyncio.AbstractServer] = []
         self.paused = False  # reading is off on every connection (the server is throttling)
@@ -238,9 +242,7 @@ class ClientPort:
 
     def factory(self, tls_ctx: ssl.SSLContext | None = None, unified: bool = False) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
-            conn_id = self._next_id
-            self._next_id += 1
-            return ClientConnection(self, conn_id, tls_ctx, unified)
+            return ClientConnection(self, next(self._ids), tls_ctx, unified)
         return make
 
     async def start(self, host: str, port: int, tls_ctx: ssl.SSLContext | None = None,

@@ -1,73 +1,70 @@
-"""An ensemble member: election, then following the leader over the quorum port (ZooKeeper 3.8's protocol),
-with the txn log, snapshots and epochs on disk as ZooKeeper keeps them.
+"""An ensemble member: the executor of the member machine (core/member/machine.py) on the loop.
 
-Electing with ZooKeeper servers or other members; following a leader (ZooKeeper's or ours) through
-discovery, DIFF / TRUNC / SNAP sync and broadcast, every ACK sent only after the fsync, the tree kept current
-from COMMITs (or INFORMs, as an observer); serving clients, reads here and writes forwarded to the leader
-(REQUEST); leading (runtime/leading.py).
+Every decision is the machine's (election, leading / following / observing, read-only mode, which role
+serves a connection, what is logged, sent and answered, and when); the seeded simulator (sim/member.py)
+drives the same machine. This adapter only carries inputs in and actions out:
+- inputs go through one queue (`feed`), each stepped with the wall clock, the actions of each step executed
+  before the next input; disk completions come back as inputs too;
+- every fenced action carries its role's generation, and one of an ended role is refused here: an ended
+  role cannot append to the log, send to a peer, reply to a client or accept a connection;
+- the log writer fences by generation as well: each role appends under a writer generation of its own
+  (one TurnBatch per machine generation), so what an ended role still had queued is never written.
+The links (election port, quorum port: runtime/peerlinks.py), the client port of a role
+(runtime/roleport.py) and the disk (runtime/memberdisk.py) are the I/O around it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import logging
-import struct
 import time
+from collections import deque
 
+from .. import timings
 from ..config import Config
-from ..core.jute.quorum import PacketType, QuorumPacket
-from ..core.jute.txns import decode_txn_entry
-from ..core.server.actions import Committed, Forward, Revalidate, Revalidated, SyncDone
-from ..core.server.core import ServerCore, replay_txn
-from ..core.tree import snapshot as snap
-from ..core.zab.actions import (
-    Append,
-    Deliver,
-    EpochPersisted,
-    InstallSnapshot,
-    PersistEpoch,
-    PingReply,
-    RoleChanged,
-    SnapshotInstalled,
-    Synced,
-    ToPeer,
+from ..core.member.actions import (
+    AppendLog,
+    ClientClose,
+    ClientSend,
+    ClosePort,
+    Done,
+    DropPeer,
+    Loaded,
+    LogFailed,
+    MarkUpdatingEpoch,
+    Note,
+    OpenPort,
+    PortClosed,
+    PortOpened,
+    Reload,
+    Reloaded,
+    RoleFailed,
+    SendPeer,
+    SendVote,
+    Tick,
     Truncate,
-    UpdatingEpoch,
+    VoteIn,
+    WriteEpoch,
+    WriteSnapshot,
 )
-from ..core.zab.election import PeerState
-from ..core.zab.learner import Learner, LeaveLeader
-from ..net.quorum import LeaderLink, connect_leader
-from ..persist import epochs
-from ..persist.recovery import recover
-from ..persist.writer import LogWriter
+from ..core.member.machine import MemberMachine, MemberSettings
+from ..core.zab.leader import Leader
+from ..core.zab.learner import Learner
+from ..net.client import ClientConnection
+from ..net.election import ElectionPort
 from ..quorumconfig import quorum_config_text
 from .batching import TurnBatch
-from .elector import Elector
-from .server import Server
-from .snapshotter import write_now
+from .memberdisk import WINDOW, MemberDisk
+from .peerlinks import QuorumLinks
+from .roleport import RolePort, ServingView, wall_ms
+from .server import autopurge, core_settings
+from .snapshotter import Snapshotter
 
 log = logging.getLogger("zoopark.member")
-_TICK_S = 0.1
-_WINDOW = 500  # ZooKeeper's committedLog: the newest txns a leader can send as a DIFF
-
-
-def _now_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
-
-
-async def _unless_stopped(coro, stop: asyncio.Event):
-    """The coroutine's result, or None if `stop` is set first (an election without a quorum never ends)."""
-    task = asyncio.ensure_future(coro)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    return None
+_TICK_S = 0.05
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 class Member:
@@ -77,355 +74,358 @@ class Member:
         self.my_id = cfg.my_id
         self.servers = {s.id: s for s in cfg.servers}
         self.observer = self.servers[self.my_id].observer
-        self.tree = None
-        self.sessions: dict[int, int] = {}
-        self.writer: LogWriter | None = None
-        self.link: LeaderLink | None = None
-        self.learner: Learner | None = None
-        self.left: asyncio.Event | None = None
-        self.state = "LOOKING"
-        self.serving = False
-        self.leader: int | None = None
-        self.window: list[tuple[int, bytes]] = []
-        self.server: Server | None = None
-        self.core: ServerCore | None = None
-        self.batch: TurnBatch | None = None
-        self.ro_server: Server | None = None
-        self.leader_run = None  # the LeaderRun while leading
-        self._closed = False
+        self.started_at = time.time()
+        self.disk = MemberDisk(cfg)
+        self.machine: MemberMachine | None = None
+        self.inbox: deque = deque()
+        self._pumping = False
+        self._batch: TurnBatch | None = None
+        self._batch_gen = -1
+        self.replies: dict[int, list[bytes]] = {}
+        self.conns: dict[int, ClientConnection] = {}
+        self.conn_ids = itertools.count(1)
+        self.port: RolePort | None = None  # the client port of the current (or last) serving role
         self.quorum_tls = None  # sslQuorum: the election and quorum ports' contexts (net.tls.QuorumTls)
         if cfg.ssl_quorum:
             from ..config import quorum_tls_settings
             from ..net.tls import quorum_contexts
 
             self.quorum_tls = quorum_contexts(quorum_tls_settings(cfg))
+        self.links = QuorumLinks(self)
+        self.election: ElectionPort | None = None
+        self._seen: tuple[str, int] = ("", -1)  # (mode, gen) last logged
+        self._looking_since = time.monotonic()
+        self._proposed_at: dict[int, float] = {}  # zxid -> when a leader logged it (proposal latency)
+        self._paused = False
+        self.stopped = False
+        self.snapshotter = Snapshotter(cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled,
+                                       fsync=cfg.force_sync)
 
-    # ---- start-up ----------------------------------------------------------------------------------
+    # ---- start-up and shutdown ---------------------------------------------------------------------
 
-    def load(self, settle_marker: bool = True) -> None:
-        window: list[tuple[int, bytes]] = []
+    def load(self, settle_marker: bool = True) -> Loaded:
+        return self.disk.load(settle_marker)
 
-        def apply(tree, sessions, e) -> None:
-            replay_txn(tree, sessions, e.hdr, e.record)
-            window.append((e.zxid, e.raw))
-            if len(window) > 2 * _WINDOW:
-                del window[:-_WINDOW]
-        rec = recover(self.cfg.snap_dir, self.cfg.log_dir, apply,
-                      extended_types=self.cfg.extended_types_enabled, trust_empty=self.cfg.snapshot_trust_empty)
-        self.window = window[-_WINDOW:]
-        self.tree, self.sessions = rec.tree, rec.sessions
-        if rec.snapshot_zxid < 0:  # ZooKeeper's first snapshot already holds /zookeeper/config
-            rec.tree.init_config_node(quorum_config_text(self.cfg).encode(), self.cfg.config_version,
-                                      time.time_ns() // 1_000_000)
-            write_now(self.cfg.snap_dir, rec.tree, rec.sessions, self.cfg.digest_enabled)
-        self.accepted, self.current = epochs.load_epochs(self.cfg.snap_dir, self.tree.last_zxid, settle_marker)
-        log.info("loaded: last zxid 0x%x, accepted epoch %d, current epoch %d, %d znodes", self.tree.last_zxid,
-                 self.accepted, self.current, len(self.tree.nodes))
+    def settings(self) -> MemberSettings:
+        cfg = self.cfg
+        core = dataclasses.replace(core_settings(cfg), server_id=self.my_id,
+                                   quorum_config=quorum_config_text(cfg).encode(),
+                                   quorum_config_version=cfg.config_version)
+        return MemberSettings(tick_ms=cfg.tick_time_ms, init_limit=cfg.init_limit or 10,
+                              sync_limit=cfg.sync_limit or 5, window_limit=WINDOW,
+                              read_only=cfg.read_only_mode_enabled, core=core)
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.load()
+        loaded = self.load()
         loop = asyncio.get_running_loop()
-        self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
-                                loop.call_soon_threadsafe, self._log_failed)
-        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg), self.quorum_tls)
-        await elector.start()
+        self.disk.open_writer(loop.call_soon_threadsafe, self._log_failed)
+        voters = frozenset(s.id for s in self.cfg.servers if not s.observer)
+        self.machine = MemberMachine(self.my_id, voters, loaded, self.settings(), observer=self.observer,
+                                     config=quorum_config_text(self.cfg).encode())
+        me = self.servers[self.my_id]
+        self.election = ElectionPort(self.my_id, (me.host, me.election_port),
+                                     {s.id: (s.host, s.election_port) for s in self.cfg.servers if s.id != self.my_id},
+                                     lambda sid, n: self.feed(VoteIn(sid, n)), self.quorum_tls)
+        await self.election.start()
         from ..admin.commands import Context
         from .ops import Ops
 
         ops = Ops(self.cfg, lambda: Context(self.client_server(), self, self.cfg))
         await ops.start()
+        ticker = loop.create_task(self._tick())
+        purger = loop.create_task(autopurge(self.cfg)) if self.cfg.autopurge_purge_interval_h > 0 else None
         try:
-            while not stop.is_set():
-                self.state, self.serving = "LOOKING", False
-                read_only = asyncio.create_task(self._read_only()) if self.cfg.read_only_mode_enabled else None
-                try:
-                    d = await _unless_stopped(elector.elect(self.tree.last_zxid, self.current), stop)
-                    if d is None:
-                        break
-                finally:
-                    if read_only is not None:
-                        read_only.cancel()
-                        await asyncio.gather(read_only, return_exceptions=True)
-                        await self._stop_read_only()
-                try:
-                    await self._play(d, stop)
-                except Exception:  # noqa: BLE001 - a member never exits on its own: the role ends, it elects
-                    log.exception("the %s role failed; electing again", self.state)
-                elector.election.set_state(PeerState.LOOKING)
-                if not stop.is_set():
-                    self._reload_or_keep()
+            self._run_actions(self.machine.start(wall_ms()), tick=True)
+            self._pump()
+            await stop.wait()
         finally:
-            await ops.stop()
-            await elector.stop()
-            if self.link is not None:
-                self.link.close("shutting down")
-            self.writer.close()
-
-    async def _play(self, d, stop: asyncio.Event) -> None:
-        """The role the election gave us, until it ends."""
-        if d.state == PeerState.LEADING:
-            from .leading import LeaderRun
-
-            self.state = "LEADING"
-            self.leader = self.my_id
-            self.leader_run = LeaderRun(self, stop)
-            try:
-                reason = await self.leader_run.run()
-            finally:
-                self.leader_run.end("the role is over")
-                self.leader_run = None
-            log.info("no longer leading: %s", reason)
-        else:
-            self.state = "OBSERVING" if self.observer else "FOLLOWING"
-            await self.follow(d.vote.leader, stop)
-
-    # ---- following ---------------------------------------------------------------------------------
-
-    async def follow(self, leader: int, stop: asyncio.Event) -> None:
-        spec = self.servers[leader]
-        me = self.servers[self.my_id]
-        self.leader = leader
-        self.left = asyncio.Event()
-        self.learner = None  # until connected: the ticker has nothing to time out before then
-        ticker = asyncio.create_task(self._tick())
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            for attempt in range(50):
-                try:
-                    self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item,
-                                                     self._on_lost, tls=self.quorum_tls)
-                except ConnectionError as e:
-                    log.warning("%s", e)
-                    return
-                log.info("%s leader %d at %s:%d", "observing" if self.observer else "following", leader, spec.host,
-                         spec.quorum_port)
-                self._closed = False
-                dialled = time.monotonic()
-                last = self.tree.last_zxid
-                self._begin_role()
-                learner = self.learner = Learner(self.my_id, leader, self.accepted, self.current, last, last,
-                                                 self.cfg.tick_time_ms, self.cfg.init_limit or 10,
-                                                 self.cfg.sync_limit or 5, observer=self.observer)
-                self._execute(self._guard(lambda lr=learner: lr.start(_now_ms())))
-                await asyncio.wait([asyncio.create_task(self.left.wait()), stopper],
-                                   return_when=asyncio.FIRST_COMPLETED)
-                # Closed at once, before the leader said a word (LEADERINFO): it was not listening yet behind
-                # whatever accepted our connection (a proxy, a load balancer). Dial again, as for a refused
-                # connect. A leader that stays silent is a dead leader: elect.
-                quick_close = self._closed and time.monotonic() - dialled < 1.0
-                if stop.is_set() or learner.phase != "info" or not quick_close or attempt == 49:
-                    break
-                self.left.clear()
-                self.learner = None
-                await asyncio.sleep(0.1)
-        finally:
+            self.stopped = True
             ticker.cancel()
-            stopper.cancel()
-            self._end_role()
-            if self.link is not None:
-                self.link.close("leaving the leader")
-            self.link, self.learner, self.serving = None, None, False
-            await self._stop_clients()
+            if purger is not None:
+                purger.cancel()
+            self.snapshotter.stop()
+            await ops.stop()
+            await self.election.stop()
+            self.links.close()
+            if self.port is not None:
+                await self.port.close()
+            if self._batch is not None:
+                self._batch.end()
+            self.disk.close()
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(_TICK_S)
-            if self.learner is not None:
-                self._execute(self._guard(lambda: self.learner.tick(_now_ms())))
+            self.feed(Tick())
+            self.snapshotter.poll()
 
-    def _guard(self, fn) -> list:
+    # ---- inputs ------------------------------------------------------------------------------------
+
+    def feed(self, event: object) -> None:
+        self.inbox.append(event)
+        self._pump()
+
+    def feed_all(self, events: list) -> None:
+        self.inbox.extend(events)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Step every queued input, each one's actions executed before the next; then flush the replies and
+        bring the links in step with the role."""
+        if self._pumping or self.machine is None or self.stopped:
+            return
+        self._pumping = True
         try:
-            return fn()
-        except LeaveLeader as e:
-            self._leave(str(e))
-            return []
-
-    def _leave(self, reason: str) -> None:
-        log.warning("stopped following leader %s: %s", self.leader, reason)
-        self._end_role()  # at once: nothing of this role is logged, sent or served from here on
-        if self.left is not None:
-            self.left.set()
-
-    # ---- role generations: the fence ---------------------------------------------------------------
-
-    def _begin_role(self) -> None:
-        """A role (one connection to a leader) begins: a new log generation; everything it logs, sends and
-        serves goes through `self.batch`, which is fenced by it (runtime/batching.py)."""
-        assert self.writer is not None
-        self.batch = TurnBatch(asyncio.get_running_loop(), self.writer, self.writer.begin())
-
-    def _end_role(self) -> None:
-        if self.batch is not None:
-            self.batch.end()
-
-    def _role_live(self) -> bool:
-        return self.batch is not None and self.batch.live
-
-    def _on_item(self, item) -> None:
-        if isinstance(item, QuorumPacket) and item.type == PacketType.SYNC:
-            if self.server is not None:
-                self.server._step(SyncDone())
-            return
-        if isinstance(item, QuorumPacket) and item.type == PacketType.REVALIDATE:
-            data = item.data or b""
-            if self.server is not None and len(data) >= 9:
-                session, valid = struct.unpack_from(">q?", data, 0)
-                self.server._step(Revalidated(session, valid))
-            return
-        if self.learner is not None:
-            self._execute(self._guard(lambda: self.learner.on_packet(item, _now_ms())))
-
-    def _on_lost(self, reason: str) -> None:
-        self._closed = True
-        self._leave(reason)
+            m = self.machine
+            while self.inbox:
+                event = self.inbox.popleft()
+                try:
+                    actions = m.step(event, wall_ms())
+                except Exception:  # noqa: BLE001 - a member never dies of one input: it is logged and dropped
+                    log.exception("the member machine failed on %s", type(event).__name__)
+                    continue
+                self._run_actions(actions, tick=type(event) is Tick)
+            self._after()
+        finally:
+            self._pumping = False
 
     # ---- actions -----------------------------------------------------------------------------------
 
-    def _execute(self, actions: list) -> None:
-        if not self._role_live():
-            return  # an ended role's actions: never executed (its generation is fenced)
+    def batch(self) -> TurnBatch:
+        """The current role's turn batch (log appends and peer writes), fenced by a writer generation."""
+        m = self.machine
+        assert m is not None and self.disk.writer is not None
+        if self._batch_gen != m.gen or self._batch is None:
+            if self._batch is not None:
+                self._batch.end()
+            self._batch = TurnBatch(asyncio.get_running_loop(), self.disk.writer, self.disk.writer.begin())
+            self._batch_gen = m.gen
+        return self._batch
+
+    def _run_actions(self, actions: list, tick: bool = False) -> None:
+        m = self.machine
+        assert m is not None
+        if self._batch is not None and self._batch_gen != m.gen:
+            self._batch.end()  # the role is over: nothing it queued is written or sent from now on
+            self._batch = None
+        gen = m.gen
+        voted = False
         for a in actions:
             t = type(a)
-            if t is ToPeer:
-                if self.link is not None:
-                    self.link.send(a.packet)
-            elif t is PingReply:
-                self._send(QuorumPacket(PacketType.PING, a.zxid, self._touches()))
-            elif t is Append:
-                assert self.batch is not None
-                then = a.then
-                self.batch.append(list(a.entries), lambda then=then: self._then(then))
-                if self.core is not None and a.entries:
-                    self.core.proposal_seen(a.entries[-1][0])
-            elif t is PersistEpoch:
-                epochs.write_epoch(self.cfg.snap_dir, a.name, a.epoch)
-                if a.name == epochs.ACCEPTED:
-                    self.accepted = a.epoch
+            if getattr(a, "gen", gen) != gen:
+                continue  # an ended role's action: refused
+            if t is ClientSend:
+                q = self.replies.get(a.conn)
+                if q is None:
+                    self.replies[a.conn] = [a.data]
                 else:
-                    self.current = a.epoch
-                self._then(a.then)
-            elif t is UpdatingEpoch:
-                epochs.mark_updating(self.cfg.snap_dir, a.active)
-            elif t is Deliver:
-                hdr, record = decode_txn_entry(a.txn)
-                if self.server is not None and self.core is not None:
-                    self.server._step(Committed(hdr, record))
-                else:
-                    replay_txn(self.tree, self.sessions, hdr, record)
-                self.window.append((a.zxid, a.txn))
-                if len(self.window) > 2 * _WINDOW:
-                    del self.window[:-_WINDOW]
-            elif t is InstallSnapshot:
-                got = snap.deserialize_body(a.raw, self.cfg.extended_types_enabled)
-                got.tree.last_zxid = a.zxid
-                self.tree, self.sessions = got.tree, got.sessions
-                path = write_now(self.cfg.snap_dir, self.tree, self.sessions, self.cfg.digest_enabled)
-                assert self.writer is not None
-                self.writer.roll()
-                log.info("installed the leader's snapshot at zxid 0x%x (%d znodes) as %s", a.zxid,
-                         len(self.tree.nodes), path.name)
-                self._then(a.then)
+                    q.append(a.data)
+            elif t is SendPeer:
+                self.links.send(a.sid, a.packet, gen, m.mode)
+            elif t is AppendLog:
+                self._append(a)
+            elif t is SendVote:
+                assert self.election is not None
+                self.election.send(a.sid, a.notification)
+                voted = True
+            elif t is ClientClose:
+                self._flush_one(a.conn)
+                conn = self.conns.get(a.conn)
+                if conn is not None:
+                    conn.close(a.reason)
+            elif t is WriteEpoch:
+                self.disk.write_epoch(a.name, a.epoch)
+                self.inbox.extend(Done(gen, item) for item in a.then)
+            elif t is MarkUpdatingEpoch:
+                self.disk.mark_updating(a.active)
+            elif t is WriteSnapshot:
+                self.batch().flush()
+                self.disk.write_snapshot(m.tree, m.sessions)
+                self.inbox.extend(Done(gen, item) for item in a.then)
             elif t is Truncate:
-                self._truncate(a.zxid)
-            elif t is RoleChanged:
-                if a.serving:
-                    self.serving = True
-                    log.info("following leader %d in epoch %s: synced and serving (zxid 0x%x)", a.leader,
-                             a.epoch, self.tree.last_zxid)
-                    self._serve_clients()
-
-    def _then(self, items: tuple) -> None:
-        learner = self.learner
-        for ev in items:
-            if isinstance(ev, (Synced, EpochPersisted, SnapshotInstalled)):
-                if learner is None or learner is not self.learner:
-                    continue
-                if isinstance(ev, Synced):
-                    self._execute(self._guard(lambda ev=ev: learner.on_synced(ev.zxid)))
-                elif isinstance(ev, EpochPersisted):
-                    self._execute(self._guard(lambda ev=ev: learner.on_epoch_persisted(ev)))
+                self.batch().flush()  # TRUNC starts a sync: nothing of this role is queued behind it
+                self._reloaded(gen, lambda z=a.zxid: self.disk.truncate(z))
+            elif t is Reload:
+                self._reloaded(gen, self.disk.reload)
+            elif t is DropPeer:
+                self.links.drop(a.sid, a.reason)
+            elif t is OpenPort:
+                asyncio.get_running_loop().create_task(self._open_port(gen, m.mode))
+            elif t is ClosePort:
+                asyncio.get_running_loop().create_task(self._close_port())
+            elif t is Note:
+                log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
             else:
-                self._execute([ev])
+                raise AssertionError(f"unknown member action {a!r}")
+        if voted and tick and self.election is not None:
+            self.election.connect_all()  # resending: re-dial whoever we lost (ZooKeeper's connectAll)
 
-    def _reload(self) -> None:
-        """Out of a role, the state is the log again (ZooKeeper reloads its database): txns we logged but never
-        saw committed are part of it, so the next leader hears our true last zxid and truncates what it must."""
-        assert self.writer is not None
-        self.writer.drain()  # the role's generation has ended: what it queued is dropped, not written
-        self.load()
+    def _append(self, a: AppendLog) -> None:
+        gen, then = a.gen, a.then
+        if self.machine is not None and self.machine.mode == "LEADING":
+            now = time.monotonic()
+            for zxid, _ in a.entries:
+                self._proposed_at[zxid] = now
+        batch = self.batch()
+        batch.append(list(a.entries), lambda: self.feed_all([Done(gen, item) for item in then]))
+        core = self.machine.core if self.machine is not None else None
+        if self.snapshotter.appended(len(a.entries), sum(len(e) for _, e in a.entries)) and core is not None:
+            # snapCount: a fuzzy snapshot of the applied state, in a forked child; the log goes on in a new
+            # file, so recovery replays from the file holding the snapshot's zxid onwards (as ZooKeeper).
+            self.disk.writer.roll()
+            self.snapshotter.start(core.tree, core.sessions)
 
-    def _reload_or_keep(self) -> None:
-        """A member never exits on its own: if the reload fails, it elects with the state it has."""
+    def _reloaded(self, gen: int, load) -> None:
+        """Reload / Truncate: the machine hears `Reloaded` before any other input."""
+        m = self.machine
+        assert m is not None
         try:
-            self._reload()
-        except Exception:  # noqa: BLE001 - logged; the disk is looked at again after the next role
-            log.exception("reloading the database failed; electing with the state in memory (last zxid 0x%x)",
-                          self.tree.last_zxid)
+            loaded = load()
+        except Exception:  # noqa: BLE001 - a member never exits on its own: it elects with what it has
+            log.exception("reloading the database failed; going on with the state in memory (last zxid 0x%x)",
+                          m.peer.last_zxid)
+            loaded = Loaded(m.tree, m.sessions, m.peer.last_zxid, list(m.peer.window), m.peer.accepted_epoch,
+                            m.peer.current_epoch)
+        self.inbox.appendleft(Reloaded(gen, loaded))
 
-    def _serve_clients(self) -> None:
-        """Synced with the leader: serve clients, reads here, writes through the leader. The core exists
-        from now on (commits go to it); the port opens in the background."""
-        if self.server is not None:
+    async def _open_port(self, gen: int, mode: str) -> None:
+        old, self.port = self.port, RolePort(self, gen)
+        if old is not None:
+            await old.close()
+        try:
+            await self.port.open(mode)
+        except OSError as e:
+            log.error("cannot open the client port: %s", e)
+            self.feed(RoleFailed(gen, f"the client port cannot be opened: {e}"))
+        self.feed(PortOpened(gen))
+
+    async def _close_port(self) -> None:
+        if self.port is not None:
+            await self.port.close()
+        self.feed(PortClosed())
+
+    def _log_failed(self, exc: BaseException, callbacks: list, generation: int) -> None:
+        """The writer ended `generation` (nothing unwritten of it was acknowledged): its role ends too."""
+        if self._batch is not None and self._batch.generation == generation:
+            log.error("txn log write failed: %s; leaving the role", exc)
+            self.feed(LogFailed(self._batch_gen, str(exc)))
+
+    # ---- after each run of inputs ------------------------------------------------------------------
+
+    def _after(self) -> None:
+        m = self.machine
+        assert m is not None
+        self._flush()
+        self.links.reconcile(m.mode, m.gen)
+        seen = (m.mode, m.gen)
+        if seen != self._seen:
+            self._role_began(m, seen[0])
+            self._seen = seen
+        if m.mode == "LEADING" and self._proposed_at:
+            self._committed(m)
+        self._throttle(m)
+
+    def _role_began(self, m: MemberMachine, mode: str) -> None:
+        was = self._seen[0]
+        if mode == "LOOKING":
+            self._looking_since = time.monotonic()
+            self._proposed_at.clear()
+        elif was == "LOOKING" and mode != "READ-ONLY":
+            timings.ELECTION.observe(time.monotonic() - self._looking_since)
+        role = m.peer.role
+        if isinstance(role, Learner):
+            log.info("%s: leader %d", mode, role.leader)
+        elif mode != "LOOKING":
+            log.info("%s", mode)
+
+    def _committed(self, m: MemberMachine) -> None:
+        role = m.peer.role
+        if not isinstance(role, Leader):
             return
-        server = self.server = Server.replica(self.cfg, self.tree, self.sessions,
-                                              "observer" if self.observer else "follower",
-                                              on_forward=self._forward)
-        self.core = server.core
-        self.core.become_follower()
-        server.fence = self._role_live
-        server.ensemble_stats = self.stats
-        asyncio.get_running_loop().create_task(self._open(server))
+        done = [z for z in self._proposed_at if z <= role.last_committed]
+        now = time.monotonic()
+        for z in done:
+            timings.PROPOSAL.observe(now - self._proposed_at.pop(z))
 
-    async def _open(self, server: Server) -> None:
-        await server.open_port()
-        if self.server is not server:  # the role ended while the port was opening: close it again
-            await server.close_port()
+    def _flush(self) -> None:
+        if not self.replies:
+            return
+        replies, self.replies = self.replies, {}
+        for conn_id, parts in replies.items():
+            conn = self.conns.get(conn_id)
+            if conn is not None:
+                conn.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
-    # ---- for the admin server ----------------------------------------------------------------------
+    def _flush_one(self, conn_id: int) -> None:
+        parts = self.replies.pop(conn_id, None)
+        conn = self.conns.get(conn_id)
+        if parts and conn is not None:
+            conn.write(b"".join(parts))
 
-    def client_server(self) -> Server | None:
-        """The client-facing server of the current role (leader's, follower's, read-only), if any."""
-        if self.leader_run is not None:
-            return self.leader_run.server
-        return self.server or self.ro_server
+    def _throttle(self, m: MemberMachine) -> None:
+        """globalOutstandingLimit: stop reading from clients while too many writes are in flight."""
+        port = self.port
+        if port is None:
+            return
+        outstanding = len(m.core.proposals) if m.core is not None else 0
+        limit = self.cfg.global_outstanding_limit
+        if not self._paused and outstanding > limit:
+            self._paused = True
+            port.port.pause_all()
+        elif self._paused and outstanding <= limit // 2:
+            self._paused = False
+            port.port.resume_all()
+
+    # ---- what the admin server, the four-letter words and the metrics read --------------------------
+
+    @property
+    def state(self) -> str:
+        m = self.machine
+        if m is None or m.mode in ("LOOKING", "READ-ONLY"):
+            return "LOOKING"
+        return m.mode
+
+    @property
+    def leader(self) -> int | None:
+        role = self.machine.peer.role if self.machine is not None else None
+        if isinstance(role, Learner):
+            return role.leader
+        return self.my_id if isinstance(role, Leader) else None
+
+    @property
+    def leader_run(self) -> LeaderView | None:
+        m = self.machine
+        if m is None or not isinstance(m.peer.role, Leader):
+            return None
+        return LeaderView(m)
+
+    def client_server(self) -> ServingView | None:
+        """The role serving clients now (leader's, follower's, observer's, read-only), if any."""
+        m = self.machine
+        if m is None or m.core is None:
+            return None
+        return ServingView(self, m.core, m.mode, self.port.port if self.port is not None else None)
 
     def zab_state(self) -> str:
         """ZooKeeper's ZabState: election, discovery, synchronization or broadcast."""
-        if self.state == "LOOKING":
+        m = self.machine
+        role = m.peer.role if m is not None else None
+        if role is None:
             return "election"
-        if self.leader_run is not None:
-            ld = self.leader_run.leader
-            return "broadcast" if ld.established else "discovery" if not ld.current_epoch_persisted else \
+        if isinstance(role, Leader):
+            return "broadcast" if role.established else "discovery" if not role.current_epoch_persisted else \
                 "synchronization"
-        lr = self.learner
-        if lr is None or lr.phase in ("info", "epoch"):
+        if role.phase in ("info", "epoch"):
             return "discovery"
-        return "broadcast" if lr.phase == "broadcast" else "synchronization"
-
-    # ---- read-only mode ----------------------------------------------------------------------------
-
-    async def _read_only(self) -> None:
-        """readonlymode.enabled: after max(2 s, tickTime) without a leader, serve read-only clients from what
-        is on disk (ZooKeeper's ReadOnlyZooKeeperServer), until the next role begins."""
-        await asyncio.sleep(max(2000, self.cfg.tick_time_ms) / 1000)
-        server = self.ro_server = Server.replica(self.cfg, self.tree, {}, "read-only")
-        server.core.become_read_only()
-        server.fence = lambda: self.ro_server is server  # read-only mode ends the moment a role begins
-        await server.open_port()
-        log.warning("no quorum: serving read-only clients at zxid 0x%x", self.tree.last_zxid)
-
-    async def _stop_read_only(self) -> None:
-        server, self.ro_server = self.ro_server, None
-        if server is None:
-            return
-        await server.close_port()
-        for sid in list(server.core.sessions.sessions):  # local sessions: their watches go with them
-            server.core.tree.remove_session_watches(sid)
-        log.info("read-only mode ended")
+        return "broadcast" if role.phase == "broadcast" else "synchronization"
 
     def stats(self) -> dict[str, int | str]:
-        """mntr's rows of a follower or an observer (ZooKeeper 3.8's names)."""
-        lr = self.learner
+        """mntr's rows of the role (ZooKeeper 3.8's names)."""
+        run = self.leader_run
+        if run is not None:
+            return run.stats()
+        role = self.machine.peer.role if self.machine is not None else None
+        lr = role if isinstance(role, Learner) else None
         rows: dict[str, int | str] = {
             "zk_peer_state": f"{'observing' if self.observer else 'following'} - "
                              f"{'broadcast' if lr is not None and lr.phase == 'broadcast' else 'synchronization'}",
@@ -433,55 +433,50 @@ class Member:
             "zk_learner_proposal_received_count": lr.proposals_received if lr is not None else 0,
             "zk_learner_commit_received_count": lr.commits_received if lr is not None else 0,
         }
-        if self.observer and self.leader is not None:
-            rows["zk_observer_master_id"] = self.leader
+        if self.observer and lr is not None:
+            rows["zk_observer_master_id"] = lr.leader
         return rows
 
-    async def _stop_clients(self) -> None:
-        """Not following any more: ZooKeeper drops every client connection; so do we."""
-        server, core = self.server, self.core
-        self.server, self.core = None, None
-        if server is not None:
-            await server.close_port()
-        if core is not None:
-            self.tree = core.tree
-            self.sessions = {sid: s.timeout_ms for sid, s in core.sessions.sessions.items()}
-
-    def _forward(self, f: Forward | Revalidate) -> None:
-        if isinstance(f, Revalidate):
-            self._send(QuorumPacket(PacketType.REVALIDATE, -1, struct.pack(">qi", f.session, f.timeout_ms)))
-        else:
-            data = struct.pack(">qii", f.session, f.cxid, f.op) + f.body
-            self._send(QuorumPacket(PacketType.REQUEST, 0, data, tuple(f.auth) or None))
-
-    def _send(self, packet: QuorumPacket) -> None:
-        link = self.link
-        if link is not None and not link.closed and link.transport is not None and self.batch is not None:
-            self.batch.write(link.transport, packet.encode())
-
-    def _touches(self) -> bytes:
-        """The sessions of our clients, for the leader's session tracker (a PING reply's payload)."""
-        if self.core is None:
-            return b""
-        return b"".join(struct.pack(">qi", sid, timeout) for sid, timeout in self.core.take_touches())
-
-    def _truncate(self, zxid: int) -> None:
-        """TRUNC: cut the log after `zxid` and rebuild the tree from what is left."""
-        assert self.writer is not None and self.batch is not None
-        self.batch.flush()  # TRUNC comes at the start of a sync: nothing of this role is queued behind it
-        self.writer.truncate(zxid)
-        log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
-        # The sync this TRUNC begins has raised the updatingEpoch marker; its txns (of an epoch possibly
-        # newer than currentEpoch) come next, so the marker must outlive this reload.
-        self.load(settle_marker=False)
-
-    def _log_failed(self, exc: BaseException, callbacks: list, generation: int) -> None:
-        """The writer ended `generation` (nothing unwritten of it was acknowledged): its role ends too; the
-        next role logs under a new generation, in a new file."""
+    def proposal_sizes(self) -> tuple[int, int, int]:
         run = self.leader_run
-        if run is not None and run.batch.generation == generation:
-            log.error("txn log write failed: %s; leaving LEADING", exc)
-            run.end(f"log write failed: {exc}")
-        elif self.batch is not None and self.batch.generation == generation:
-            log.error("txn log write failed: %s; leaving the leader", exc)
-            self._leave(f"log write failed: {exc}")
+        return run.leader.proposal_sizes if run is not None else (0, 0, 0)
+
+
+class LeaderView:
+    """The leading role, as the admin server and mntr see it."""
+
+    def __init__(self, machine: MemberMachine) -> None:
+        self.machine = machine
+        role = machine.peer.role
+        assert isinstance(role, Leader)
+        self.leader = role
+
+    def learner_lags(self) -> dict[int, int]:
+        """Each synced follower's lag in proposals (observers: 0, they do not ACK)."""
+        return {lr.sid: self.leader.lag(lr) for lr in self.leader.learners.values()}
+
+    def stats(self) -> dict[str, int | str]:
+        """mntr's leader rows: ZooKeeper 3.8's names, then ours (zk_followers as 3.4 had it, the outstanding
+        proposals, the epoch, and how many proposals the furthest-behind follower has yet to ACK)."""
+        ld = self.leader
+        learners = list(ld.learners.values())
+        synced = [lr for lr in learners if lr.phase == "uptodate"]
+        last, lo, hi = ld.proposal_sizes
+        return {
+            "zk_peer_state": "leading - broadcast",
+            "zk_learners": len(learners),
+            "zk_synced_followers": sum(1 for lr in synced if not lr.observer),
+            "zk_synced_non_voting_followers": 0,
+            "zk_synced_observers": sum(1 for lr in synced if lr.observer),
+            "zk_pending_syncs": len(self.machine.pending_syncs),
+            "zk_last_proposal_size": last,
+            "zk_min_proposal_size": lo,
+            "zk_max_proposal_size": hi,
+            "zk_proposal_count": ld.proposal_count,
+            "zk_quorum_size": len(ld.voters),
+            "zk_leader_uptime": max(0, wall_ms() - ld.established_ms),
+            "zk_followers": sum(1 for lr in learners if lr.sid in ld.voters),
+            "zk_outstanding_proposals": len(ld.outstanding),
+            "zk_epoch": ld.epoch or 0,
+            "zk_max_follower_lag": max((ld.lag(lr) for lr in learners), default=0),
+        }

@@ -71,6 +71,19 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+async def autopurge(cfg: Config) -> None:
+    """autopurge.purgeInterval: ZooKeeper's DatadirCleanupManager, run off the loop."""
+    retain = cfg.autopurge_snap_retain_count
+    while True:
+        try:
+            result = await asyncio.to_thread(purge.purge, cfg.snap_dir, cfg.log_dir, retain)
+            log.info("autopurge: kept %d snapshots and %d logs, removed %d files",
+                     len(result.kept_snapshots), len(result.kept_logs), len(result.removed))
+        except OSError as e:
+            log.error("autopurge failed: %s", e)
+        await asyncio.sleep(cfg.autopurge_purge_interval_h * 3600.0)
+
+
 class Server(ClientHandler):
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -164,7 +177,7 @@ class Server(ClientHandler):
         await self._listen()
         self._tick_task = asyncio.create_task(self._ticker())
         if self.cfg.autopurge_purge_interval_h > 0:
-            self._purge_task = asyncio.create_task(self._autopurge(self.cfg.autopurge_purge_interval_h * 3600.0))
+            self._purge_task = asyncio.create_task(autopurge(self.cfg))
 
     def _snapshot(self) -> None:
         assert self.writer is not None and self._loop is not None
@@ -181,18 +194,6 @@ class Server(ClientHandler):
             os.close(fd)
             self.snapshotter.poll()
         loop.add_reader(fd, exited)
-
-    async def _autopurge(self, interval_s: float) -> None:
-        """autopurge.purgeInterval: ZooKeeper's DatadirCleanupManager, run off the loop."""
-        retain = self.cfg.autopurge_snap_retain_count
-        while True:
-            try:
-                result = await asyncio.to_thread(purge.purge, self.cfg.snap_dir, self.cfg.log_dir, retain)
-                log.info("autopurge: kept %d snapshots and %d logs, removed %d files",
-                         len(result.kept_snapshots), len(result.kept_logs), len(result.removed))
-            except OSError as e:
-                log.error("autopurge failed: %s", e)
-            await asyncio.sleep(interval_s)
 
     @classmethod
     def replica(cls, cfg: Config, tree, sessions: dict[int, int], mode: str,

@@ -57,6 +57,9 @@ class PeerLost:
 class ClientConnect:
     conn: int
     remote_ip: str = "127.0.0.1"
+    remote_port: int = 0
+    nonce: bytes = b""  # fresh random bytes for the connection's SASL exchange (when SASL is configured)
+    x509_subject: str | None = None  # the verified client certificate's subject (TLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,15 @@ class Done:
 class LogFailed:
     """A log write of role `gen` failed (fsync error, full disk): it and everything queued after it are not
     durable, and nothing of them was acknowledged."""
+
+    gen: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFailed:
+    """The executor could not carry out what role `gen` needs (its quorum port cannot be bound, say): the
+    role ends and the member elects again."""
 
     gen: int
     reason: str

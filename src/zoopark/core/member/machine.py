@@ -52,6 +52,7 @@ from .actions import (
     PortOpened,
     Reload,
     Reloaded,
+    RoleFailed,
     SendPeer,
     SendVote,
     Tick,
@@ -77,7 +78,7 @@ class MemberSettings:
 
 class MemberMachine:
     def __init__(self, my_id: int, voters: frozenset[int], loaded: Loaded, settings: MemberSettings,
-                 observer: bool = False) -> None:
+                 observer: bool = False, config: bytes = b"") -> None:
         self.my_id = my_id
         self.voters = voters
         self.observer = observer
@@ -86,7 +87,7 @@ class MemberMachine:
         self.tree, self.sessions = loaded.tree, loaded.sessions
         disk = za.Persistent(loaded.accepted_epoch, loaded.current_epoch, loaded.last_zxid, list(loaded.window))
         self.peer = ZabPeer(my_id, voters, disk, self._snapshot, settings.tick_ms, settings.init_limit,
-                            settings.sync_limit, settings.window_limit, observer=observer, reload_ms=1)
+                            settings.sync_limit, settings.window_limit, observer=observer, reload_ms=1, config=config)
         self.gen = 0
         self.mode = "LOOKING"  # LOOKING | LEADING | FOLLOWING | OBSERVING | READ-ONLY
         self.core: ServerCore | None = None
@@ -135,12 +136,14 @@ class MemberMachine:
             return self._on_tick()
         if t is Done:
             return self._on_done(event)
-        if t is LogFailed:
-            # The role cannot go on without what it logged: it ends, and the next election starts from
-            # what the disk holds (the writer continues in a fresh file for the next generation).
+        if t is LogFailed or t is RoleFailed:
+            # The role cannot go on without what it logged (or what the executor could not do for it): it
+            # ends, and the next election starts from what the disk holds (the writer continues in a fresh
+            # file for the next generation).
             if event.gen != self.gen:
                 return []
-            return self._zab(self.peer.leave(f"log write failed: {event.reason}", now_ms))
+            what = "log write failed: " if t is LogFailed else ""
+            return self._zab(self.peer.leave(f"{what}{event.reason}", now_ms))
         if t is PortOpened:
             return self._on_port_opened(event.gen)
         if t is PortClosed:
@@ -256,7 +259,7 @@ class MemberMachine:
             return self._begin_looking(a.reason or "role ended")
         if not a.serving:  # a role begins (or a learner dials its leader again): a new incarnation
             return self._new_role(a.role)
-        out: list = [Note("info", f"{a.role} epoch {a.epoch}: serving")]
+        out: list = [Note("info", f"{a.role} epoch {a.epoch}: synced and serving (zxid 0x{self.tree.last_zxid:x})")]
         return out + self._serve(a.epoch)
 
     def _deliver(self, d: za.Deliver) -> list:
@@ -399,7 +402,7 @@ class MemberMachine:
         if self.port != "open" or self.core is None:
             return [ClientClose(self.gen, c.conn, f"not serving clients ({self.mode}, port {self.port})")]
         self.conns.add(c.conn)
-        return self._core(sa.Connected(c.conn, c.remote_ip))
+        return self._core(sa.Connected(c.conn, c.remote_ip, c.remote_port, c.nonce, c.x509_subject))
 
     def _core(self, event: object) -> list:
         core = self.core

@@ -34,7 +34,9 @@ class ZabPeer:
     def __init__(self, my_id: int, voters: frozenset[int], disk: Persistent,
                  snapshot: Callable[[], tuple[int, bytes]], tick_ms: int = 2000, init_limit: int = 10,
                  sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False,
-                 observer: bool = False, reload_ms: int = 0) -> None:
+                 observer: bool = False, reload_ms: int = 0, config: bytes = b"") -> None:
+        """`config`: the ensemble as quorumconfig.quorum_config_text writes it, sent with every notification
+        (ZooKeeper 3.8 peers read it from version-2 notifications)."""
         self.my_id = my_id
         self.voters = voters
         self.observer = observer
@@ -47,7 +49,7 @@ class ZabPeer:
         self.snapshot = snapshot
         self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
         self.window_limit = window_limit
-        self.election = Election(my_id, voters, observer=observer)
+        self.election = Election(my_id, voters, observer=observer, config=config)
         # How long the peer takes between going LOOKING and starting its round (a real member reloads its
         # log then); notifications in between wait for the round.
         self.reload_ms = reload_ms

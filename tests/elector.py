@@ -1,4 +1,5 @@
-"""One server's leader election on the loop: the pure `Election` core, its election links, and a clock.
+"""For tests that take part in an election beside ZooKeeper servers without a whole member: the pure
+`Election` core, its election links (net/election.py) and a clock on the loop.
 
 `await elector.elect(last_zxid, current_epoch)` runs an election round and returns the decision; the elector
 keeps answering LOOKING peers with that vote afterwards, as ZooKeeper's receiver thread does.
@@ -10,11 +11,11 @@ import asyncio
 import logging
 import time
 
-from .. import timings
-from ..config import ServerSpec
-from ..core.jute.election import Notification
-from ..core.zab.election import Decided, Election, SendTo
-from ..net.election import ElectionPort
+from zoopark import timings
+from zoopark.config import ServerSpec
+from zoopark.core.jute.election import Notification
+from zoopark.core.zab.election import Decided, Election, SendTo
+from zoopark.net.election import ElectionPort
 
 log = logging.getLogger("zoopark.election")
 _TICK_S = 0.05

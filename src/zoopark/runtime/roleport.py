@@ -1,0 +1,112 @@
+"""The client port of one serving role of an ensemble member, for the member machine's executor: connections
+in as `ClientConnect` / `ClientFrame` / `ClientGone`, the four-letter words answered from the machine's core.
+A port is opened for a role (`OpenPort`) and stopped for good when it ends (`ClosePort`); connection ids come
+from one counter for the member's whole life, so a connection of an ended role is never taken for one of the
+next."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..admin import fourlw
+from ..core.member.actions import ClientConnect, ClientFrame, ClientGone
+from ..core.server.sasl import NONCE_BYTES
+from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPortSettings
+
+if TYPE_CHECKING:
+    from .member import Member
+
+log = logging.getLogger("zoopark.member")
+
+MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer", "READ-ONLY": "read-only"}
+
+
+class RolePort(ClientHandler):
+    def __init__(self, member: Member, gen: int) -> None:
+        cfg = member.cfg
+        self.m = member
+        self.gen = gen
+        self.port = ClientPort(self, ClientPortSettings(
+            max_client_cnxns=cfg.max_client_cnxns,
+            jute_max_buffer_bytes=cfg.jute_max_buffer_bytes,
+            handshake_timeout_s=cfg.sessionless_cnxn_timeout_ms / 1000,
+        ), member.conn_ids)
+
+    async def open(self, mode: str) -> None:
+        """Listen on clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort."""
+        cfg = self.m.cfg
+        ctx = None
+        if cfg.tls_needed:
+            from ..config import tls_settings
+            from ..net.tls import server_context
+
+            ctx = server_context(tls_settings(cfg))
+        unified = cfg.client_port_unification
+        if cfg.client_port is not None:
+            await self.port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
+            log.info("serving clients on %s:%d as %s%s", cfg.client_port_address, self.port.bound_ports()[-1],
+                     MODES.get(mode, mode), " (TLS and plain: client.portUnification)" if unified else "")
+        if cfg.secure_client_port is not None:
+            await self.port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
+            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s) as %s", cfg.secure_client_port_address,
+                     self.port.bound_ports()[-1], cfg.ssl_client_auth, MODES.get(mode, mode))
+
+    async def close(self) -> None:
+        await self.port.stop()
+
+    # ---- ClientHandler -----------------------------------------------------------------------------
+
+    def connected(self, conn: ClientConnection) -> None:
+        m = self.m
+        if m.machine is None or self.gen != m.machine.gen:
+            conn.close("this server's role has ended")
+            return
+        m.conns[conn.id] = conn
+        core = m.machine.core
+        nonce = os.urandom(NONCE_BYTES) if core is not None and core.sasl_enabled else b""
+        m.feed(ClientConnect(conn.id, conn.remote_ip, conn.remote_port, nonce, conn.x509_subject))
+
+    def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
+        if conn.id in self.m.conns:
+            self.m.feed_all([ClientFrame(conn.id, f) for f in frames])
+
+    def disconnected(self, conn: ClientConnection) -> None:
+        if self.m.conns.pop(conn.id, None) is not None:
+            self.m.feed(ClientGone(conn.id))
+
+    def four_letter(self, cmd: str, conn: ClientConnection) -> str | None:
+        if cmd not in fourlw.KNOWN:
+            return None
+        view = self.m.client_server()
+        if view is None:
+            return "This ZooKeeper instance is not currently serving requests\n"
+        c = view.core.conns.get(conn.id)
+        if c is not None:  # ZooKeeper counts the command as a packet received
+            c.stats.recved += 1
+            view.core.stats.packets_received += 1
+        return fourlw.answer(cmd, view, conn.remote_ip)
+
+
+class ServingView:
+    """What the four-letter words, the admin server and the metrics read of the role serving clients now."""
+
+    def __init__(self, member: Member, core: Any, mode: str, port: ClientPort | None) -> None:
+        self.cfg = member.cfg
+        self.core = core
+        self.mode = MODES.get(mode, mode.lower())
+        self.port = port if port is not None else _NoPort()
+        self.started_at = member.started_at
+        self.ensemble_stats = member.stats
+        if mode == "LEADING":
+            self.proposal_sizes = member.proposal_sizes
+
+
+class _NoPort:
+    conns: dict = {}
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
