@@ -36,7 +36,7 @@ from ..core.zab.actions import (
     ToPeer,
 )
 from ..core.zab.leader import Leader, StepDown
-from ..net import peertls
+from ..net import peertls, quorumsasl
 from ..persist import epochs
 from .batching import TurnBatch
 from .server import Server
@@ -117,8 +117,8 @@ class LeaderRun:
     async def run(self) -> str:
         me = self.m.servers[self.m.my_id]
         loop = asyncio.get_running_loop()
-        listener = await peertls.listen(loop, lambda: _LearnerLink(self), me.host, me.quorum_port,
-                                        self.m.quorum_tls, "quorum port")
+        learners = quorumsasl.accepting(lambda: _LearnerLink(self), self.m.quorum_sasl, "quorum port")
+        listener = await peertls.listen(loop, learners, me.host, me.quorum_port, self.m.quorum_tls, "quorum port")
         log.info("LEADING: listening for learners on %s:%d", me.host, me.quorum_port)
         self._execute(self._guard(lambda: self.leader.start(_now_ms())))
         ticker = asyncio.create_task(self._tick())

@@ -43,6 +43,7 @@ from ..persist.writer import LogWriter
 from ..quorumconfig import quorum_config_text
 from .batching import TurnBatch
 from .elector import Elector
+from .saslconf import quorum_sasl
 from .server import Server
 from .snapshotter import write_now
 
@@ -99,6 +100,7 @@ class Member:
             from ..net.tls import quorum_contexts
 
             self.quorum_tls = quorum_contexts(quorum_tls_settings(cfg))
+        self.quorum_sasl = quorum_sasl(cfg)  # quorum.auth.*: net.quorumsasl.QuorumSasl, or None
 
     # ---- start-up ----------------------------------------------------------------------------------
 
@@ -127,7 +129,8 @@ class Member:
         loop = asyncio.get_running_loop()
         self.writer = LogWriter(self.cfg.log_dir, self.cfg.pre_alloc_size_bytes, self.cfg.force_sync,
                                 loop.call_soon_threadsafe, self._log_failed)
-        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg), self.quorum_tls)
+        elector = Elector(self.my_id, list(self.cfg.servers), quorum_config_text(self.cfg), self.quorum_tls,
+                          self.quorum_sasl)
         await elector.start()
         from ..admin.commands import Context
         from .ops import Ops
@@ -193,7 +196,8 @@ class Member:
             for attempt in range(50):
                 try:
                     self.link = await connect_leader(spec.host, spec.quorum_port, me.host, self._on_item,
-                                                     self._on_lost, tls=self.quorum_tls)
+                                                     self._on_lost, tls=self.quorum_tls,
+                                                     sasl=self.quorum_sasl)
                 except ConnectionError as e:
                     log.warning("%s", e)
                     return
