@@ -7,6 +7,8 @@ tests/test_quorum_sasl_core.py."""
 
 from __future__ import annotations
 
+import re
+import socket
 import time
 from pathlib import Path
 
@@ -14,6 +16,9 @@ import pytest
 from kazoo.client import KazooClient
 
 from test_quorum_tls import commit_everywhere, pki, quorum_tls, wait_for_log  # noqa: F401 - pki: a fixture
+from zoopark.core.jute import quorumauth
+from zoopark.core.jute.election import InitialMessage
+from zoopark.core.jute.quorumauth import MAGIC_BYTES, AuthStatus, QuorumAuthPacket
 
 from procs import (
     ServerProcess,
@@ -73,6 +78,55 @@ def stays_out(p: ServerProcess, others: list[ServerProcess], seconds: float) -> 
         assert server_mode(p.port) == "", f"{p.kind} {p.port} was let in:\n{p.log_tail()}"
         time.sleep(0.5)
     wait_settled(others, 30)
+
+
+def answer_until_closed(port: int, payload: bytes, timeout_s: float = 15.0) -> bytes:
+    """What the member at `port` sends back to `payload` before it closes the connection."""
+    got = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        s.sendall(payload)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                return got
+            if not b:
+                return got
+            got += b
+    raise AssertionError(f"port {port} kept the connection open: {got!r}")
+
+
+# An election connection from a server 9 nobody configured, then bad quorum auth bytes.
+GARBAGE = {
+    "an unreadable first packet": MAGIC_BYTES + bytes(4) + (0x7FFFFFFF).to_bytes(4, "big"),
+    "an initial response": QuorumAuthPacket(AuthStatus.IN_PROGRESS, b"garbage,=\"").encode(),
+    "a digest response for a challenge never sent": QuorumAuthPacket(AuthStatus.IN_PROGRESS, b"").encode()
+    + QuorumAuthPacket(AuthStatus.IN_PROGRESS, b'username="learner1",response=00').encode(),
+    "no magic": b"\x00\x00\x00\x05hello",
+}
+
+
+CHALLENGE = (AuthStatus.IN_PROGRESS, b'realm="zk-quorum-sasl-md5",nonce="*",charset=utf-8,algorithm=md5-sess')
+ERROR = (AuthStatus.ERROR, b"")
+GARBAGE_ANSWERS = {  # as ZooKeeper 3.8 on JDK 17 answers, nonces aside; then it closes the connection
+    "an unreadable first packet": [],
+    "an initial response": [CHALLENGE, ERROR],  # the JDK ignores it; the next token never comes
+    "a digest response for a challenge never sent": [CHALLENGE, ERROR],
+    "no magic": [],
+}
+
+
+def packets(data: bytes) -> list[tuple[int, bytes | None]]:
+    """The QuorumAuthPackets in `data`, as (status, token) with the nonce starred out."""
+    out, offset = [], 0
+    while offset < len(data):
+        got = quorumauth.parse(data, offset)
+        assert got is not None, data
+        p, offset = got
+        assert p.magic == quorumauth.MAGIC
+        out.append((p.status, re.sub(rb'nonce="[^"]*"', b'nonce="*"', p.token or b"")))
+    return out
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "sslQuorum"])
@@ -157,6 +211,13 @@ def test_a_member_with_a_wrong_password_is_refused_and_the_others_carry_on(tmp_p
         else:
             wait_for_log(members[3], "Authentication failed against server addr", 30)
         stays_out(members[3], good, 5)
+        if kind is ZooParkProcess:  # (once is enough) garbage on zoopark's and ZooKeeper's election ports
+            initial = InitialMessage(9, "127.0.0.1:9").encode()
+            for what, payload in GARBAGE.items():
+                answers = {p.kind: packets(answer_until_closed(ports[i][1], initial + payload))
+                           for i, p in ((1, members[1]), (2, members[2]))}
+                assert answers["zoopark"] == answers["zookeeper"], (what, answers)
+                assert answers["zoopark"] == GARBAGE_ANSWERS[what], what
         for p in members.values():
             text = p.log_path.read_text(errors="replace")
             assert WRONG not in text and PASSWORDS[3] not in text and PASSWORDS[1] not in text, p.kind

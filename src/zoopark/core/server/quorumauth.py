@@ -53,8 +53,9 @@ class QuorumAuthServer(_Exchange):
         self.required = required
         self.user: str | None = None  # the name the peer claimed, once it sent one (for the log)
         self._sasl = DigestMD5Server(users, nonce, realm=SERVER_NAME, protocol=PROTOCOL, server_name=SERVER_NAME,
-                                     authzid_is_user=True)
+                                     authzid_is_user=True, ignore_initial_response=True)
         self._began = False  # the magic was seen: the peer is authenticating
+        self._answering = False  # a first packet arrived whole: failures are answered from now on
         self._rounds = 0
 
     @property
@@ -88,6 +89,7 @@ class QuorumAuthServer(_Exchange):
                 break
             packet, used = got
             del self.buf[:used]
+            self._answering = True
             out += self._on_token(packet.token)
         return bytes(out)
 
@@ -114,9 +116,10 @@ class QuorumAuthServer(_Exchange):
         return QuorumAuthPacket(AuthStatus.IN_PROGRESS, challenge).encode()
 
     def _fail(self, reason: str) -> bytes:
-        """ZooKeeper answers an ERROR packet with an empty token once the learner has spoken."""
+        """ZooKeeper answers an ERROR packet with an empty token once it has read a first packet whole (before
+        that it has no output stream yet, and just closes)."""
         self._finish(False, reason)
-        return QuorumAuthPacket(AuthStatus.ERROR, b"").encode() if self._began else b""
+        return QuorumAuthPacket(AuthStatus.ERROR, b"").encode() if self._answering else b""
 
 
 class QuorumAuthLearner(_Exchange):
