@@ -26,7 +26,7 @@ def _now_ms() -> int:
 
 
 class Elector:
-    def __init__(self, my_id: int, servers: list[ServerSpec], config: str, tls=None) -> None:
+    def __init__(self, my_id: int, servers: list[ServerSpec], config: str, tls=None, sasl=None) -> None:
         """`config`: the ensemble as QuorumMaj.toString writes it (zoopark.quorumconfig), sent with every
         notification, as ZooKeeper's are."""
         by_id = {s.id: s for s in servers}
@@ -35,7 +35,7 @@ class Elector:
         self.election = Election(my_id, voters, observer=me.observer, config=config.encode())
         self.port = ElectionPort(my_id, (me.host, me.election_port),
                                  {s.id: (s.host, s.election_port) for s in servers if s.id != my_id},
-                                 self._on_notification, tls)
+                                 self._on_notification, tls, sasl)
         self._decided: asyncio.Future[Decided] | None = None
         self._ticker: asyncio.Task | None = None
 

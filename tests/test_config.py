@@ -122,7 +122,8 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
                                   "ssl.crl=true", "zookeeper.ssl.quorum.ocsp=true",
                                   "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
                                   "localSessionsEnabled=true",
-                                  "zookeeper.leaderServes=no", "quorum.auth.enableSasl=true"])
+                                  "zookeeper.leaderServes=no",
+                                  "quorum.auth.kerberos.servicePrincipal=zkquorum/host1"])
 def test_zookeeper_settings_zoopark_does_not_implement_are_said_to_be_ignored(tmp_path, caplog, line):
     with caplog.at_level(logging.INFO, logger="zoopark.config"):
         c = cfg(line + "\n", tmp_path)

@@ -26,6 +26,7 @@ class _Member:
         self.my_id = 1
         self.observer = False
         self.quorum_tls = None
+        self.quorum_sasl = None
         self.servers = {1: ServerSpec(1, "127.0.0.1", free_port(), free_port()),
                         2: ServerSpec(2, "127.0.0.1", leader_port, free_port())}
         self.fed: list = []

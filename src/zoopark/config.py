@@ -134,6 +134,12 @@ _Parse = Callable[[str, str], Any]
 _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "tickTime": ("tick_time_ms", _positive),
     "sslQuorum": ("ssl_quorum", _bool),  # TLS on the quorum and election ports, with the ssl.quorum.* keys
+    # Quorum SASL (QuorumAuth): DIGEST-MD5 between members, from the JAAS file's QuorumServer / QuorumLearner
+    "quorum.auth.enableSasl": ("quorum_auth_enable_sasl", _bool),
+    "quorum.auth.learnerRequireSasl": ("quorum_auth_learner_require_sasl", _bool),
+    "quorum.auth.serverRequireSasl": ("quorum_auth_server_require_sasl", _bool),
+    "quorum.auth.learner.saslLoginContext": ("quorum_auth_learner_login_context", _str),
+    "quorum.auth.server.saslLoginContext": ("quorum_auth_server_login_context", _str),
     "initLimit": ("init_limit", _positive),
     "syncLimit": ("sync_limit", _positive),
     "dataDir": ("data_dir", _str),
@@ -242,10 +248,8 @@ _CFG_IGNORED: dict[str, str | None] = {
     "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
     "dynamicConfigFile": None, "reconfigEnabled": "false", "portUnification": "false",
-    "sslQuorumReloadCertFiles": "false", "quorum.auth.enableSasl": "false",
-    "quorum.auth.serverRequireSasl": "false", "quorum.auth.learnerRequireSasl": "false",
-    "quorum.auth.learner.saslLoginContext": None, "quorum.auth.server.saslLoginContext": None,
-    "quorum.auth.kerberos.servicePrincipal": None, "quorum.cnxn.threads.size": None,
+    "sslQuorumReloadCertFiles": "false", "quorum.auth.kerberos.servicePrincipal": None,
+    "quorum.cnxn.threads.size": None,
     "jvm.pause.info-threshold.ms": None, "jvm.pause.warn-threshold.ms": None, "jvm.pause.sleep.time.ms": None,
     "jvm.pause.monitor": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckTimeoutMs": None,
     "multiAddress.reachabilityCheckEnabled": None, "oraclePath": None,
@@ -254,7 +258,6 @@ _CFG_IGNORED: dict[str, str | None] = {
 _CFG_IGNORED_VALUES: dict[str, _Parse] = {
     **dict.fromkeys(("localSessionsEnabled", "localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "syncEnabled",
                      "reconfigEnabled", "portUnification", "sslQuorumReloadCertFiles",
-                     "quorum.auth.enableSasl", "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl",
                      "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
     **dict.fromkeys(("observerMasterPort", "clientPortListenBacklog",
                      "connectToLearnerMasterLimit", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
@@ -438,6 +441,11 @@ class Config:
     extra: tuple[tuple[str, str], ...] = field(default=())  # keys ZooKeeper 3.8 does not read either
     jaas_config: str | None = None  # java.security.auth.login.config: the JAAS file (its Server section: SASL)
     sasl_login_context: str = "Server"  # zookeeper.sasl.serverconfig
+    quorum_auth_enable_sasl: bool = False  # quorum.auth.*: SASL between members (net.quorumsasl)
+    quorum_auth_learner_require_sasl: bool = False
+    quorum_auth_server_require_sasl: bool = False
+    quorum_auth_learner_login_context: str = "QuorumLearner"
+    quorum_auth_server_login_context: str = "QuorumServer"
     sasl_super_password: str | None = field(default=None, repr=False)  # the DIGEST-MD5 password of user "super"
     sasl_super_users: tuple[str, ...] = ()  # zookeeper.superUser[.*]: SASL ids that are super
     auth_providers: tuple[str, ...] = ()  # authProvider.N class names
@@ -624,6 +632,7 @@ def _validate_auth(cfg: Config) -> None:
             key = "sessionRequireClientSASLAuth" if cfg.session_require_client_sasl_auth else "enforce.auth.schemes"
             raise ConfigError(f"{key}: authentication scheme {scheme} is not available (add authProvider.N=... "
                               "for it)")
+    _validate_quorum_sasl(cfg)
     if cfg.jaas_config:
         try:  # a relative path is taken from the working directory, as the JVM does (and dataDir here)
             sections = jaas.load(cfg.jaas_config)
@@ -635,6 +644,43 @@ def _validate_auth(cfg: Config) -> None:
         for m in sections.get(cfg.sasl_login_context, ()):
             if m.class_name == jaas.KRB5_LOGIN_MODULE and m.options.get("keyTab"):
                 _check_kerberos(cfg.sasl_login_context, m.options["keyTab"])
+
+
+def _validate_quorum_sasl(cfg: Config) -> None:
+    """QuorumPeerConfig's checks of the quorum.auth.* keys, then what QuorumPeer.initialize refuses at start:
+    with enableSasl, a JAAS file with both login contexts (SaslQuorumAuthServer and SaslQuorumAuthLearner are
+    made whether or not SASL is required). zoopark does DIGEST-MD5 only, and needs the learner's name and
+    password when it is to authenticate."""
+    enabled, server, learner = (cfg.quorum_auth_enable_sasl, cfg.quorum_auth_server_require_sasl,
+                                cfg.quorum_auth_learner_require_sasl)
+    if not enabled and server:
+        raise ConfigError("quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl")
+    if not enabled and learner:
+        raise ConfigError("quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl")
+    if not learner and server:
+        raise ConfigError("quorum.auth.learnerRequireSasl is disabled, so cannot enable "
+                          "quorum.auth.serverRequireSasl")
+    if not enabled:
+        return
+    if not cfg.jaas_config:
+        raise ConfigError(f"quorum.auth.enableSasl: needs a JAAS file ({jaas.JAAS_PROPERTY}) with the sections "
+                          f"{cfg.quorum_auth_server_login_context} and {cfg.quorum_auth_learner_login_context}")
+    try:
+        sections = jaas.load(cfg.jaas_config)
+    except jaas.JaasError as e:
+        raise ConfigError(f"{jaas.JAAS_PROPERTY}: {e}") from None
+    for key, context in (("quorum.auth.server.saslLoginContext", cfg.quorum_auth_server_login_context),
+                         ("quorum.auth.learner.saslLoginContext", cfg.quorum_auth_learner_login_context)):
+        modules = sections.get(context)
+        if not modules:
+            raise ConfigError(f"{key}: SASL-authentication failed because the specified JAAS configuration "
+                              f"section '{context}' could not be found in {cfg.jaas_config}")
+        if any(m.class_name != jaas.DIGEST_LOGIN_MODULE for m in modules):
+            raise ConfigError(f"{key}: section {context} must log in with {jaas.DIGEST_LOGIN_MODULE}: zoopark "
+                              "does quorum SASL with DIGEST-MD5 only (not Kerberos)")
+    if learner and jaas.digest_login(sections[cfg.quorum_auth_learner_login_context]) is None:
+        raise ConfigError(f"quorum.auth.learner.saslLoginContext: section {cfg.quorum_auth_learner_login_context} "
+                          "has no username and password for quorum.auth.learnerRequireSasl")
 
 
 def _check_kerberos(section: str, keytab: str) -> None:

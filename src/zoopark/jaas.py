@@ -144,6 +144,15 @@ def digest_users(modules: list[LoginModule]) -> dict[str, str]:
     return users
 
 
+def digest_login(modules: list[LoginModule]) -> tuple[str, str] | None:
+    """The (username, password) a DigestLoginModule entry logs in with (a client's, or a quorum learner's
+    QuorumLearner section), or None: the first entry that has both."""
+    for m in modules:
+        if "username" in m.options and "password" in m.options:
+            return m.options["username"], m.options["password"]
+    return None
+
+
 def jvm_flag_property(flags: str, name: str) -> str | None:
     """The value of `-D<name>=value` in a JVM command line such as SERVER_JVMFLAGS (the last one wins, as in
     Java); quotes around the value are dropped."""

@@ -5,7 +5,9 @@ survives: a server that accepts one from a lower id closes it and dials back, an
 higher id sends its initial message and hangs up, so the higher one dials it. Messages are an int length and
 a notification. Per peer only the newest unsent notification is kept (ZooKeeper's send queue of capacity 1):
 a vote superseded before it went out is never worth sending. A message to ourselves is looped back.
-Everything here moves bytes; the election itself is `core.zab.election`.
+With quorum SASL the dialler authenticates right after its initial message, before the higher-id rule decides
+which connection stays (net.quorumsasl). Everything here moves bytes; the election itself is
+`core.zab.election`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..core.jute.election import (
     Notification,
     parse_initial,
 )
-from . import peertls
+from . import peertls, quorumsasl
 
 log = logging.getLogger("zoopark.election")
 _LEN = struct.Struct(">i")
@@ -87,8 +89,9 @@ class _Link(asyncio.Protocol):
 
 class ElectionPort:
     def __init__(self, my_id: int, my_address: tuple[str, int], peers: dict[int, tuple[str, int]],
-                 on_notification: Callable[[int, Notification], None], tls=None) -> None:
-        """`tls`: net.tls.QuorumTls when sslQuorum is on (both ends' certificates are verified)."""
+                 on_notification: Callable[[int, Notification], None], tls=None, sasl=None) -> None:
+        """`tls`: net.tls.QuorumTls when sslQuorum is on (both ends' certificates are verified); `sasl`:
+        net.quorumsasl.QuorumSasl when quorum.auth.enableSasl is."""
         self.my_id = my_id
         self.my_address = my_address
         self.peers = dict(peers)  # sid -> (host, election port)
@@ -100,12 +103,13 @@ class ElectionPort:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
         self.tls = tls
+        self.sasl = sasl
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         host, port = self.my_address
-        self._server = await peertls.listen(self._loop, lambda: _Link(self, None, False), host, port, self.tls,
-                                            "election port")
+        factory = quorumsasl.accepting(lambda: _Link(self, None, False), self.sasl, "election port", parse_initial)
+        self._server = await peertls.listen(self._loop, factory, host, port, self.tls, "election port")
         log.info("election port listening on %s:%d", host, port)
 
     async def stop(self) -> None:
@@ -142,16 +146,20 @@ class ElectionPort:
     async def _dial_task(self, sid: int) -> None:
         assert self._loop is not None
         host, port = self.peers[sid]
+        initial = InitialMessage(self.my_id, f"{self.my_address[0]}:{self.my_address[1]}").encode()
         try:
             _, link = await asyncio.wait_for(
-                peertls.dial(self._loop, lambda: _Link(self, sid, True), host, port, self.my_address[0], self.tls,
-                             f"election link to server {sid}"), CONNECT_TIMEOUT_S + peertls.HANDSHAKE_TIMEOUT_S)
+                quorumsasl.dial(self._loop, lambda: _Link(self, sid, True), host, port, self.my_address[0], self.tls,
+                                self.sasl, f"election link to server {sid}", first=initial),
+                CONNECT_TIMEOUT_S + peertls.HANDSHAKE_TIMEOUT_S + quorumsasl.EXCHANGE_TIMEOUT_S)
         except (OSError, asyncio.TimeoutError) as e:
             log.debug("cannot reach server %d at %s:%d: %s", sid, host, port, e)
             return
+        except quorumsasl.QuorumAuthFailed as e:
+            log.warning("%s", e)
+            return
         finally:
             self._dialling.discard(sid)
-        link.transport.write(InitialMessage(self.my_id, f"{self.my_address[0]}:{self.my_address[1]}").encode())
         if sid > self.my_id:
             link.close()  # it has the higher id: it dials us back, and that link is the one kept
             return

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from ..core.jute.quorum import QuorumPacket, QuorumStreamDecoder, QuorumWireError
-from . import peertls
+from . import quorumsasl
 
 log = logging.getLogger("zoopark.quorum")
 
@@ -51,16 +51,20 @@ class LeaderLink(asyncio.Protocol):
 
 
 async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost,
-                         attempts: int = 50, delay_s: float = 0.1, tls=None) -> LeaderLink:
+                         attempts: int = 50, delay_s: float = 0.1, tls=None, sasl=None) -> LeaderLink:
     """ZooKeeper's connectToLeader: retries 100 ms apart (leaderConnectDelayDuringRetryMs; the new leader
-    may not be listening yet), binding our own address; over TLS with `tls` (sslQuorum)."""
+    may not be listening yet), binding our own address; over TLS with `tls` (sslQuorum), then quorum SASL with
+    `sasl` (net.quorumsasl.QuorumSasl; a failed exchange is not retried: ZooKeeper's learner gives up too)."""
     loop = asyncio.get_running_loop()
     last: Exception | None = None
     for i in range(attempts):
         try:
-            _, link = await asyncio.wait_for(peertls.dial(
-                loop, lambda: LeaderLink(on_item, on_lost), host, port, local_host, tls, "quorum port"), 15.0)
+            _, link = await asyncio.wait_for(quorumsasl.dial(
+                loop, lambda: LeaderLink(on_item, on_lost), host, port, local_host, tls, sasl, "quorum port"),
+                15.0 + quorumsasl.EXCHANGE_TIMEOUT_S)
             return link
+        except quorumsasl.QuorumAuthFailed as e:
+            raise ConnectionError(str(e)) from None
         except (OSError, asyncio.TimeoutError) as e:
             last = e
             log.debug("cannot reach the leader at %s:%d (try %d): %s", host, port, i + 1, e)

@@ -59,6 +59,7 @@ from .batching import TurnBatch
 from .memberdisk import WINDOW, MemberDisk
 from .peerlinks import QuorumLinks
 from .roleport import RolePort, ServingView, wall_ms
+from .saslconf import quorum_sasl
 from .server import autopurge, core_settings
 from .snapshotter import Snapshotter
 
@@ -91,6 +92,7 @@ class Member:
             from ..net.tls import quorum_contexts
 
             self.quorum_tls = quorum_contexts(quorum_tls_settings(cfg))
+        self.quorum_sasl = quorum_sasl(cfg)  # quorum.auth.*: net.quorumsasl.QuorumSasl, or None
         self.links = QuorumLinks(self)
         self.election: ElectionPort | None = None
         self._seen: tuple[str, int] = ("", -1)  # (mode, gen) last logged
@@ -125,7 +127,7 @@ class Member:
         me = self.servers[self.my_id]
         self.election = ElectionPort(self.my_id, (me.host, me.election_port),
                                      {s.id: (s.host, s.election_port) for s in self.cfg.servers if s.id != self.my_id},
-                                     lambda sid, n: self.feed(VoteIn(sid, n)), self.quorum_tls)
+                                     lambda sid, n: self.feed(VoteIn(sid, n)), self.quorum_tls, self.quorum_sasl)
         await self.election.start()
         from ..admin.commands import Context
         from .ops import Ops

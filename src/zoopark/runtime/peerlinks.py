@@ -23,7 +23,7 @@ from ..core.jute.quorum import (
     QuorumWireError,
 )
 from ..core.member.actions import PacketIn, PeerLost, RoleFailed
-from ..net import peertls
+from ..net import peertls, quorumsasl
 from ..net.quorum import LeaderLink, connect_leader
 
 if TYPE_CHECKING:
@@ -134,8 +134,9 @@ class QuorumLinks:
     async def _listen(self, gen: int) -> None:
         me = self.m.servers[self.m.my_id]
         try:
-            server = await peertls.listen(asyncio.get_running_loop(), lambda: _LearnerLink(self, gen), me.host,
-                                          me.quorum_port, self.m.quorum_tls, "quorum port")
+            learners = quorumsasl.accepting(lambda: _LearnerLink(self, gen), self.m.quorum_sasl, "quorum port")
+            server = await peertls.listen(asyncio.get_running_loop(), learners, me.host, me.quorum_port,
+                                          self.m.quorum_tls, "quorum port")
         except OSError as e:
             log.error("cannot listen for learners on %s:%d: %s", me.host, me.quorum_port, e)
             if self.listener_gen == gen:
@@ -197,7 +198,7 @@ class QuorumLinks:
             link = await connect_leader(spec.host, spec.quorum_port, me.host,
                                         lambda item: self._from_leader(holder, gen, sid, item),
                                         lambda reason: self._leader_closed(holder, gen, sid, reason),
-                                        attempts=1, tls=self.m.quorum_tls)
+                                        attempts=1, tls=self.m.quorum_tls, sasl=self.m.quorum_sasl)
         except ConnectionError as e:
             await asyncio.sleep(_RETRY_S)
             self._lost_leader(gen, sid, str(e))

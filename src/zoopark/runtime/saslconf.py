@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import jaas
 from ..config import Config
+from ..net.quorumsasl import QuorumSasl
 from .gss import Acceptor, default_realm
 
 
@@ -44,3 +45,15 @@ def sasl_settings(cfg: Config) -> dict[str, Any]:
         "enforce_auth_schemes": cfg.enforced_auth_schemes,
         "allow_sasl_failed_clients": cfg.allow_sasl_failed_clients,
     }
+
+
+def quorum_sasl(cfg: Config) -> QuorumSasl | None:
+    """The quorum's SASL settings (quorum.auth.*), with the QuorumServer section's users and the QuorumLearner
+    section's name and password (config.py checked both sections exist when it loaded the configuration)."""
+    if not cfg.quorum_auth_enable_sasl:
+        return None
+    sections = jaas.load(cfg.jaas_config) if cfg.jaas_config else {}
+    learner = jaas.digest_login(sections.get(cfg.quorum_auth_learner_login_context, []))
+    return QuorumSasl(cfg.quorum_auth_learner_require_sasl, cfg.quorum_auth_server_require_sasl,
+                      jaas.digest_users(sections.get(cfg.quorum_auth_server_login_context, [])),
+                      *(learner or ("", "")))

@@ -11,6 +11,10 @@ SecurityUtils.createSaslServer), one per connection. The exchange, as captured f
 
 The nonce is an input (the adapter draws it from the OS), so the core stays deterministic. Any violation raises
 SaslError with Java's message; ZooKeeper then answers AUTHFAILED and closes the connection.
+
+Quorum SASL runs the same mechanism under other names (protocol "zookeeper-quorum", server name and realm
+"zk-quorum-sasl-md5"), with the learner as the client: `DigestMD5Server` takes the names as parameters, and
+`DigestMD5Client` is the learner's side (Java's DigestMD5Client, as SaslQuorumAuthLearner creates it).
 """
 
 from __future__ import annotations
@@ -137,11 +141,25 @@ def response_value(username: str, realm: str, password: str, nonce: str, cnonce:
 
 
 class DigestMD5Server:
-    """One connection's DIGEST-MD5 exchange: `evaluate(token) -> token` until `complete`."""
+    """One connection's DIGEST-MD5 exchange: `evaluate(token) -> token` until `complete`.
 
-    def __init__(self, users: dict[str, str], nonce: bytes) -> None:
+    `realm`, `protocol`, `server_name`: the client port's by default, the quorum's for quorum SASL.
+    `authzid_is_user`: refuse a client that asks to act as someone else (SaslQuorumServerCallbackHandler
+    authorizes only an authorization id equal to the authentication id; the client port's handler lets any
+    through and uses the user name). `ignore_initial_response`: answer a non-empty first token with the
+    challenge, as the JDK 17 that runs ZooKeeper here does (RFC 2831 §2.2: a server that does not support
+    subsequent authentication proceeds as in initial authentication); older JDKs refused it."""
+
+    def __init__(self, users: dict[str, str], nonce: bytes, realm: str = REALM, protocol: str = PROTOCOL,
+                 server_name: str = SERVER_NAME, authzid_is_user: bool = False,
+                 ignore_initial_response: bool = False) -> None:
         assert len(nonce) >= 16, "a nonce needs at least 128 bits of randomness"
         self._users = users
+        self._realm = realm
+        self._protocol = protocol
+        self._server_name = server_name
+        self._authzid_is_user = authzid_is_user
+        self._ignore_initial_response = ignore_initial_response
         self._nonce = base64.b64encode(nonce).decode("ascii")
         self._step = 0
         self.complete = False
@@ -156,9 +174,9 @@ class DigestMD5Server:
                             f"{TOKEN_MAX_BYTES}")
         if self._step == 0:
             self._step = 1
-            if token:
+            if token and not self._ignore_initial_response:
                 raise SaslError("DIGEST-MD5 must not have an initial response")
-            return f'realm="{REALM}",nonce="{self._nonce}",charset=utf-8,algorithm=md5-sess'.encode("ascii")
+            return f'realm="{self._realm}",nonce="{self._nonce}",charset=utf-8,algorithm=md5-sess'.encode("ascii")
         self._step = 2
         return self._verify(parse_directives(token))
 
@@ -171,7 +189,7 @@ class DigestMD5Server:
         if d.get("charset", "utf-8").lower() != "utf-8":
             raise SaslError("DIGEST-MD5: digest response format violation. Incompatible charset.")
         realm = d.get("realm", "")
-        if realm not in (REALM, ""):
+        if realm not in (self._realm, ""):
             raise SaslError(f"DIGEST-MD5: digest response format violation. Nonexistent realm: {realm}")
         if d["nonce"] != self._nonce:
             raise SaslError("DIGEST-MD5: digest response format violation. Mismatched nonce.")
@@ -181,13 +199,15 @@ class DigestMD5Server:
         if qop != "auth":
             raise SaslError(f"DIGEST-MD5: digest response format violation. Invalid QOP: {qop}")
         serv_type, _, host = d["digest-uri"].partition("/")
-        if serv_type != PROTOCOL or host.split("/", 1)[0] != SERVER_NAME:
+        if serv_type != self._protocol or host.split("/", 1)[0] != self._server_name:
             raise SaslError(f"DIGEST-MD5: digest response format violation. Nonexistent digest-uri: "
                             f"{d['digest-uri']}")
         password = self._users.get(username)
         if password is None:
             raise SaslError(f"DIGEST-MD5: cannot acquire password for {username} in realm : {realm}")
         authzid = d.get("authzid") or None
+        if self._authzid_is_user and authzid is not None and authzid != username:
+            raise SaslError(f"DIGEST-MD5: {username} is not authorized to act as {authzid}")
         expected = response_value(username, realm, password, self._nonce, d["cnonce"], d["nc"], qop,
                                   d["digest-uri"], authzid, "AUTHENTICATE")
         if not hmac.compare_digest(expected, d["response"].lower()):
@@ -199,3 +219,60 @@ class DigestMD5Server:
         # form of the) authentication id, whatever authzid the client asked for.
         self.authorization_id = username
         return f"rspauth={rspauth}".encode("ascii")
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class DigestMD5Client:
+    """The client's side of DIGEST-MD5 (no initial response): `evaluate(challenge)` answers the server's
+    digest-challenge with a digest-response, then checks the server's rspauth and is `complete` (returning None,
+    as Java's SaslClient does). The user name goes as authzid too, as ZooKeeper's SecurityUtils.createSaslClient
+    asks Java's client to do; the response's fields are in Java's order, so the bytes are Java's."""
+
+    def __init__(self, username: str, password: str, cnonce: str, protocol: str, server_name: str) -> None:
+        """`cnonce`: the client nonce as sent (the adapter's random bytes in base64, as Java's)."""
+        assert cnonce and '"' not in cnonce, "a cnonce is a non-empty token"
+        self._username = username
+        self._password = password
+        self._cnonce = cnonce
+        self._digest_uri = f"{protocol}/{server_name}"
+        self._step = 0
+        self._rspauth = ""
+        self.complete = False
+
+    def evaluate(self, challenge: bytes) -> bytes | None:
+        if self.complete or self._step > 1:
+            raise SaslError("DIGEST-MD5: authentication already completed")
+        if len(challenge) > TOKEN_MAX_BYTES:
+            raise SaslError(f"DIGEST-MD5: Invalid digest-challenge length. Got: {len(challenge)} Expected < "
+                            f"{TOKEN_MAX_BYTES}")
+        if self._step == 0:
+            self._step = 1
+            return self._respond(parse_directives(challenge))
+        self._step = 2
+        d = parse_directives(challenge)
+        if "rspauth" not in d:
+            raise SaslError("DIGEST-MD5: Authentication failed. Expecting 'rspauth' authentication success message")
+        if not hmac.compare_digest(self._rspauth, d["rspauth"].lower()):
+            raise SaslError("DIGEST-MD5: Server's rspauth value does not match what client expects")
+        self.complete = True
+        return None
+
+    def _respond(self, d: dict[str, str]) -> bytes:
+        if "nonce" not in d:
+            raise SaslError("DIGEST-MD5: Digest-challenge format violation. Missing nonce.")
+        if d.get("algorithm", "").lower() != "md5-sess":
+            raise SaslError("DIGEST-MD5: Digest-challenge format violation. Missing or invalid algorithm.")
+        if "auth" not in [q.strip().lower() for q in d.get("qop", "auth").split(",")]:
+            raise SaslError("DIGEST-MD5: No common protection layer between client and server")
+        realm, nonce = d.get("realm", ""), d["nonce"]
+        user = self._username
+        response = response_value(user, realm, self._password, nonce, self._cnonce, _NONCE_COUNT, "auth",
+                                  self._digest_uri, user, "AUTHENTICATE")
+        self._rspauth = response_value(user, realm, self._password, nonce, self._cnonce, _NONCE_COUNT, "auth",
+                                       self._digest_uri, user, "")
+        return (f"charset=utf-8,username={_quoted(self._username)},realm={_quoted(realm)},nonce={_quoted(nonce)},"
+                f"nc={_NONCE_COUNT},cnonce={_quoted(self._cnonce)},digest-uri={_quoted(self._digest_uri)},"
+                f"maxbuf=65536,response={response},qop=auth,authzid={_quoted(user)}").encode("utf-8")
