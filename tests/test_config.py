@@ -76,7 +76,7 @@ PROPERTY_VALUES = {
     "sessionRequireClientSASLAuth": "true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
     "enforce.auth.enabled": "true\nenforce.auth.schemes=digest", "enforce.auth.schemes": "ip,digest",
     "kerberos.removeHostFromPrincipal": "true", "kerberos.removeRealmFromPrincipal": "true",
-    "allowSaslFailedClients": "true",
+    "allowSaslFailedClients": "true", "enforceQuota": "true",
     "ssl.keyStore.location": "/k.p12", "ssl.keyStore.password": "pw", "ssl.keyStore.passwordPath": "/pw",
     "ssl.keyStore.type": "JKS", "ssl.trustStore.location": "/t.p12", "ssl.trustStore.password": "pw",
     "ssl.trustStore.passwordPath": "/pw", "ssl.trustStore.type": "pkcs12", "ssl.protocol": "TLSv1.3",

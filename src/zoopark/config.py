@@ -180,6 +180,7 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "readonlymode.enabled": ("read_only_mode_enabled", _bool),
     "znode.container.checkIntervalMs": ("container_check_interval_ms", _positive),
     "znode.container.maxPerMinute": ("container_max_per_minute", _positive),
+    "enforceQuota": ("enforce_quota", _bool),  # ZooKeeperServer.ENFORCE_QUOTA: hard limits refuse writes
     "admin.enableServer": ("admin_enable_server", _bool),
     # QuorumX509Util's zookeeper.ssl.quorum.* (ZooKeeper passes zoo.cfg's ssl.quorum.* lines on as these)
     "ssl.quorum.keyStore.location": ("ssl_quorum_key_store_location", _str),
@@ -279,7 +280,7 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "connection_throttle_global_session_weight": None, "connection_throttle_local_session_weight": None,
     "connection_throttle_renew_session_weight": None, "connection_throttle_tokens": None,
     "connection_throttle_weight_enabled": None, "datadir.autocreate": "true", "db.autocreate": None,
-    "electionPortBindRetry": None, "enableEagerACLCheck": "false", "enforceQuota": "false", "ensembleAuthName": None,
+    "electionPortBindRetry": None, "enableEagerACLCheck": "false", "ensembleAuthName": None,
     "fastleader.maxNotificationInterval": None, "fastleader.minNotificationInterval": None, "flushDelay": None,
     "follower.skipLearnerRequestToNextProcessor": None, "forceSnapshotSync": "false",
     "forward_learner_requests_to_commit_processor_disabled": None, "intBufferStartingSizeBytes": None,
@@ -389,6 +390,7 @@ class Config:
     global_outstanding_limit: int = 1000
     read_only_mode_enabled: bool = False
     container_check_interval_ms: int = 60_000
+    enforce_quota: bool = False
     container_max_per_minute: int = 10_000
     admin_enable_server: bool = True
     admin_server_address: str = "0.0.0.0"

@@ -64,6 +64,7 @@ def core_settings(cfg: Config) -> CoreSettings:
         x509_super_user=cfg.x509_super_user,
         container_check_interval_ms=cfg.container_check_interval_ms,
         container_max_per_minute=cfg.container_max_per_minute,
+        enforce_quota=cfg.enforce_quota,
     )
 
 

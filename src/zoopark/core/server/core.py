@@ -51,6 +51,7 @@ from .actions import (
     Touch,
 )
 from .prep import Prep, PrepError, Request
+from .ratelog import RateLogger
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
 from .sasl import DigestMD5Server, SaslError, SaslMechanism, authorized_id
@@ -129,7 +130,9 @@ class ServerCore:
         self.sessions = SessionTable(settings.tick_ms)
         for sid, timeout in (sessions or {}).items():
             self.sessions.add(sid, timeout, 0)
-        self.prep = Prep(self.tree, self.sessions, settings.extended_types, settings.auth_schemes)
+        self.quota_exceeded: dict[str, int] = {}  # quota_exceeded_error_per_namespace
+        self.quota_log = RateLogger()
+        self.prep = self._new_prep()
         self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
         # A JAAS Server section: with a Kerberos login GSSAPI, else DIGEST-MD5 (ZooKeeper's createSaslServer).
         self.sasl_enabled = settings.sasl_users is not None or settings.sasl_gssapi is not None
@@ -184,7 +187,19 @@ class ServerCore:
         self.follower = False  # nobody to forward to
         self.sessions = SessionTable(self.settings.tick_ms)
         self.sessions.start(self.now_ms)
-        self.prep = Prep(self.tree, self.sessions, self.settings.extended_types, self.settings.auth_schemes)
+        self.prep = self._new_prep()
+
+    def _new_prep(self) -> Prep:
+        s = self.settings
+        return Prep(self.tree, self.sessions, s.extended_types, s.auth_schemes, s.enforce_quota, self.quota_exceeded)
+
+    def _quota_warnings(self, out: list[Action]) -> None:
+        """What the prep's quota checks said, logged as ZooKeeperServer's RATE_LOGGER logs it."""
+        messages = self.prep.quota_messages
+        for msg in messages:
+            for line in self.quota_log.log(msg, self.now_ms):
+                out.append(Log("warning", line))
+        messages.clear()
 
     def revalidate(self, session: int, owner: int) -> bool:
         """An ensemble's leader: learner `owner` asks whether `session`, reconnecting there, lives (REVALIDATE).
@@ -398,6 +413,8 @@ class ServerCore:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
             txn_type, txn = self.prep.prep(Request(r.session, r.op, record, list(r.auth), r.owner), hdr.zxid)
+            if self.prep.quota_messages:
+                self._quota_warnings(out)
         if txn_type != hdr.type:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
         self.remote_last[r.session] = hdr.zxid
@@ -592,6 +609,8 @@ class ServerCore:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
             txn_type, txn = self.prep.prep(Request(sid, p.op, p.record, conn.auth, LOCAL_OWNER), hdr.zxid)
+            if self.prep.quota_messages:
+                self._quota_warnings(out)
         if txn_type != hdr.type:
             hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, txn_type)
         self._propose(Proposal(hdr.zxid, hdr, txn, pending=p), out)

@@ -33,8 +33,9 @@ from ..jute.records import (
 from ..jute.txns import multi_txn
 from ..session import SessionTable
 from ..tree import acl as aclmod
+from ..tree import quota
 from ..tree.datatree import SPECIAL_PATHS, DataTree
-from ..tree.node import is_ttl, ttl_owner
+from ..tree.node import data_length, is_ttl, ttl_owner
 from ..tree.paths import InvalidPath, split, validate_path
 
 _MODES = {int(m): m for m in CreateMode}
@@ -56,9 +57,11 @@ class View:
     owner: int
     child_count: int
     acl: tuple[ACL, ...]
+    data_len: int = 0  # what a setData's quota check subtracts (ZooKeeper's ChangeRecord.data)
 
     def copy(self) -> View:
-        return View(self.version, self.cversion, self.aversion, self.owner, self.child_count, self.acl)
+        return View(self.version, self.cversion, self.aversion, self.owner, self.child_count, self.acl,
+                    self.data_len)
 
     def with_children(self, delta: int, cversion: int | None = None) -> View:
         v = self.copy()
@@ -79,8 +82,14 @@ class Request:
 
 class Prep:
     def __init__(self, tree: DataTree, sessions: SessionTable, extended_types: bool,
-                 auth_schemes: frozenset[str] = aclmod.DEFAULT_SCHEMES) -> None:
+                 auth_schemes: frozenset[str] = aclmod.DEFAULT_SCHEMES, enforce_quota: bool = False,
+                 quota_exceeded: dict[str, int] | None = None) -> None:
         self.tree = tree
+        # zookeeper.enforceQuota: check creates and setData against the quotas; what the checks say to log
+        # waits in `quota_messages` for the core, refusals count per namespace in `quota_exceeded`.
+        self.enforce_quota = enforce_quota
+        self.quota_messages: list[str] = []
+        self.quota_exceeded = quota_exceeded if quota_exceeded is not None else {}
         self.auth_schemes = auth_schemes  # ACL schemes with a registered provider
         self.sessions = sessions
         self.extended_types = extended_types
@@ -99,7 +108,9 @@ class Prep:
         n = self.tree.get(path)
         if n is None:
             return None
-        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl)
+        data = n.data
+        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl,
+                    0 if data is None else len(data))
 
     def _existing(self, path: str) -> View:
         v = self.view(path)
@@ -152,6 +163,17 @@ class Prep:
     def _check_acl(view: View, perm: int, auth: list[Id]) -> None:
         if not aclmod.check(view.acl, perm, auth):
             raise PrepError(Err.NOAUTH)
+
+    def _check_quota(self, path: str, bytes_diff: int, count_diff: int) -> None:
+        """ZooKeeperServer.checkQuota: against the committed tree, as ZooKeeper's (not the overlay)."""
+        verdict = quota.check(self.tree, path, bytes_diff, count_diff)
+        if verdict is None:
+            return
+        self.quota_messages.extend(verdict.messages)
+        if verdict.exceeded:
+            if verdict.namespace is not None:
+                self.quota_exceeded[verdict.namespace] = self.quota_exceeded.get(verdict.namespace, 0) + 1
+            raise PrepError(Err.QUOTAEXCEEDED, path)
 
     @staticmethod
     def _version(current: int, expected: int) -> int:
@@ -231,6 +253,8 @@ class Prep:
             raise PrepError(Err.NODEEXISTS, path)
         if parent.owner and parent.owner != CONTAINER_EPHEMERAL_OWNER and not is_ttl(parent.owner, self.extended_types):
             raise PrepError(Err.NOCHILDRENFOREPHEMERALS, path)
+        if self.enforce_quota:
+            self._check_quota(path, data_length(rec.data), 1)
         new_cversion = parent.cversion + 1
         if op == OpCode.CREATE_CONTAINER:
             txn: object = CreateContainerTxn(path, rec.data, acl, new_cversion)
@@ -243,7 +267,7 @@ class Prep:
             txn = CreateTxn(path, rec.data, acl, mode.ephemeral, new_cversion)
             owner = req.session if mode.ephemeral else 0
         self._put(parent_path, zxid, parent.with_children(+1, new_cversion))
-        self._put(path, zxid, View(0, 0, 0, owner, 0, acl))
+        self._put(path, zxid, View(0, 0, 0, owner, 0, acl, data_length(rec.data)))
         return txn
 
     def _delete(self, rec, req: Request, zxid: int):
@@ -281,9 +305,12 @@ class Prep:
         self._validate(rec.path)
         node = self._existing(rec.path)
         self._check_acl(node, aclmod.WRITE, req.auth)
+        if self.enforce_quota:
+            self._check_quota(rec.path, data_length(rec.data) - node.data_len, 0)
         version = self._version(node.version, rec.version)
         changed = node.copy()
         changed.version = version
+        changed.data_len = data_length(rec.data)
         self._put(rec.path, zxid, changed)
         return SetDataTxn(rec.path, rec.data, version)
 

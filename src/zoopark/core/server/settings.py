@@ -20,6 +20,7 @@ class CoreSettings:
     container_check_interval_ms: int = 60_000
     container_max_per_minute: int = 10_000
     outstanding_writes_max: int = 10_000
+    enforce_quota: bool = False  # zookeeper.enforceQuota: hard quota limits refuse writes (QUOTAEXCEEDED)
     # An ensemble member's /zookeeper/config (QuorumMaj.toString) and the config's version; None standalone,
     # where ZooKeeper leaves the node empty.
     quorum_config: bytes | None = None

@@ -30,6 +30,7 @@ from . import digest as dg
 from . import javaorder
 from .node import Node, approximate_size, data_length, is_ttl, ttl_owner
 from .paths import split
+from .quota import Quotas
 from .watches import PERSISTENT, PERSISTENT_RECURSIVE, STANDARD, WatchTable
 
 ZOOKEEPER = "/zookeeper"
@@ -85,6 +86,10 @@ class DataTree:
         # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
         self._child_capacity: dict[str, int] = {}
         self.digest = 0  # ZooKeeper's tree digest, kept current on every change
+        self.quotas = Quotas(self)
+        # The quota'd prefixes (shared with `quotas`): the write paths test this set, empty in a tree without
+        # quotas, before doing any quota work.
+        self._quota_prefixes = self.quotas.prefixes
         root = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
         root.children = {"zookeeper": None}
         zk = self._new_node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
@@ -307,6 +312,8 @@ class DataTree:
             self.ttls.add(path)
         elif owner:
             self.ephemerals.setdefault(owner, set()).add(path)
+        if self._quota_prefixes or parent_path.startswith(QUOTA):
+            self.quotas.created(parent_path, name, path, data)
         self._fire(events, self.data_watches, path, EventType.NODE_CREATED, node.acl)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
         return node.stat_bytes()
@@ -342,6 +349,8 @@ class DataTree:
                 eph.discard(path)
                 if not eph:
                     del self.ephemerals[owner]
+        if self._quota_prefixes or parent_path.startswith(ZOOKEEPER):
+            self.quotas.deleted(parent_path, name, path, node.data)
         fired = self._fire(events, self.data_watches, path, EventType.NODE_DELETED, node.acl)
         self._fire(events, self.child_watches, path, EventType.NODE_DELETED, node.acl, fired)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
@@ -353,12 +362,15 @@ class DataTree:
             raise TreeError(Err.NONODE)
         self.approximate_data_size += data_length(data) - data_length(node.data)
         self._digest_out(path, node)
+        old = node.data
         node.data = data
         node.mtime = time_ms
         node.mzxid = zxid
         node.version = version
         node.changed()
         self._digest_in(path, node)
+        if self._quota_prefixes:
+            self.quotas.data_changed(path, old, data)
         self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED, node.acl)
         return node.stat_bytes()
 
@@ -371,6 +383,15 @@ class DataTree:
         if keep_same and node.data == data and node.mzxid == version:
             return
         self.set_data(CONFIG, data, -1, version, time_ms, [])
+
+    def rewrite_system_data(self, path: str, data: bytes) -> None:
+        """Replace a node's data in place, as ZooKeeper's quota bookkeeping does: no zxid, version, watch or
+        approximate-size change (its nodeDataSize does not follow these either)."""
+        node = self.nodes[path]
+        self._digest_out(path, node)
+        node.data = data
+        node.changed()
+        self._digest_in(path, node)
 
     def set_acl(self, path: str, acl, version: int) -> bytes:
         node = self.nodes.get(path)

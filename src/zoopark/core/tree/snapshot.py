@@ -287,6 +287,9 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
         if name not in nodes:
             raise SnapshotError(pos, f"snapshot has no {name} node")
     tree.approximate_data_size = approximate_size(nodes)  # DataTree.deserialize recounts it
+    # ...and then recounts every quota's subtree into its stats node (setupQuota), after the size: ZooKeeper's
+    # nodeDataSize does not follow the stats nodes' rewrites.
+    tree.quotas.setup()
     for path, node in nodes.items():
         if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
             tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
