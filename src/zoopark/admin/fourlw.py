@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .. import __version__
+from ..core.tree import quota
 from ..quorumconfig import quorum_config_text
 
 VERSION = f"3.8.0-zoopark-{__version__}, built on 2026-11-24 00:00 UTC"
@@ -206,9 +207,9 @@ def envi(server: Any) -> str:
     return "Environment:\n" + "".join(f"{k}={v}\n" for k, v in environment())
 
 
-def mntr_rows(server: Any) -> list[tuple[str, Any]]:
+def mntr_rows(server: Any, quotas: bool = True) -> list[tuple[str, Any]]:
     """mntr's rows, ZooKeeper's names and order: the 4lw prints them, the admin server's monitor and the
-    Prometheus exporter serve them too."""
+    Prometheus exporter serve them too (the exporter labels the quota rows instead: `quotas=False`)."""
     core = server.core
     st = core.stats
     tree = core.tree
@@ -235,6 +236,19 @@ def mntr_rows(server: Any) -> list[tuple[str, Any]]:
     ensemble = getattr(server, "ensemble_stats", None)
     if ensemble is not None:  # an ensemble member's rows: a leader's learners, a learner's counts
         rows += list(ensemble().items())
+    if quotas:
+        rows += quota_rows(core)
+    return rows
+
+
+def quota_rows(core: Any) -> list[tuple[str, int]]:
+    """ZooKeeper's per-namespace quota gauge sets and error counter set as its metrics dump names them in
+    mntr (`<namespace>_<metric>`, zk_ prefixed): one row per namespace with a quota, and one per namespace
+    that had a write refused."""
+    rows = [(f"zk_{ns}_{name}", v) for name, values in quota.namespace_metrics(core.tree).items()
+            for ns, v in sorted(values.items())]
+    exceeded = getattr(core, "quota_exceeded", {})
+    rows += [(f"zk_{ns}_{quota.EXCEEDED}", n) for ns, n in sorted(exceeded.items())]
     return rows
 
 

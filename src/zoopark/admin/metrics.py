@@ -21,11 +21,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .. import timings
 from ..core.server.stats import LATENCY_BUCKETS_MS
+from ..core.tree import quota
 from .commands import Context
 from .fourlw import mntr_rows
 from .http import serve_app
@@ -87,11 +88,12 @@ class ServerCollector:
         yield state
         if server is None:
             return
-        for key, value in mntr_rows(server):
+        for key, value in mntr_rows(server, quotas=False):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             name = key.removeprefix("zk_")
             yield GaugeMetricFamily(name, f"mntr's {key}", value=value)
+        yield from quota_families(server.core)
         st = server.core.stats
         yield CounterMetricFamily("reads", "Read requests answered", value=st.reads)
         yield CounterMetricFamily("writes", "Txns applied (writes, sessions)", value=st.writes)
@@ -99,6 +101,22 @@ class ServerCollector:
         buckets = timings.cumulative([b / 1000 for b in LATENCY_BUCKETS_MS], st.latency_hist)
         yield HistogramMetricFamily("request_latency", "Time from a request's arrival to its reply",
                                     buckets=buckets, sum_value=st.latency_sum_ms / 1000, unit="seconds")
+
+
+def quota_families(core) -> list[Metric]:
+    """ZooKeeper's quota gauge sets and its error counter set, labelled `key` by namespace as its Prometheus
+    provider labels them (a counter without the `_total` suffix: its simpleclient 0.9 has none)."""
+    families: list[Metric] = []
+    for name, values in quota.namespace_metrics(core.tree).items():
+        family = GaugeMetricFamily(name, name, labels=["key"])
+        for ns, v in sorted(values.items()):
+            family.add_metric([ns], v)
+        families.append(family)
+    exceeded = Metric(quota.EXCEEDED, quota.EXCEEDED, "counter")
+    for ns, n in sorted(getattr(core, "quota_exceeded", {}).items()):
+        exceeded.add_sample(quota.EXCEEDED, {"key": ns}, n)
+    families.append(exceeded)
+    return families
 
 
 def registry_for(context: Callable[[], Context], lag: LoopLag) -> CollectorRegistry:

@@ -19,6 +19,7 @@ from kazoo.exceptions import (
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
+    QuotaExceededError,
 )
 from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id
 
@@ -34,6 +35,8 @@ from ..recipes.records import (
     call,
 )
 from ..recipes.watches import PersistentWatches
+from .quota import USAGE as QUOTA_USAGE
+from .quota import CliError, QuotaCommands
 
 PERMS = {"r": 1, "w": 2, "c": 4, "d": 8, "a": 16}
 USAGE = {
@@ -58,6 +61,7 @@ USAGE = {
     "getAllChildrenNumber": "getAllChildrenNumber path",
     "history": "history",
     "quit": "quit",
+    **QUOTA_USAGE,
 }
 
 
@@ -139,7 +143,9 @@ class Shell:
             "removewatches": self.remove_watches, "getEphemerals": self.get_ephemerals,
             "getAllChildrenNumber": self.all_children, "history": self.show_history, "quit": self.quit,
             "help": self.help,
+            "setquota": self.setquota, "listquota": self.listquota, "delquota": self.delquota,
         }
+        self.quotas = QuotaCommands(out, err)
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -161,6 +167,8 @@ class Shell:
         try:
             fn(args)
             return 0
+        except CliError as e:  # zkCli prints the message of what the command threw, and fails
+            self.err.write(f"{e}\n")
         except UsageError as e:
             self.err.write(f"{e}\n" if str(e) else "")
             self.err.write(f"{USAGE.get(name, name)}\n")
@@ -174,6 +182,8 @@ class Shell:
             self.err.write(f"Node not empty: {self._path_of(args)}\n")
         except NoAuthError:
             self.err.write(f"Insufficient permission : {self._path_of(args)}\n")
+        except QuotaExceededError:
+            self.err.write(f"Quota has exceeded : {self._path_of(args)}\n")
         except BadArgumentsError as e:
             self.err.write(f"KeeperErrorCode = BadArguments {e}\n")
         except KazooException as e:
@@ -357,6 +367,15 @@ class Shell:
         assert self.watches is not None
         self.watches.add(self._one_path(rest), self._watcher, recursive=mode == "PERSISTENT_RECURSIVE",
                          timeout=self.timeout_s)
+
+    def setquota(self, args: list[str]) -> None:
+        self.quotas.setquota(self._zk(), args)
+
+    def listquota(self, args: list[str]) -> None:
+        self.quotas.listquota(self._zk(), args)
+
+    def delquota(self, args: list[str]) -> None:
+        self.quotas.delquota(self._zk(), args)
 
     def remove_watches(self, args: list[str]) -> None:
         opts, rest = options(args, "cdal")

@@ -312,7 +312,9 @@ class DataTree:
             self.ttls.add(path)
         elif owner:
             self.ephemerals.setdefault(owner, set()).add(path)
-        if self._quota_prefixes or parent_path.startswith(QUOTA):
+        # Quota work only once some quota exists, or for the nodes that make one (literals: the cheapest test
+        # on the create path of a tree without quotas).
+        if self._quota_prefixes or name == "zookeeper_limits" or name == "zookeeper_stats":
             self.quotas.created(parent_path, name, path, data)
         self._fire(events, self.data_watches, path, EventType.NODE_CREATED, node.acl)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
@@ -349,7 +351,7 @@ class DataTree:
                 eph.discard(path)
                 if not eph:
                     del self.ephemerals[owner]
-        if self._quota_prefixes or parent_path.startswith(ZOOKEEPER):
+        if self._quota_prefixes or name == "zookeeper_limits":
             self.quotas.deleted(parent_path, name, path, node.data)
         fired = self._fire(events, self.data_watches, path, EventType.NODE_DELETED, node.acl)
         self._fire(events, self.child_watches, path, EventType.NODE_DELETED, node.acl, fired)

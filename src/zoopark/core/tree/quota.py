@@ -107,11 +107,12 @@ class Quotas:
     with the DataTree, whose write paths test it before calling in: a tree without quotas pays one truth test
     of an empty set per write (and a string prefix test per create and delete)."""
 
-    __slots__ = ("tree", "prefixes")
+    __slots__ = ("tree", "prefixes", "heads")
 
     def __init__(self, tree: DataTree) -> None:
         self.tree = tree
         self.prefixes: set[tuple[str, ...]] = set()
+        self.heads: set[str] = set()  # the first components of `prefixes`: most writes are decided by it
 
     # ---- PathTrie ----------------------------------------------------------------------------
 
@@ -119,14 +120,25 @@ class Quotas:
         key = trie_key(path)
         if key:  # ZooKeeper's addPath("") throws; a property on the trie's root is never found anyway
             self.prefixes.add(key)
+            self.heads.add(key[0])
 
     def remove(self, path: str) -> None:
         self.prefixes.discard(trie_key(path))
+        self.heads = {key[0] for key in self.prefixes}
+
+    def clear(self) -> None:
+        self.prefixes.clear()
+        self.heads.clear()
 
     def max_prefix(self, path: str) -> str | None:
         """DataTree.getMaxPrefixWithQuota: the deepest quota'd prefix of `path`, or None."""
         prefixes = self.prefixes
         if not prefixes:
+            return None
+        # A node's path has no empty component; its first one, unless blank, must head some prefix.
+        end = path.find("/", 1)
+        head = path[1:end] if end > 0 else path[1:]
+        if head not in self.heads and head.strip(_JAVA_WHITESPACE):
             return None
         key = trie_key(path)
         for n in range(len(key), 0, -1):
@@ -205,7 +217,7 @@ class Quotas:
     def setup(self) -> None:
         """DataTree.setupQuota, after a snapshot is loaded: every leaf `.../zookeeper_limits` under
         /zookeeper/quota is a quota; recount its subtree."""
-        self.prefixes.clear()
+        self.clear()
         end = "/" + LIMIT_NODE
         for path in self._leaves(QUOTA):
             if path.endswith(end):
