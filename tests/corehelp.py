@@ -57,6 +57,7 @@ class Harness:
         self.conns: dict[int, FakeConn] = {}
         self._next_conn = 1
         self.others: list[object] = []  # actions for an ensemble (Forward, Revalidate, Propose, ...)
+        self.logs: list[Log] = []
 
     def step(self, event: object) -> None:
         actions = self.core.step(event, self.now_ms)
@@ -71,7 +72,9 @@ class Harness:
             elif isinstance(a, AppendLog):
                 self.log.extend(a.entries)
                 self.unsynced.extend(a.then)
-            elif not isinstance(a, Log):
+            elif isinstance(a, Log):
+                self.logs.append(a)
+            else:
                 self.others.append(a)
         if self.auto_sync:
             self.sync()
