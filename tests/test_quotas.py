@@ -11,9 +11,18 @@ import sys
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import QuotaExceededError, RolledBackError
+from kazoo.exceptions import KazooException, QuotaExceededError, RolledBackError
 
-from procs import ZooKeeperProcess, ZooParkProcess, close_clients, mntr
+from procs import (
+    ZooKeeperProcess,
+    ZooParkProcess,
+    close_clients,
+    ensemble_config,
+    ensemble_ports,
+    member,
+    mntr,
+    wait_settled,
+)
 from references import ZKCLI, needs
 from zkcli import without_events
 
@@ -121,7 +130,7 @@ def test_zkcli_quota_commands_print_and_write_the_same():
 
 @needs("zookeeper")
 def test_hard_limits_refuse_kazoo_writes_on_both_servers_alike():
-    results = []
+    results, logs = [], []
     for cls in (ZooKeeperProcess, ZooParkProcess):
         with cls(extra=CONF) as server:
             zk = KazooClient(hosts=server.hosts)
@@ -151,8 +160,54 @@ def test_hard_limits_refuse_kazoo_writes_on_both_servers_alike():
             finally:
                 close_clients([zk])
             results.append(seen)
+            logs.append(_QUOTA_LOG.findall(server.log_path.read_text(errors="replace")))
     assert results[0] == ["/h/a", "/h/b", "QuotaExceededError", "QuotaExceededError", "QuotaExceededError",
                           [RolledBackError.__name__, QuotaExceededError.__name__], b"count=3,bytes=8", b"1234"]
+    assert results[1] == results[0]
+    # ZooKeeperServer's RateLogger: the repeat of the first message within 100 ms is said on the next one.
+    assert logs[0][:3] == ["Message:Quota exceeded: /h [current count=4, hardCountLimit=3] Value:null",
+                           "Message: Quota exceeded: /h [current count=4, hardCountLimit=3]",
+                           "Message:Quota exceeded: /h [current bytes=9, hardByteLimit=8] Value:null"]
+    assert logs[1] == logs[0]
+
+
+_QUOTA_LOG = re.compile(r"(?:\[\d+ times\] )?Message: ?Quota exceeded[^\n]*")
+
+
+@needs("zookeeper")
+def test_quota_text_statstrack_cannot_read_fails_the_write_with_marshallingerror_on_both():
+    """ZooKeeper's check throws on it inside PrepRequestProcessor, which fails the request (a multi whole)
+    with MARSHALLINGERROR and serves on."""
+    results = []
+    for cls in (ZooKeeperProcess, ZooParkProcess):
+        with cls(extra=CONF) as server:
+            zk = KazooClient(hosts=server.hosts)
+            zk.start(30)
+            seen: list[object] = []
+            try:
+                zk.create("/g", b"")
+                zk.create("/zookeeper/quota/g")
+                zk.create("/zookeeper/quota/g/zookeeper_limits", b"count=5,bytes=-1")
+                zk.create("/zookeeper/quota/g/zookeeper_stats", b"count=0,bytes=0")
+                zk.set("/zookeeper/quota/g/zookeeper_stats", b"count=x")
+                # (Only writes the check refuses: one that reached ZooKeeper's tree, a setData of the same
+                # size, would make its commit thread throw and the server exit.)
+                try:
+                    seen.append(zk.create("/g/a", b"12"))
+                except KazooException as e:
+                    seen.append(type(e).__name__)
+                tx = zk.transaction()
+                tx.create("/g/b", b"")
+                try:
+                    seen.append([type(r).__name__ for r in tx.commit()])
+                except KazooException as e:
+                    seen.append(type(e).__name__)
+                seen.append(zk.exists("/g/a") is None and zk.exists("/g/b") is None)
+                seen.append(zk.create("/elsewhere", b""))
+            finally:
+                close_clients([zk])
+            results.append(seen)
+    assert results[0][0] == "MarshallingError" and results[0][-2:] == [True, "/elsewhere"]
     assert results[1] == results[0]
 
 
@@ -192,3 +247,134 @@ def test_zoopark_shell_answers_quota_commands_as_zkcli():
             s = subprocess.run([sys.executable, "-m", "zoopark", "shell", "-server", b.hosts, *line.split()],
                                capture_output=True, text=True, timeout=60)
             assert (s.returncode, s.stdout, s.stderr) == theirs, line
+
+
+# ---- ensembles: every member keeps the stats as it applies the txns -----------------------------------
+
+LIMITS_N3 = b"count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=3"
+
+
+def _fill_until_refused(zk: KazooClient) -> list[object]:
+    """Quota nodes made by ordinary creates (as zkCli's setquota makes them), then writes past the limit."""
+    seen: list[object] = []
+    zk.create("/e", b"")
+    zk.create("/zookeeper/quota/e")
+    zk.create("/zookeeper/quota/e/zookeeper_limits", LIMITS_N3)
+    zk.create("/zookeeper/quota/e/zookeeper_stats", b"count=0,bytes=0")
+    for name in "abc":
+        try:
+            seen.append(zk.create(f"/e/{name}", b"12"))
+        except QuotaExceededError as e:
+            seen.append(type(e).__name__)
+    return seen
+
+
+def _stats_everywhere(members) -> list[tuple[bytes | None, str]]:
+    out = []
+    for p in members:
+        c = KazooClient(hosts=p.hosts, timeout=15.0)
+        c.start(30)
+        try:
+            c.sync("/")
+            data = c.get("/zookeeper/quota/e/zookeeper_stats")[0]
+        finally:
+            close_clients([c])
+        out.append((data, mntr(p.port).get("zk_e_quota_count_usage_per_namespace", "")))
+    return out
+
+
+@pytest.mark.xdist_group("ensembles")
+@needs("zookeeper")
+def test_a_zoopark_follower_keeps_the_stats_of_a_zookeeper_leaders_txns():
+    extra = {**ensemble_config(ensemble_ports((1, 2, 3))), **CONF}
+    zks = [member(ZooKeeperProcess, i, extra) for i in (2, 3)]
+    zp = member(ZooParkProcess, 1, extra)
+    members = [zp, *zks]
+    try:
+        zks[0].start(wait=False)
+        zks[1].start(timeout=90)
+        c = KazooClient(hosts=zks[1].hosts, timeout=15.0)
+        c.start(30)
+        try:
+            c.create("/e0", b"")  # history for the zoopark member to sync; the quota comes after
+            zp.start(timeout=90)
+            ours = KazooClient(hosts=zp.hosts, timeout=15.0)
+            ours.start(30)
+            try:
+                seen = _fill_until_refused(ours)  # forwarded to ZooKeeper's leader, which enforces
+            finally:
+                close_clients([ours])
+        finally:
+            close_clients([c])
+        assert seen == ["/e/a", "/e/b", "QuotaExceededError"]
+        assert _stats_everywhere(members) == [(b"count=3,bytes=4", "3")] * 3
+        zp.stop()  # a restart loads the snapshot or replays the log: the stats come back the same
+        zp.start(timeout=90)
+        assert _stats_everywhere([zp]) == [(b"count=3,bytes=4", "3")]
+    finally:
+        for p in members:
+            p.cleanup()
+
+
+@pytest.mark.xdist_group("ensembles")
+def test_a_zoopark_leader_enforces_for_its_followers_clients_and_every_member_counts_alike():
+    extra = {**ensemble_config(ensemble_ports((1, 2, 3))), **CONF}
+    members = [member(ZooParkProcess, i, extra) for i in (1, 2, 3)]
+    try:
+        for p in members:
+            p.start(wait=False)
+        roles = wait_settled(members, 90)
+        follower, leader = roles["follower"][0], roles["leader"][0]
+        c = KazooClient(hosts=follower.hosts, timeout=15.0)
+        c.start(30)
+        try:
+            assert _fill_until_refused(c) == ["/e/a", "/e/b", "QuotaExceededError"]
+        finally:
+            close_clients([c])
+        assert _stats_everywhere(members) == [(b"count=3,bytes=4", "3")] * 3
+        # The error counts where the check is: on the leader, as ZooKeeper's PrepRequestProcessor.
+        assert mntr(leader.port).get("zk_e_quota_exceeded_error_per_namespace") == "1"
+        assert "zk_e_quota_exceeded_error_per_namespace" not in mntr(follower.port)
+    finally:
+        for p in members:
+            p.cleanup()
+
+
+def test_prometheus_endpoint_labels_the_quota_metrics_by_namespace():
+    """ZooKeeper's PrometheusMetricsProvider: the four gauge sets and the error counter set, label `key` (not
+    compared live: Debian's ZooKeeper has no Prometheus provider jar)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from procs import free_port
+
+    prom = free_port()
+    extra = {**CONF, "metricsProvider.className": "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+             "metricsProvider.httpHost": "127.0.0.1", "metricsProvider.httpPort": str(prom)}
+    with ZooParkProcess(extra=extra) as zp:
+        zk = KazooClient(hosts=zp.hosts)
+        zk.start(30)
+        try:
+            for ns, limits in (("m", b"count=10,bytes=-1=;byteHardLimit=2;countHardLimit=-1"),
+                               ("n", b"count=7,bytes=100")):
+                zk.create(f"/{ns}/x", b"1", makepath=True)
+                zk.create(f"/zookeeper/quota/{ns}/x", makepath=True)
+                zk.create(f"/zookeeper/quota/{ns}/x/zookeeper_limits", limits)
+                zk.create(f"/zookeeper/quota/{ns}/x/zookeeper_stats", b"count=0,bytes=0")
+            with pytest.raises(QuotaExceededError):
+                zk.create("/m/x/big", b"12")
+        finally:
+            close_clients([zk])
+        with urllib.request.urlopen(f"http://127.0.0.1:{prom}/metrics", timeout=10) as r:
+            body = r.read().decode()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(body) for s in fam.samples if "quota" in s.name}
+    assert samples == {
+        ("quota_count_limit_per_namespace", (("key", "m"),)): 10, ("quota_count_limit_per_namespace", (("key", "n"),)): 7,
+        ("quota_bytes_limit_per_namespace", (("key", "m"),)): 2, ("quota_bytes_limit_per_namespace", (("key", "n"),)): 100,
+        ("quota_count_usage_per_namespace", (("key", "m"),)): 1, ("quota_count_usage_per_namespace", (("key", "n"),)): 1,
+        ("quota_bytes_usage_per_namespace", (("key", "m"),)): 1, ("quota_bytes_usage_per_namespace", (("key", "n"),)): 1,
+        ("quota_exceeded_error_per_namespace", (("key", "m"),)): 1,
+    }
+    assert 'quota_exceeded_error_per_namespace{key="m"} 1.0' in body.splitlines()

@@ -196,7 +196,10 @@ class ServerCore:
     def _quota_warnings(self, out: list[Action]) -> None:
         """What the prep's quota checks said, logged as ZooKeeperServer's RATE_LOGGER logs it."""
         messages = self.prep.quota_messages
-        for msg in messages:
+        for level, msg in messages:
+            if level != "warning":
+                out.append(Log(level, msg))
+                continue
             for line in self.quota_log.log(msg, self.now_ms):
                 out.append(Log("warning", line))
         messages.clear()

@@ -47,6 +47,11 @@ class PrepError(Exception):
         self.err = err
 
 
+class PrepFailed(Exception):
+    """What PrepRequestProcessor's catch-all catches (a RuntimeException, here the quota text StatsTrack
+    throws on): the whole request, a multi included, becomes an ErrorTxn MARSHALLINGERROR."""
+
+
 @dataclass(slots=True)
 class View:
     """A node as the prep stage sees it: the committed node plus every pending change."""
@@ -86,9 +91,10 @@ class Prep:
                  quota_exceeded: dict[str, int] | None = None) -> None:
         self.tree = tree
         # zookeeper.enforceQuota: check creates and setData against the quotas; what the checks say to log
-        # waits in `quota_messages` for the core, refusals count per namespace in `quota_exceeded`.
+        # ((level, text)) waits in `quota_messages` for the core, refusals count per namespace in
+        # `quota_exceeded`.
         self.enforce_quota = enforce_quota
-        self.quota_messages: list[str] = []
+        self.quota_messages: list[tuple[str, str]] = []
         self.quota_exceeded = quota_exceeded if quota_exceeded is not None else {}
         self.auth_schemes = auth_schemes  # ACL schemes with a registered provider
         self.sessions = sessions
@@ -166,10 +172,15 @@ class Prep:
 
     def _check_quota(self, path: str, bytes_diff: int, count_diff: int) -> None:
         """ZooKeeperServer.checkQuota: against the committed tree, as ZooKeeper's (not the overlay)."""
-        verdict = quota.check(self.tree, path, bytes_diff, count_diff)
+        try:
+            verdict = quota.check(self.tree, path, bytes_diff, count_diff)
+        except quota.MalformedStats as e:
+            self.quota_messages.append(("error", f"Failed to process a write to {path}: the quota text of "
+                                                 f"{self.tree.quotas.max_prefix(path)} is malformed: {e}"))
+            raise PrepFailed(str(e)) from e
         if verdict is None:
             return
-        self.quota_messages.extend(verdict.messages)
+        self.quota_messages.extend(("warning", m) for m in verdict.messages)
         if verdict.exceeded:
             if verdict.namespace is not None:
                 self.quota_exceeded[verdict.namespace] = self.quota_exceeded.get(verdict.namespace, 0) + 1
@@ -205,6 +216,8 @@ class Prep:
             return self._one(req.op, req.record, req, zxid)
         except PrepError as e:
             return OpCode.ERROR, ErrorTxn(e.err)
+        except PrepFailed:
+            return OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
 
     def _one(self, op: int, rec: object, req: Request, zxid: int) -> tuple[int, object]:
         if op in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
@@ -371,12 +384,19 @@ class Prep:
                 except PrepError as e:
                     failed = e.err
                     parts.append((OpCode.ERROR, ErrorTxn(e.err)))
-                    for path, old in reversed(self._undo):
-                        if old is None:
-                            self.changes.pop(path, None)
-                        else:
-                            self.changes[path] = old
-                    self._undo = []
+                    self._roll_back()
+                except PrepFailed:
+                    self._roll_back()  # the whole multi fails: none of its changes stay pending
+                    raise
         finally:
             self._undo = None
         return multi_txn(parts)
+
+    def _roll_back(self) -> None:
+        assert self._undo is not None
+        for path, old in reversed(self._undo):
+            if old is None:
+                self.changes.pop(path, None)
+            else:
+                self.changes[path] = old
+        self._undo = []

@@ -256,7 +256,9 @@ class QuotaCheck:
 
 def check(tree: DataTree, path: str, bytes_diff: int, count_diff: int) -> QuotaCheck | None:
     """None when no quota applies; else the verdict. Reads the committed tree, as ZooKeeper's does (its
-    outstanding changes are not counted: two creates in one multi are each checked against the tree)."""
+    outstanding changes are not counted: two creates in one multi are each checked against the tree).
+    Raises MalformedStats where ZooKeeper's StatsTrack throws on the limits or stats text (the request then
+    fails with MARSHALLINGERROR, as PrepRequestProcessor fails a request on any exception)."""
     prefix = tree.quotas.max_prefix(path)
     if prefix is None:
         return None
@@ -264,20 +266,14 @@ def check(tree: DataTree, path: str, bytes_diff: int, count_diff: int) -> QuotaC
     stats_node = tree.nodes.get(stat_path(prefix))
     if limits_node is None or stats_node is None:
         return None  # ZooKeeper logs "Missing limit node" / "Missing node for stat" and allows the write
-    try:
-        limits = parse_stats(limits_node.data)
-    except MalformedStats:
-        return None
+    limits = parse_stats(limits_node.data)
     soft_count, hard_count = limits.get(COUNT, -1), limits.get(COUNT_HARD, -1)
     soft_bytes, hard_bytes = limits.get(BYTES, -1), limits.get(BYTES_HARD, -1)
     check_count = count_diff != 0 and (soft_count > -1 or hard_count > -1)
     check_bytes = bytes_diff != 0 and (soft_bytes > -1 or hard_bytes > -1)
     if not check_count and not check_bytes:
         return None
-    try:
-        current = parse_stats(stats_node.data)
-    except MalformedStats:
-        return None
+    current = parse_stats(stats_node.data)
     verdict = QuotaCheck()
     for wanted, what, diff, soft, hard, name in (
         (check_count, "count", count_diff, soft_count, hard_count, "Count"),
