@@ -234,7 +234,8 @@ def test_stats_survive_a_restart_as_on_zookeeper():
 SHELL_LINES = ["create /a x", "setquota -n 2 /a", "setquota -B 5 /a", "listquota /a", "create /a/b 1234",
                "create /a/c", "setquota -n 1 /a/b", "setquota -n 1 /nope", "setquota -N 0 /a", "setquota /a",
                "setquota -n 1 /zookeeper/quota", "delquota -n /a", "listquota /a", "delquota /a", "listquota /a",
-               "delquota /a"]
+               "delquota /a", "listquota /", "setquota -n 1 x", "setquota -n 5 -b 6 /a", "delquota -x /a",
+               "setquota -n 2147483648 /a", "setquota -N5 /a", "listquota /a"]
 
 
 @needs("zookeeper", "zkcli")
@@ -378,3 +379,105 @@ def test_prometheus_endpoint_labels_the_quota_metrics_by_namespace():
         ("quota_exceeded_error_per_namespace", (("key", "m"),)): 1,
     }
     assert 'quota_exceeded_error_per_namespace{key="m"} 1.0' in body.splitlines()
+
+
+# ---- a seeded workload under quotas, against ZooKeeper ----------------------------------------------------
+
+def _workload(zk: KazooClient, hosts: str, seed: int, ops: int) -> list[object]:
+    """Random writes in and around two quota'd subtrees (creates of every kind, null data, setData, deletes,
+    multis that fail halfway, ephemerals whose session ends, a client resetting the stats and a quota removed
+    and set again), the stats after each step."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[object] = []
+    zk.create("/w/q1", b"", makepath=True)
+    zk.create("/w/q2/deep", b"abc", makepath=True)
+    zk.create("/w/free", b"")
+
+    def setquota(path: str, limits: bytes) -> None:
+        zk.ensure_path(f"/zookeeper/quota{path}")
+        zk.create(f"/zookeeper/quota{path}/zookeeper_limits", limits)
+        zk.create(f"/zookeeper/quota{path}/zookeeper_stats", b"count=0,bytes=0")
+
+    setquota("/w/q1", b"count=-1,bytes=-1=;byteHardLimit=60;countHardLimit=12")
+    setquota("/w/q2", b"count=4,bytes=10")  # soft only: logged, never refused
+    other = KazooClient(hosts=hosts)
+    other.start(30)
+    nodes = ["/w/q1", "/w/q2", "/w/q2/deep", "/w/free"]
+    try:
+        for step in range(ops):
+            parent = rng.choice(nodes)
+            data = rng.choice([None, b"", b"x" * rng.randint(1, 9)])
+            kind = rng.random()
+            try:
+                if kind < 0.35:
+                    client = other if rng.random() < 0.3 else zk
+                    made = client.create(f"{parent}/n", data, sequence=True, ephemeral=client is other)
+                    nodes.append(made)
+                    out.append(made)
+                elif kind < 0.55:
+                    out.append(zk.set(rng.choice(nodes), data or b"").version)  # (kazoo sends no null here)
+                elif kind < 0.7:
+                    victim = rng.choice(nodes[4:] or nodes)
+                    zk.delete(victim)
+                    nodes.remove(victim)
+                    out.append(("deleted", victim))
+                elif kind < 0.85:
+                    tx = zk.transaction()
+                    tx.create(f"{parent}/m{step}", data or b"")  # (kazoo: bytes in a transaction)
+                    tx.set_data(rng.choice(nodes), b"yy")
+                    if rng.random() < 0.3:
+                        tx.check("/w/free", 99)  # fails the whole multi
+                    results = tx.commit()
+                    out.append([r if isinstance(r, str) else type(r).__name__ for r in results])
+                    if isinstance(results[0], str):
+                        nodes.append(results[0])
+                elif kind < 0.9 and step % 3 == 0:
+                    zk.set("/zookeeper/quota/w/q2/zookeeper_stats", b"count=0,bytes=0")  # a client's reset
+                    out.append("reset")
+                elif kind < 0.95:
+                    zk.delete("/zookeeper/quota/w/q1/zookeeper_limits")  # the quota ends ...
+                    zk.create(f"/w/q1/gap{step}", b"zz")
+                    nodes.append(f"/w/q1/gap{step}")
+                    zk.delete("/zookeeper/quota/w/q1/zookeeper_stats")
+                    setquota("/w/q1", b"count=-1,bytes=-1=;byteHardLimit=60;countHardLimit=12")  # ... and is set again
+                    out.append("requota")
+                else:
+                    other.stop()  # its ephemerals go
+                    other.close()
+                    other = KazooClient(hosts=hosts)
+                    other.start(30)
+                    nodes = [n for n in nodes if zk.exists(n) is not None]
+                    out.append("session closed")
+            except KazooException as e:
+                out.append(type(e).__name__)
+            out.append([zk.get(f"/zookeeper/quota{q}/zookeeper_stats")[0] for q in ("/w/q1", "/w/q2")])
+    finally:
+        close_clients([other])
+    return out
+
+
+@needs("zookeeper")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_seeded_workload_keeps_the_same_stats_as_zookeeper(seed):
+    runs = []
+    for cls in (ZooKeeperProcess, ZooParkProcess):
+        with cls(extra=CONF) as server:
+            zk = KazooClient(hosts=server.hosts)
+            zk.start(30)
+            try:
+                transcript = _workload(zk, server.hosts, seed, 120)
+                nodes = quota_nodes(zk)
+            finally:
+                close_clients([zk])
+            runs.append((transcript, nodes, quota_rows(server.port),
+                         _QUOTA_LOG.findall(server.log_path.read_text(errors="replace"))))
+    (zk_t, zk_n, zk_r, zk_l), (zp_t, zp_n, zp_r, zp_l) = runs
+    assert "QuotaExceededError" in zk_t  # the workload reaches the hard limit
+    for i, (theirs, mine) in enumerate(zip(zk_t, zp_t, strict=True)):
+        assert mine == theirs, f"seed {seed}, step {i}: ZooKeeper {theirs!r}, zoopark {mine!r}"
+    assert zp_n == zk_n
+    assert zp_r == zk_r
+    # Each change of message is logged at once; how many repeats a `[N times]` line counts depends on timing.
+    assert [m for m in zp_l if m.endswith("Value:null")] == [m for m in zk_l if m.endswith("Value:null")]
