@@ -21,7 +21,9 @@ from procs import (
     ensemble_ports,
     member,
     mntr,
+    server_mode,
     wait_settled,
+    wait_until,
 )
 from references import ZKCLI, needs
 from zkcli import without_events
@@ -336,6 +338,15 @@ def test_a_zoopark_leader_enforces_for_its_followers_clients_and_every_member_co
         # The error counts where the check is: on the leader, as ZooKeeper's PrepRequestProcessor.
         assert mntr(leader.port).get("zk_e_quota_exceeded_error_per_namespace") == "1"
         assert "zk_e_quota_exceeded_error_per_namespace" not in mntr(follower.port)
+        # The count is the process's, as ZooKeeper's ServerMetrics: it outlives the leader's role.
+        others = [p for p in members if p is not leader]
+        for p in others:
+            p.stop()
+        wait_until("the leader stops serving without a quorum", lambda: server_mode(leader.port) != "leader", 60)
+        for p in others:
+            p.start(wait=False)
+        wait_settled(members, 90)
+        assert mntr(leader.port).get("zk_e_quota_exceeded_error_per_namespace") == "1"
     finally:
         for p in members:
             p.cleanup()

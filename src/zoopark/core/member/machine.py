@@ -84,6 +84,7 @@ class MemberMachine:
         self.observer = observer
         self.settings = settings
         self.core_settings = replace(settings.core, server_id=my_id, tick_ms=settings.tick_ms)
+        self.quota_exceeded: dict[str, int] = {}  # every role's core counts its quota refusals here
         self.tree, self.sessions = loaded.tree, loaded.sessions
         disk = za.Persistent(loaded.accepted_epoch, loaded.current_epoch, loaded.last_zxid, list(loaded.window))
         self.peer = ZabPeer(my_id, voters, disk, self._snapshot, settings.tick_ms, settings.init_limit,
@@ -182,7 +183,7 @@ class MemberMachine:
 
     def _serve(self, epoch: int | None) -> list:
         """The role is synced: a core serves clients from now on; the port opens."""
-        core = ServerCore(self.core_settings, self.tree, self.sessions)
+        core = ServerCore(self.core_settings, self.tree, self.sessions, self.quota_exceeded)
         core.start(self.now_ms)
         if self.mode == "LEADING":
             assert epoch is not None

@@ -123,14 +123,16 @@ def replay_txn(tree: DataTree, sessions: dict[int, int], hdr: TxnHeader, txn: ob
 
 class ServerCore:
     def __init__(self, settings: CoreSettings, tree: DataTree | None = None,
-                 sessions: dict[int, int] | None = None) -> None:
-        """`tree` and `sessions` (id -> timeout ms) are what recovery loaded; a fresh core has neither."""
+                 sessions: dict[int, int] | None = None, quota_exceeded: dict[str, int] | None = None) -> None:
+        """`tree` and `sessions` (id -> timeout ms) are what recovery loaded; a fresh core has neither.
+        `quota_exceeded` (namespace -> writes refused) outlives the core where the process does: an ensemble
+        member passes the same one to each role's core, as ZooKeeper's ServerMetrics outlive its roles."""
         self.settings = settings
         self.tree = tree or DataTree(extended_types=settings.extended_types)
         self.sessions = SessionTable(settings.tick_ms)
         for sid, timeout in (sessions or {}).items():
             self.sessions.add(sid, timeout, 0)
-        self.quota_exceeded: dict[str, int] = {}  # quota_exceeded_error_per_namespace
+        self.quota_exceeded = quota_exceeded if quota_exceeded is not None else {}  # ..._error_per_namespace
         self.quota_log = RateLogger()
         self.prep = self._new_prep()
         self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
