@@ -134,6 +134,7 @@ _Parse = Callable[[str, str], Any]
 _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "tickTime": ("tick_time_ms", _positive),
     "sslQuorum": ("ssl_quorum", _bool),  # TLS on the quorum and election ports, with the ssl.quorum.* keys
+    "sslQuorumReloadCertFiles": ("ssl_quorum_reload_cert_files", _bool),  # new ssl.quorum.* files, no restart
     # Quorum SASL (QuorumAuth): DIGEST-MD5 between members, from the JAAS file's QuorumServer / QuorumLearner
     "quorum.auth.enableSasl": ("quorum_auth_enable_sasl", _bool),
     "quorum.auth.learnerRequireSasl": ("quorum_auth_learner_require_sasl", _bool),
@@ -249,7 +250,7 @@ _CFG_IGNORED: dict[str, str | None] = {
     "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
     "dynamicConfigFile": None, "reconfigEnabled": "false", "portUnification": "false",
-    "sslQuorumReloadCertFiles": "false", "quorum.auth.kerberos.servicePrincipal": None,
+    "quorum.auth.kerberos.servicePrincipal": None,
     "quorum.cnxn.threads.size": None,
     "jvm.pause.info-threshold.ms": None, "jvm.pause.warn-threshold.ms": None, "jvm.pause.sleep.time.ms": None,
     "jvm.pause.monitor": "false", "multiAddress.enabled": "false", "multiAddress.reachabilityCheckTimeoutMs": None,
@@ -258,7 +259,7 @@ _CFG_IGNORED: dict[str, str | None] = {
 # Of those, the ones QuorumPeerConfig parses as it reads the file: a bad value stops ZooKeeper, and zoopark.
 _CFG_IGNORED_VALUES: dict[str, _Parse] = {
     **dict.fromkeys(("localSessionsEnabled", "localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "syncEnabled",
-                     "reconfigEnabled", "portUnification", "sslQuorumReloadCertFiles",
+                     "reconfigEnabled", "portUnification",
                      "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
     **dict.fromkeys(("observerMasterPort", "clientPortListenBacklog",
                      "connectToLearnerMasterLimit", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
@@ -424,6 +425,7 @@ class Config:
     # The quorum's TLS (sslQuorum, zookeeper.ssl.quorum.*): both ends present certificates, and both check the
     # other's names (QuorumX509Util verifies the client's hostname too)
     ssl_quorum: bool = False
+    ssl_quorum_reload_cert_files: bool = False
     ssl_quorum_key_store_location: str | None = None
     ssl_quorum_key_store_password: str | None = field(default=None, repr=False)
     ssl_quorum_key_store_password_path: str | None = None

@@ -90,8 +90,9 @@ class _Link(asyncio.Protocol):
 class ElectionPort:
     def __init__(self, my_id: int, my_address: tuple[str, int], peers: dict[int, tuple[str, int]],
                  on_notification: Callable[[int, Notification], None], tls=None, sasl=None) -> None:
-        """`tls`: net.tls.QuorumTls when sslQuorum is on (both ends' certificates are verified); `sasl`:
-        net.quorumsasl.QuorumSasl when quorum.auth.enableSasl is."""
+        """`tls`: net.tls.QuorumTls when sslQuorum is on (both ends' certificates are verified); each new
+        connection, accepted or dialled, takes the one `tls` holds then (sslQuorumReloadCertFiles replaces it).
+        `sasl`: net.quorumsasl.QuorumSasl when quorum.auth.enableSasl is."""
         self.my_id = my_id
         self.my_address = my_address
         self.peers = dict(peers)  # sid -> (host, election port)
@@ -109,7 +110,8 @@ class ElectionPort:
         self._loop = asyncio.get_running_loop()
         host, port = self.my_address
         factory = quorumsasl.accepting(lambda: _Link(self, None, False), self.sasl, "election port", parse_initial)
-        self._server = await peertls.listen(self._loop, factory, host, port, self.tls, "election port")
+        tls = None if self.tls is None else (lambda: self.tls)  # read per connection: it may be reloaded
+        self._server = await peertls.listen(self._loop, factory, host, port, tls, "election port")
         log.info("election port listening on %s:%d", host, port)
 
     async def stop(self) -> None:

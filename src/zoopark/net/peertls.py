@@ -2,7 +2,9 @@
 wrap their sockets with QuorumX509Util: the listener requires the dialler's certificate (ssl.quorum.clientAuth),
 and each end checks the other's certificate names its address (ssl.quorum.hostnameVerification).
 
-`listen` runs each accepted connection's handshake itself, over memory buffers (uvloop's start_tls stalls on
+`listen` takes the contexts afresh for each accepted connection (`tls` is a callable), so certificates reloaded
+under sslQuorumReloadCertFiles reach new connections while open ones carry on. It runs each accepted
+connection's handshake itself, over memory buffers (uvloop's start_tls stalls on
 accepted sockets, and asyncio's own server-side TLS drops a failed handshake silently), so that a refused
 peer is this module's to log (one line: the peer and the reason) while the listener carries on; the protocol
 sees only verified connections. `dial` is create_connection with the client context.
@@ -130,11 +132,12 @@ def _reason(e: BaseException) -> str:
 
 
 async def listen(loop: asyncio.AbstractEventLoop, factory: Callable[[], asyncio.Protocol], host: str, port: int,
-                 tls: QuorumTls | None, what: str) -> asyncio.base_events.Server:
-    """A listener on host:port whose connections reach `factory`'s protocols plain, or TLS-verified."""
+                 tls: Callable[[], QuorumTls] | None, what: str) -> asyncio.base_events.Server:
+    """A listener on host:port whose connections reach `factory`'s protocols plain, or TLS-verified with the
+    contexts `tls()` returns when each connection is accepted."""
     if tls is None:
         return await loop.create_server(factory, host, port, reuse_address=True)
-    return await loop.create_server(lambda: _Accepted(tls, factory, what), host, port, reuse_address=True)
+    return await loop.create_server(lambda: _Accepted(tls(), factory, what), host, port, reuse_address=True)
 
 
 async def dial(loop: asyncio.AbstractEventLoop, factory: Callable[[], asyncio.Protocol], host: str, port: int,

@@ -122,13 +122,15 @@ def _pem_block(data: bytes, label: bytes, key: str) -> bytes:
 
 
 def _pem_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every CERTIFICATE block of a PEM file that may hold other blocks (a key) too."""
+    """Every CERTIFICATE block of a PEM file that may hold other blocks (a key) too. A block without its END
+    line is no block, as ZooKeeper's PemReader (a pattern of whole blocks) reads it: a file cut short inside
+    its chain still gives the certificates before the cut."""
     begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
     certs, pos = [], 0
     while (start := data.find(begin, pos)) >= 0:
         stop = data.find(end, start)
         if stop < 0:
-            raise ValueError("an unterminated certificate")
+            break
         pos = stop + len(end)
         certs.append(x509.load_pem_x509_certificate(data[start:pos]))
     return certs

@@ -136,6 +136,8 @@ class Member:
         await ops.start()
         ticker = loop.create_task(self._tick())
         purger = loop.create_task(autopurge(self.cfg)) if self.cfg.autopurge_purge_interval_h > 0 else None
+        reloader = loop.create_task(self._reload_certs()) if self.quorum_tls is not None \
+            and self.cfg.ssl_quorum_reload_cert_files else None
         try:
             self._run_actions(self.machine.start(wall_ms()), tick=True)
             self._pump()
@@ -145,6 +147,8 @@ class Member:
             ticker.cancel()
             if purger is not None:
                 purger.cancel()
+            if reloader is not None:
+                reloader.cancel()
             self.snapshotter.stop()
             await ops.stop()
             await self.election.stop()
@@ -154,6 +158,19 @@ class Member:
             if self._batch is not None:
                 self._batch.end()
             self.disk.close()
+
+    async def _reload_certs(self) -> None:
+        """sslQuorumReloadCertFiles: new ssl.quorum.* store files reach new election and quorum connections."""
+        from ..config import quorum_tls_settings
+        from .certreload import QuorumCertReloader
+
+        await QuorumCertReloader(quorum_tls_settings(self.cfg), self.install_quorum_tls).run()
+
+    def install_quorum_tls(self, contexts) -> None:
+        """The contexts every election and quorum connection opened from now on uses; open ones keep theirs."""
+        self.quorum_tls = contexts
+        if self.election is not None:
+            self.election.tls = contexts
 
     async def _tick(self) -> None:
         while True:

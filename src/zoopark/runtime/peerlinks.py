@@ -135,8 +135,9 @@ class QuorumLinks:
         me = self.m.servers[self.m.my_id]
         try:
             learners = quorumsasl.accepting(lambda: _LearnerLink(self, gen), self.m.quorum_sasl, "quorum port")
-            server = await peertls.listen(asyncio.get_running_loop(), learners, me.host, me.quorum_port,
-                                          self.m.quorum_tls, "quorum port")
+            tls = None if self.m.quorum_tls is None else (lambda: self.m.quorum_tls)  # per connection: reloadable
+            server = await peertls.listen(asyncio.get_running_loop(), learners, me.host, me.quorum_port, tls,
+                                          "quorum port")
         except OSError as e:
             log.error("cannot listen for learners on %s:%d: %s", me.host, me.quorum_port, e)
             if self.listener_gen == gen:
