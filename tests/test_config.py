@@ -90,7 +90,7 @@ PROPERTY_VALUES = {
     "ssl.quorum.trustStore.passwordPath": "/pw", "ssl.quorum.trustStore.type": "pkcs12",
     "ssl.quorum.protocol": "TLSv1.3", "ssl.quorum.enabledProtocols": "TLSv1.2,TLSv1.3",
     "ssl.quorum.ciphersuites": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ssl.quorum.clientAuth": "want",
-    "ssl.quorum.hostnameVerification": "false",
+    "ssl.quorum.hostnameVerification": "false", "quorumCnxnTimeoutMs": "2500",
 }
 # Keys whose every other value needs companions (client.portUnification=true needs a keystore): tested in
 # tests/test_tls_config.py.

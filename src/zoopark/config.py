@@ -183,6 +183,7 @@ _PROPERTY_KEYS: dict[str, tuple[str, _Parse]] = {
     "znode.container.maxPerMinute": ("container_max_per_minute", _positive),
     "enforceQuota": ("enforce_quota", _bool),  # ZooKeeperServer.ENFORCE_QUOTA: hard limits refuse writes
     "admin.enableServer": ("admin_enable_server", _bool),
+    "quorumCnxnTimeoutMs": ("quorum_cnxn_timeout_ms", _int),  # the election port's socket timeout (if > 0)
     # QuorumX509Util's zookeeper.ssl.quorum.* (ZooKeeper passes zoo.cfg's ssl.quorum.* lines on as these)
     "ssl.quorum.keyStore.location": ("ssl_quorum_key_store_location", _str),
     "ssl.quorum.keyStore.password": ("ssl_quorum_key_store_password", _str),
@@ -298,7 +299,7 @@ _PROPERTY_IGNORED: dict[str, str | None] = {
     "netty.server.outstandingHandshake.limit": None, "nio.directBufferBytes": None,
     "nio.numSelectorThreads": None, "nio.numWorkerThreads": None, "nio.shutdownTimeout": None,
     "observer.election.DelayMs": None, "observer.reconnectDelayMs": None, "observer.syncEnabled": "true",
-    "observerMaster.sizeLimit": None, "quorumCnxnTimeoutMs": None, "request_stale_connection_check": None,
+    "observerMaster.sizeLimit": None, "request_stale_connection_check": None,
     "request_stale_latency_check": None, "request_throttle_drop_stale": None,
     "request_throttle_max_requests": "0", "request_throttle_stall_time": None,
     "request_throttler.shutdownTimeout": None, "requireKerberosConfig": None,
@@ -426,6 +427,7 @@ class Config:
     # other's names (QuorumX509Util verifies the client's hostname too)
     ssl_quorum: bool = False
     ssl_quorum_reload_cert_files: bool = False
+    quorum_cnxn_timeout_ms: int = -1  # zookeeper.quorumCnxnTimeoutMs; <= 0: tickTime x syncLimit
     ssl_quorum_key_store_location: str | None = None
     ssl_quorum_key_store_password: str | None = field(default=None, repr=False)
     ssl_quorum_key_store_password_path: str | None = None

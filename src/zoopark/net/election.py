@@ -109,7 +109,8 @@ class ElectionPort:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         host, port = self.my_address
-        factory = quorumsasl.accepting(lambda: _Link(self, None, False), self.sasl, "election port", parse_initial)
+        factory = quorumsasl.accepting(lambda: _Link(self, None, False), self.sasl, "election port", parse_initial,
+                                       election=True)
         tls = None if self.tls is None else (lambda: self.tls)  # read per connection: it may be reloaded
         self._server = await peertls.listen(self._loop, factory, host, port, tls, "election port")
         log.info("election port listening on %s:%d", host, port)
@@ -152,8 +153,8 @@ class ElectionPort:
         try:
             _, link = await asyncio.wait_for(
                 quorumsasl.dial(self._loop, lambda: _Link(self, sid, True), host, port, self.my_address[0], self.tls,
-                                self.sasl, f"election link to server {sid}", first=initial),
-                CONNECT_TIMEOUT_S + peertls.HANDSHAKE_TIMEOUT_S + quorumsasl.EXCHANGE_TIMEOUT_S)
+                                self.sasl, f"election link to server {sid}", first=initial, election=True),
+                CONNECT_TIMEOUT_S + peertls.HANDSHAKE_TIMEOUT_S + quorumsasl.exchange_bound_s(self.sasl, True))
         except (OSError, asyncio.TimeoutError) as e:
             log.debug("cannot reach server %d at %s:%d: %s", sid, host, port, e)
             return

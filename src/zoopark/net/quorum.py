@@ -61,7 +61,7 @@ async def connect_leader(host: str, port: int, local_host: str, on_item, on_lost
         try:
             _, link = await asyncio.wait_for(quorumsasl.dial(
                 loop, lambda: LeaderLink(on_item, on_lost), host, port, local_host, tls, sasl, "quorum port"),
-                15.0 + quorumsasl.EXCHANGE_TIMEOUT_S)
+                15.0 + quorumsasl.exchange_bound_s(sasl, False))
             return link
         except quorumsasl.QuorumAuthFailed as e:
             raise ConnectionError(str(e)) from None

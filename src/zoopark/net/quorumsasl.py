@@ -23,7 +23,6 @@ from ..core.server.quorumauth import QuorumAuthLearner, QuorumAuthServer
 from . import peertls
 
 log = logging.getLogger("zoopark.quorum.sasl")
-EXCHANGE_TIMEOUT_S = 10.0  # an exchange not over by then fails (ZooKeeper's quorum sockets time out too)
 PREAMBLE_MAX_BYTES = 64 * 1024
 _NONCE_BYTES = 30  # as Java's DIGEST-MD5 draws them
 
@@ -36,6 +35,15 @@ class QuorumSasl:
     users: dict[str, str] = field(repr=False)  # the QuorumServer section's user_<name> options
     username: str = ""  # the QuorumLearner section's
     password: str = field(default="", repr=False)
+    # How long either end waits for the peer's next bytes during the exchange: ZooKeeper's socket timeouts
+    # while it authenticates (SO_TIMEOUT, per read): on the election port QuorumCnxManager's,
+    # zookeeper.quorumCnxnTimeoutMs or tickTime x syncLimit; on the quorum port tickTime x initLimit, which the
+    # learner (Learner.createSocket) and the leader (LearnerCnxAcceptor) both set.
+    election_timeout_s: float = 10.0
+    quorum_timeout_s: float = 20.0
+
+    def timeout_s(self, election: bool) -> float:
+        return self.election_timeout_s if election else self.quorum_timeout_s
 
 
 class QuorumAuthFailed(Exception):
@@ -53,9 +61,10 @@ class _Gate(asyncio.Protocol):
 
     exchange: QuorumAuthServer | QuorumAuthLearner
 
-    def __init__(self, factory: Callable[[], asyncio.Protocol], what: str) -> None:
+    def __init__(self, factory: Callable[[], asyncio.Protocol], what: str, timeout_s: float) -> None:
         self.factory = factory
         self.what = what
+        self.timeout_s = timeout_s
         self.transport: asyncio.Transport | None = None
         self.inner: asyncio.Protocol | None = None
         self.ended = False  # the exchange is over (handed over, or refused)
@@ -63,11 +72,19 @@ class _Gate(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         self.transport = transport
-        self.timer = asyncio.get_running_loop().call_later(EXCHANGE_TIMEOUT_S, self._expired)
+        self._arm()
+
+    def _arm(self) -> None:
+        """(Re)start the wait for the peer's next bytes: like a socket timeout, it bounds each wait, not the
+        whole exchange."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(self.timeout_s, self._expired)
 
     def _expired(self) -> None:
         if not self.ended:
-            self._out(self.exchange.fail(f"no quorum SASL exchange within {EXCHANGE_TIMEOUT_S:g} s"))
+            self._out(self.exchange.fail(f"nothing from the peer within {self.timeout_s:g} s of the quorum SASL "
+                                         "exchange"))
 
     def connection_lost(self, exc) -> None:  # type: ignore[override]
         if self.inner is None and not self.ended:  # ZooKeeper's read fails: a failed exchange
@@ -113,8 +130,8 @@ class _Gate(asyncio.Protocol):
 
 class _ServerGate(_Gate):
     def __init__(self, factory, sasl: QuorumSasl, what: str,
-                 preamble: Callable[[bytes], tuple[object, int] | None] | None) -> None:
-        super().__init__(factory, what)
+                 preamble: Callable[[bytes], tuple[object, int] | None] | None, election: bool) -> None:
+        super().__init__(factory, what, sasl.timeout_s(election))
         self.exchange = QuorumAuthServer(sasl.users, os.urandom(_NONCE_BYTES), sasl.server_required)
         self.preamble = preamble
         self.head = bytearray()  # the preamble's bytes, replayed to the link protocol
@@ -126,6 +143,7 @@ class _ServerGate(_Gate):
             return
         if self.ended:
             return
+        self._arm()
         if not self.head_done:
             self.head += data
             try:
@@ -163,8 +181,8 @@ class _ServerGate(_Gate):
 
 
 class _LearnerGate(_Gate):
-    def __init__(self, factory, sasl: QuorumSasl, what: str) -> None:
-        super().__init__(factory, what)
+    def __init__(self, factory, sasl: QuorumSasl, what: str, election: bool) -> None:
+        super().__init__(factory, what, sasl.timeout_s(election))
         self.exchange = QuorumAuthLearner(sasl.username, sasl.password, os.urandom(_NONCE_BYTES))
         self.username = sasl.username
         self.ready: asyncio.Future[asyncio.Protocol] = asyncio.get_running_loop().create_future()
@@ -173,6 +191,7 @@ class _LearnerGate(_Gate):
         if self.inner is not None:
             self.inner.data_received(data)
         elif not self.ended:
+            self._arm()
             self._out(self.exchange.feed(data))
 
     def _check(self) -> None:
@@ -195,29 +214,39 @@ class _LearnerGate(_Gate):
 
 
 def accepting(factory: Callable[[], asyncio.Protocol], sasl: QuorumSasl | None, what: str,
-              preamble: Callable[[bytes], tuple[object, int] | None] | None = None
+              preamble: Callable[[bytes], tuple[object, int] | None] | None = None, election: bool = False
               ) -> Callable[[], asyncio.Protocol]:
     """A listener's protocol factory that runs the server's side of quorum SASL on each accepted connection
     before `factory`'s protocol gets any byte (`factory` itself when quorum SASL is off). `preamble(bytes)`
     -> (message, length) | None: what the peer sends before authenticating (the election port's initial
-    message), passed on to the protocol with what follows the exchange."""
+    message), passed on to the protocol with what follows the exchange. `election`: the election port's
+    timeout applies, else the quorum port's."""
     if sasl is None:
         return factory
-    return lambda: _ServerGate(factory, sasl, what, preamble)
+    return lambda: _ServerGate(factory, sasl, what, preamble, election)
+
+
+def exchange_bound_s(sasl: QuorumSasl | None, election: bool) -> float:
+    """What the exchange adds to the bound on a whole `dial`: its waits for the peer (the challenge and the
+    answer to the response, each of which may come in pieces) are bounded one by one by the gate; this only
+    keeps a dial that trickles from lasting for ever."""
+    return 4 * sasl.timeout_s(election) if sasl is not None and sasl.learner_required else 0.0
 
 
 async def dial(loop: asyncio.AbstractEventLoop, factory: Callable[[], asyncio.Protocol], host: str, port: int,
-               local_host: str, tls, sasl: QuorumSasl | None, what: str, first: bytes = b""):
+               local_host: str, tls, sasl: QuorumSasl | None, what: str, first: bytes = b"",
+               election: bool = False):
     """(transport, protocol) of a connection to host:port (peertls.dial: over TLS with `tls`) on which `first`
     was sent and then, with quorum.auth.learnerRequireSasl, the learner's side of quorum SASL succeeded.
-    Raises QuorumAuthFailed (the connection closed) when it did not, OSError when the peer is unreachable."""
+    Raises QuorumAuthFailed (the connection closed) when it did not, OSError when the peer is unreachable.
+    `election`: the election port's timeout applies to the exchange, else the quorum port's."""
     if sasl is None or not sasl.learner_required:
         transport, proto = await peertls.dial(loop, factory, host, port, local_host, tls, what)
         if first:
             transport.write(first)
         return transport, proto
-    transport, gate = await peertls.dial(loop, lambda: _LearnerGate(factory, sasl, what), host, port, local_host,
-                                         tls, what)
+    transport, gate = await peertls.dial(loop, lambda: _LearnerGate(factory, sasl, what, election), host, port,
+                                         local_host, tls, what)
     transport.write(first + gate.exchange.start())
     try:
         return transport, await gate.ready

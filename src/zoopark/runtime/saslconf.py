@@ -49,11 +49,16 @@ def sasl_settings(cfg: Config) -> dict[str, Any]:
 
 def quorum_sasl(cfg: Config) -> QuorumSasl | None:
     """The quorum's SASL settings (quorum.auth.*), with the QuorumServer section's users and the QuorumLearner
-    section's name and password (config.py checked both sections exist when it loaded the configuration)."""
+    section's name and password (config.py checked both sections exist when it loaded the configuration), and
+    ZooKeeper's socket timeouts during the exchange: zookeeper.quorumCnxnTimeoutMs, else tickTime x syncLimit,
+    on the election port (QuorumPeer.createCnxnManager); tickTime x initLimit on the quorum port."""
     if not cfg.quorum_auth_enable_sasl:
         return None
     sections = jaas.load(cfg.jaas_config) if cfg.jaas_config else {}
     learner = jaas.digest_login(sections.get(cfg.quorum_auth_learner_login_context, []))
+    tick_ms = cfg.tick_time_ms
+    election_ms = cfg.quorum_cnxn_timeout_ms if cfg.quorum_cnxn_timeout_ms > 0 else tick_ms * (cfg.sync_limit or 5)
     return QuorumSasl(cfg.quorum_auth_learner_require_sasl, cfg.quorum_auth_server_require_sasl,
                       jaas.digest_users(sections.get(cfg.quorum_auth_server_login_context, [])),
-                      *(learner or ("", "")))
+                      *(learner or ("", "")), election_timeout_s=election_ms / 1000,
+                      quorum_timeout_s=tick_ms * (cfg.init_limit or 10) / 1000)
