@@ -7,7 +7,13 @@ import pytest
 from puresasl.client import SASLClient
 
 from zoopark import jaas
-from zoopark.core.server.sasl import DigestMD5Server, SaslError, authorized_id, parse_directives
+from zoopark.core.server.sasl import (
+    TOKEN_MAX_BYTES,
+    DigestMD5Server,
+    SaslError,
+    authorized_id,
+    parse_directives,
+)
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 NONCE = bytes(range(30))
@@ -76,9 +82,17 @@ def test_garbage_second_tokens_are_refused_cleanly(token):
     assert not s.complete and s.authorization_id is None
 
 
-def test_an_initial_response_and_a_third_round_are_refused():
-    with pytest.raises(SaslError, match="initial response"):
-        DigestMD5Server(USERS, NONCE).evaluate(b"x")
+@pytest.mark.parametrize("first", [b"x", b"\x00garbage\xff", b"username=alice", b"x" * TOKEN_MAX_BYTES])
+def test_an_initial_response_is_ignored_and_challenged_as_on_jdk_17(first):
+    s = DigestMD5Server(USERS, NONCE)
+    fresh = DigestMD5Server(USERS, NONCE)
+    assert s.evaluate(first) == fresh.evaluate(b"")
+    assert not s.complete
+
+
+def test_an_oversized_first_token_and_a_third_round_are_refused():
+    with pytest.raises(SaslError, match="Invalid digest response length. Got:  4097 Expected < 4096"):
+        DigestMD5Server(USERS, NONCE).evaluate(b"x" * (TOKEN_MAX_BYTES + 1))
     s = exchange("alice", "alice-pw")
     with pytest.raises(SaslError, match="already completed"):
         s.evaluate(b"")

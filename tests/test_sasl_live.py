@@ -15,7 +15,9 @@ from kazoo.client import KazooClient, KazooState
 from kazoo.security import ACL, Id, Permissions
 
 from zoopark.core.jute.constants import OpCode
-from zoopark.core.jute.records import GetSASLRequest
+from zoopark.core.jute.io import Reader
+from zoopark.core.jute.records import GetSASLRequest, WhoAmIResponse
+from zoopark.core.server.sasl import PROTOCOL, SERVER_NAME, DigestMD5Client
 
 from procs import ZooKeeperProcess, ZooParkProcess, ensemble_config, ensemble_ports, member, wait_settled
 from rawclient import RawClient
@@ -161,6 +163,38 @@ def test_garbage_second_tokens_get_zookeepers_bytes_and_a_close(servers, token):
     seen = [raw_sasl(srv.port, [b"", token]) for srv in servers]
     assert seen[1] == seen[0]
     assert seen[0][0][2] == 0 and seen[0][1][2:] == (-115, b"\xff\xff\xff\xff", True)  # AUTHFAILED, null, closed
+
+
+@pytest.mark.parametrize("first", [b"\x00garbage\xff", b"username=alice", b"x" * 4096, b"x" * 4097])
+def test_first_tokens_get_zookeepers_bytes(servers, first):
+    """A first token that is not empty: ZooKeeper 3.8 on JDK 17 ignores it and challenges (up to 4096 bytes),
+    as for the empty one; a longer one is AUTHFAILED and a close."""
+    seen = [raw_sasl(srv.port, [first]) for srv in servers]
+    assert seen[1] == seen[0]
+    assert seen[0] == (raw_sasl(servers[0].port, [b""]) if len(first) <= 4096 else
+                       [(1, 0, -115, b"\xff\xff\xff\xff", True)])
+
+
+def test_a_login_after_an_ignored_first_token_succeeds_as_on_zookeeper(servers):
+    """Garbage first, then alice's digest-response to the challenge it got: both servers let her in with
+    rspauth, and the connection holds her sasl id (a node only she may read)."""
+    seen = []
+    for srv in servers:
+        raw = RawClient(srv.port)
+        try:
+            raw.connect()
+            hdr, body = raw.call(OpCode.SASL, GetSASLRequest(b"\x00garbage\xff"))
+            challenge = Reader(body).buffer()
+            client = DigestMD5Client("alice", "alice-pw", "OA6MG9tEQGm2hh", PROTOCOL, SERVER_NAME)
+            hdr2, body2 = raw.call(OpCode.SASL, GetSASLRequest(client.evaluate(challenge)))
+            rspauth = Reader(body2).buffer()
+            assert client.evaluate(rspauth) is None and client.complete, rspauth  # the server proved the password
+            whoami = raw.call(OpCode.WHO_AM_I)
+            seen.append((hdr.err, hdr2.err, WhoAmIResponse.read(Reader(whoami[1])).client_info, raw.closed_by_server()))
+        finally:
+            raw.close()
+    assert seen[1] == seen[0]
+    assert seen[0][:2] == (0, 0) and ("sasl", "alice") in [(i.auth_scheme, i.user) for i in seen[0][2]], seen[0]
 
 
 def raw_sasl(port: int, tokens: list[bytes]) -> list[tuple]:

@@ -53,7 +53,7 @@ class QuorumAuthServer(_Exchange):
         self.required = required
         self.user: str | None = None  # the name the peer claimed, once it sent one (for the log)
         self._sasl = DigestMD5Server(users, nonce, realm=SERVER_NAME, protocol=PROTOCOL, server_name=SERVER_NAME,
-                                     authzid_is_user=True, ignore_initial_response=True)
+                                     authzid_is_user=True)
         self._began = False  # the magic was seen: the peer is authenticating
         self._answering = False  # a first packet arrived whole: failures are answered from now on
         self._rounds = 0

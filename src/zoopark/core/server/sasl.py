@@ -146,20 +146,19 @@ class DigestMD5Server:
     `realm`, `protocol`, `server_name`: the client port's by default, the quorum's for quorum SASL.
     `authzid_is_user`: refuse a client that asks to act as someone else (SaslQuorumServerCallbackHandler
     authorizes only an authorization id equal to the authentication id; the client port's handler lets any
-    through and uses the user name). `ignore_initial_response`: answer a non-empty first token with the
-    challenge, as the JDK 17 that runs ZooKeeper here does (RFC 2831 §2.2: a server that does not support
-    subsequent authentication proceeds as in initial authentication); older JDKs refused it."""
+    through and uses the user name). A non-empty first token (of at most TOKEN_MAX_BYTES) is ignored and
+    answered with the challenge, on the client port and the quorum's alike, as the JDK 17 that runs ZooKeeper
+    here does (RFC 2831 §2.2: a server that does not support subsequent authentication proceeds as in initial
+    authentication); older JDKs refused it."""
 
     def __init__(self, users: dict[str, str], nonce: bytes, realm: str = REALM, protocol: str = PROTOCOL,
-                 server_name: str = SERVER_NAME, authzid_is_user: bool = False,
-                 ignore_initial_response: bool = False) -> None:
+                 server_name: str = SERVER_NAME, authzid_is_user: bool = False) -> None:
         assert len(nonce) >= 16, "a nonce needs at least 128 bits of randomness"
         self._users = users
         self._realm = realm
         self._protocol = protocol
         self._server_name = server_name
         self._authzid_is_user = authzid_is_user
-        self._ignore_initial_response = ignore_initial_response
         self._nonce = base64.b64encode(nonce).decode("ascii")
         self._step = 0
         self.complete = False
@@ -170,12 +169,10 @@ class DigestMD5Server:
         if self.complete or self._step > 1:
             raise SaslError("DIGEST-MD5: authentication already completed")
         if len(token) > TOKEN_MAX_BYTES:
-            raise SaslError(f"DIGEST-MD5: Invalid digest response length. Got: {len(token)} Expected < "
+            raise SaslError(f"DIGEST-MD5: Invalid digest response length. Got:  {len(token)} Expected < "
                             f"{TOKEN_MAX_BYTES}")
         if self._step == 0:
             self._step = 1
-            if token and not self._ignore_initial_response:
-                raise SaslError("DIGEST-MD5 must not have an initial response")
             return f'realm="{self._realm}",nonce="{self._nonce}",charset=utf-8,algorithm=md5-sess'.encode("ascii")
         self._step = 2
         return self._verify(parse_directives(token))
