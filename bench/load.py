@@ -29,6 +29,7 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     latencies_us: array = field(default_factory=lambda: array("d"))
+    server_cores: float = float("nan")  # the server processes' CPU (user + system) over the run, in cores
 
     def merge(self, other: Result) -> None:
         self.ops += other.ops

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import datetime
 import math
+import os
 import platform
 import statistics
 import time
@@ -36,6 +37,25 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pids: list[int], run):
+    """run()'s Result, with the servers' CPU over it (`server_cores`): a ratio is speed or waiting."""
+    c0, t0 = sum(cpu_s(p) for p in pids), time.monotonic()
+    r = run()
+    r.server_cores = (sum(cpu_s(p) for p in pids) - c0) / (time.monotonic() - t0)
+    return r
+
+
+def cpu_per_1k_ms(r) -> float:
+    """Server CPU milliseconds per 1,000 operations."""
+    return r.server_cores / r.rate * 1e6 if r.rate else float("nan")
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
@@ -248,7 +268,7 @@ def run_ensemble(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Res
         base = workload.split("@")[0]
         params = [dict(host=p.host, port=p.port, workload=base, worker=w, conns=cfg.conns, depth=cfg.depth,
                        warmup_s=cfg.warmup, seconds=cfg.seconds) for w, p in enumerate(ens.members)]
-        r = run_parallel("closed", params)
+        r = with_cpu([p.pid for p in ens.members], lambda: run_parallel("closed", params))
         return r, sum(rss_mb(p.pid) for p in ens.members)
     finally:
         ens.stop()
@@ -262,7 +282,8 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
         with server:
             setup_fixtures(server)  # over the plain port
             base = workload.split("@")[0]
-            r = storm(server, cfg, tls) if base == "connect" else throughput(server, base, cfg, tls)
+            r = with_cpu([server.pid], lambda: storm(server, cfg, tls) if base == "connect"
+                         else throughput(server, base, cfg, tls))
             return r, rss_mb(server.pid)
     server = ZooParkProcess(extra={"maxClientCnxns": "0"}) if kind == "zoopark" \
         else BenchZooKeeper(extra={"maxClientCnxns": "0"})
@@ -273,17 +294,17 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
             return restart_time(server, cfg.rss_nodes)
         setup_fixtures(server)
         if workload == "connect":
-            r = storm(server, cfg)
+            r = with_cpu([server.pid], lambda: storm(server, cfg))
         elif workload == "watch":
-            r = fan_out(server, cfg)
+            r = with_cpu([server.pid], lambda: fan_out(server, cfg))
         elif workload.endswith("@rate"):
-            r = fixed_rate(server, workload.split("@")[0], cfg)
+            r = with_cpu([server.pid], lambda: fixed_rate(server, workload.split("@")[0], cfg))
         elif workload.endswith("@1"):  # one client, one request at a time: the latency of a durable write
             params = [dict(host=server.host, port=server.port, workload=workload[:-2], worker=0, conns=1,
                            depth=1, warmup_s=cfg.warmup, seconds=cfg.seconds)]
-            r = run_parallel("closed", params)
+            r = with_cpu([server.pid], lambda: run_parallel("closed", params))
         else:
-            r = throughput(server, workload, cfg)
+            r = with_cpu([server.pid], lambda: throughput(server, workload, cfg))
         return r, rss_mb(server.pid)
 
 
@@ -351,14 +372,14 @@ def render(rows, targets, header: bool = True) -> str:
     lines = []
     if header:
         lines.append("| workload | zoopark ops/s | ZooKeeper ops/s | ratio | zoopark p50 / p99 ms | "
-                     "ZooKeeper p50 / p99 ms | RSS MB zoopark / ZooKeeper |")
-        lines.append("|---|---|---|---|---|---|---|")
+                     "ZooKeeper p50 / p99 ms | RSS MB zoopark / ZooKeeper | CPU ms per 1k ops zoopark / ZooKeeper |")
+        lines.append("|---|---|---|---|---|---|---|---|")
     for workload, results in rows:
         if workload == "failover":
             zp_s = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
             zk_s = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
             lines.append(f"| failover (s, leader SIGKILL to first ack) | {zp_s:.2f} s | {zk_s:.2f} s | "
-                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | |")
+                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | | |")
             continue
         if workload == "restart":
             zp_s = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
@@ -366,31 +387,32 @@ def render(rows, targets, header: bool = True) -> str:
             zp_m = statistics.mean(r[1] for r in results.get("zoopark", [(0, float("nan"))]))
             zk_m = statistics.mean(r[1] for r in results.get("zk", [(0, float("nan"))]))
             lines.append(f"| restart (s to serving) | {zp_s:.2f} s | {zk_s:.2f} s | "
-                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | {fmt(zp_m)} / {fmt(zk_m)} |")
+                         f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | {fmt(zp_m)} / {fmt(zk_m)} | |")
             continue
         if workload == "rss":
             zp = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
             zk = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
-            lines.append(f"| rss | | | {zp / zk if zk else float('nan'):.2f} | | | {fmt(zp)} / {fmt(zk)} |")
+            lines.append(f"| rss | | | {zp / zk if zk else float('nan'):.2f} | | | {fmt(zp)} / {fmt(zk)} | |")
             continue
         cells = {}
         for t in ("zoopark", "zk"):
             rs = [r for r, _ in results.get(t, [])]
             if not rs:
-                cells[t] = (float("nan"), float("nan"), float("nan"), float("nan"))
+                cells[t] = (float("nan"), float("nan"), float("nan"), float("nan"), float("nan"))
                 continue
             merged = Result()
             for r in rs:
                 merged.merge(r)
             rate = statistics.mean(r.rate for r in rs)
             mem = statistics.mean(m for _, m in results[t])
-            cells[t] = (rate, merged.percentile_ms(50), merged.percentile_ms(99), mem)
+            cpu = statistics.mean(cpu_per_1k_ms(r) for r in rs)
+            cells[t] = (rate, merged.percentile_ms(50), merged.percentile_ms(99), mem, cpu)
         zp, zk = cells["zoopark"], cells["zk"]
         ratio = zp[0] / zk[0] if zk[0] and not math.isnan(zk[0]) else float("nan")
         if workload.endswith("@rate") or workload == "watch":
             ratio = zk[2] / zp[2] if zp[2] else float("nan")  # lower latency is better: ZK p99 / ours
         lines.append(f"| {workload} | {fmt(zp[0])} | {fmt(zk[0])} | {ratio:.2f} | {zp[1]:.2f} / {zp[2]:.2f} | "
-                     f"{zk[1]:.2f} / {zk[2]:.2f} | {fmt(zp[3])} / {fmt(zk[3])} |")
+                     f"{zk[1]:.2f} / {zk[2]:.2f} | {fmt(zp[3])} / {fmt(zk[3])} | {zp[4]:.1f} / {zk[4]:.1f} |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,87 @@
+"""Micro-benchmark of the pure core's CPU per request: a standalone ServerCore fed frames as the runtime feeds
+it (in batches per connection, then the fsync's LogSynced), without sockets, disk or the event loop. What it
+measures is what a compiled core or a leaner path would save, apart from I/O and waiting.
+
+    python -m bench.corepath [--op set|create|get] [--ops N] [--batch B] [--rounds R] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import time
+
+from zoopark.core.server.actions import AppendLog, Connected, Frame, LogSynced, Send
+from zoopark.core.server.core import ServerCore
+from zoopark.core.server.settings import CoreSettings
+
+from .proto import connect_frame, create, get_data, set_data
+
+
+def _session(core: ServerCore, conn: int, now: int) -> None:
+    core.step(Connected(conn, "127.0.0.1"), now)
+    out = core.step(Frame(conn, connect_frame()[4:]), now)
+    for a in out:
+        if type(a) is AppendLog:
+            core.step(LogSynced(a.entries[-1][0]), now)
+
+
+def run(op: str, ops: int, batch: int) -> tuple[float, int]:
+    """Seconds for `ops` requests in batches of `batch` frames (each batch: frames in, one fsync's LogSynced,
+    replies out); the number of replies seen."""
+    core = ServerCore(CoreSettings())
+    now = 1_700_000_000_000
+    core.start(now)
+    _session(core, 1, now)
+    for i in range(1000):
+        fr = create(f"/n{i}", b"x" * 100).frame(i + 1)
+        for a in core.step(Frame(1, fr[4:]), now):
+            if type(a) is AppendLog:
+                core.step(LogSynced(a.entries[-1][0]), now)
+    templates = {"set": [set_data(f"/n{i}", b"y" * 100) for i in range(1000)],
+                 "get": [get_data(f"/n{i}") for i in range(1000)],
+                 "create": [create(f"/c{i}", b"z" * 100) for i in range(ops)]}[op]
+    frames = [templates[i % len(templates)].frame(2000 + i)[4:] for i in range(ops)]
+    replies = 0
+    gc.collect()
+    step = core.step
+    t0 = time.perf_counter()
+    for start in range(0, ops, batch):
+        last = None
+        for f in frames[start:start + batch]:
+            for a in step(Frame(1, f), now):
+                t = type(a)
+                if t is AppendLog:
+                    last = a.entries[-1][0]
+                elif t is Send:
+                    replies += 1
+        if last is not None:
+            for a in step(LogSynced(last), now):
+                if type(a) is Send:
+                    replies += 1
+    return time.perf_counter() - t0, replies
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.corepath")
+    ap.add_argument("--op", default="set", choices=("set", "create", "get"))
+    ap.add_argument("--ops", type=int, default=50_000)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--profile", action="store_true")
+    a = ap.parse_args()
+    if a.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        run(a.op, a.ops, a.batch)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        return
+    best = min(run(a.op, a.ops, a.batch)[0] for _ in range(a.rounds))
+    print(f"{a.op}: {best / a.ops * 1e6:.2f} us per request (best of {a.rounds} x {a.ops}, batches of {a.batch})")
+
+
+if __name__ == "__main__":
+    main()
