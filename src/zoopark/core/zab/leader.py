@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -100,6 +101,7 @@ class Leader:
         self.last_committed = self.last_zxid
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
         self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
+        self._unsynced: deque[int] = deque()  # proposals not yet on our own disk, in zxid order
         self._writing_current = False
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -153,11 +155,13 @@ class Leader:
 
     @_until_stepped_down
     def on_synced(self, zxid: int) -> list:
-        """Our own log has everything up to `zxid` on disk: that is our ACK."""
-        for z, acks in self.outstanding.items():  # zxid order: stop at the first one not yet synced
-            if z > zxid:
-                break
-            acks.add(self.my_id)
+        """Our own log has everything up to `zxid` on disk: that is our ACK (each proposal once, oldest first:
+        a sync costs what it made durable, not what is outstanding)."""
+        unsynced, outstanding = self._unsynced, self.outstanding
+        while unsynced and unsynced[0] <= zxid:
+            acks = outstanding.get(unsynced.popleft())
+            if acks is not None:
+                acks.add(self.my_id)
         return self._try_commit()
 
     @_until_stepped_down
@@ -222,6 +226,7 @@ class Leader:
         self.window.append((zxid, txn))
         self.last_zxid = zxid
         self.outstanding[zxid] = set()
+        self._unsynced.append(zxid)
         self._txns[zxid] = txn
         size = len(txn)
         _, lo, hi = self.proposal_sizes
