@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Any, TypeAlias
 
+from ..values import value
 from .io import INT, LONG, JuteError, Reader, Writer
 
 Int: TypeAlias = int
@@ -124,7 +125,7 @@ def _item_writer(w: Writer, item: Any) -> None:
 
 def record(cls: type) -> type:
     """Turn a class with jute-typed annotations into a frozen slots dataclass with read/write/to_bytes."""
-    dc = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    dc = value(cls)
     pending.append(dc)
     return dc
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..jute.election import Notification
 from ..jute.quorum import QuorumPacket
 from ..tree.datatree import DataTree
+from ..values import value
 
 Entry = tuple[int, bytes]
 
@@ -34,13 +35,13 @@ class Loaded:
 # ---- inputs ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VoteIn:
     sid: int
     notification: Notification
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PacketIn:
     """A quorum packet (or ("snapshot", raw) after a SNAP) from peer `sid`."""
 
@@ -48,12 +49,12 @@ class PacketIn:
     packet: QuorumPacket | tuple[str, bytes]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PeerLost:
     sid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClientConnect:
     conn: int
     remote_ip: str = "127.0.0.1"
@@ -62,23 +63,23 @@ class ClientConnect:
     x509_subject: str | None = None  # the verified client certificate's subject (TLS)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClientFrame:
     conn: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClientGone:
     conn: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Tick:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Done:
     """A disk write of role `gen` is durable: `item` is what had to wait for it (a zab input or a packet)."""
 
@@ -86,7 +87,7 @@ class Done:
     item: object
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LogFailed:
     """A log write of role `gen` failed (fsync error, full disk): it and everything queued after it are not
     durable, and nothing of them was acknowledged."""
@@ -95,7 +96,7 @@ class LogFailed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RoleFailed:
     """The executor could not carry out what role `gen` needs (its quorum port cannot be bound, say): the
     role ends and the member elects again."""
@@ -104,17 +105,17 @@ class RoleFailed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortOpened:
     gen: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortClosed:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Reloaded:
     """The answer to `Reload` or `Truncate`: the state as the disk holds it now."""
 
@@ -125,27 +126,27 @@ class Reloaded:
 # ---- actions -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SendVote:
     sid: int
     notification: Notification
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SendPeer:
     gen: int
     sid: int
     packet: QuorumPacket | tuple[str, bytes]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DropPeer:
     gen: int
     sid: int
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AppendLog:
     """Append to the txn log; once fsynced, step `Done(gen, item)` for each item of `then`."""
 
@@ -154,7 +155,7 @@ class AppendLog:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class WriteEpoch:
     gen: int
     name: str  # "acceptedEpoch" | "currentEpoch"
@@ -162,7 +163,7 @@ class WriteEpoch:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MarkUpdatingEpoch:
     """Create (`active`) or remove the updatingEpoch marker, durably, before any further input (see
     core/zab/learner.py for the order a sync writes in)."""
@@ -171,7 +172,7 @@ class MarkUpdatingEpoch:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class WriteSnapshot:
     """Write `raw` (a SNAP's sessions and tree) durably as the snapshot at `zxid`, then `then`."""
 
@@ -181,7 +182,7 @@ class WriteSnapshot:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Truncate:
     """Cut the log after `zxid`, after every queued write has finished; then step `Reloaded` at once,
     before any other input."""
@@ -190,21 +191,21 @@ class Truncate:
     zxid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Reload:
     """Let queued writes finish, load the state from disk and step `Reloaded(gen, ...)`."""
 
     gen: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClientSend:
     gen: int
     conn: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClientClose:
     """Close the connection; the executor steps `ClientGone` once it is closed."""
 
@@ -213,21 +214,21 @@ class ClientClose:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OpenPort:
     """Start accepting clients; step `PortOpened(gen)` once listening."""
 
     gen: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClosePort:
     """Stop accepting clients; step `PortClosed()` once the listener is gone."""
 
     gen: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Note:
     level: str
     message: str

@@ -6,12 +6,14 @@ rides inside `AppendLog.then` and is released only after the entries are on disk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from ..values import value
 
 # ---- inputs ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Connected:
     conn: int
     remote_ip: str
@@ -22,7 +24,7 @@ class Connected:
     x509_subject: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Frame:
     """One length-delimited frame from a client connection (the length prefix already removed)."""
 
@@ -30,24 +32,24 @@ class Frame:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Disconnected:
     conn: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Tick:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LogSynced:
     """Every txn up to and including `zxid` is on disk."""
 
     zxid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LogFailed:
     """The disk refused entries up to `zxid` (full disk, failed fsync): they must not be acknowledged."""
 
@@ -58,19 +60,19 @@ class LogFailed:
 # ---- actions ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Send:
     conn: int
     data: bytes  # one or more complete frames, length prefixes included
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Close:
     conn: int
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AppendLog:
     """Append (zxid, entry) pairs to the txn log; after they are synced, run `then` (inputs fed back)."""
 
@@ -78,7 +80,7 @@ class AppendLog:
     then: tuple[object, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Remote:
     """An ensemble's leader: a request a learner forwarded (QuorumPacket REQUEST) for one of its clients.
     Only writes, createSession and closeSession come this way; the learner answers its client itself."""
@@ -91,14 +93,14 @@ class Remote:
     owner: int | None = None  # the learner's server id: a session served elsewhere gets SESSIONMOVED
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Touch:
     """An ensemble's leader: a learner's PING listed these sessions (id, timeout) as active."""
 
     sessions: tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Committed:
     """An ensemble's follower: the leader committed this txn (delivered in zxid order)."""
 
@@ -106,12 +108,12 @@ class Committed:
     txn: object
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SyncDone:
     """An ensemble's follower: the leader answered the oldest forwarded sync."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Revalidated:
     """An ensemble's follower: the leader's answer to a `Revalidate` (is the session still alive?)."""
 
@@ -119,7 +121,7 @@ class Revalidated:
     valid: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Revalidate:
     """An ensemble's follower: a client reconnects with this session; ask the leader (a QuorumPacket
     REVALIDATE) before answering it, as ZooKeeper's learners do."""
@@ -128,7 +130,7 @@ class Revalidate:
     timeout_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Forward:
     """An ensemble's follower: send this client request to the leader (a QuorumPacket REQUEST)."""
 
@@ -139,7 +141,7 @@ class Forward:
     auth: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Propose:
     """In an ensemble's leader: order this txn through ZAB (instead of AppendLog). Its commit comes back as
     `LogSynced(zxid)`, which in replicated mode means "a quorum has it"."""
@@ -148,7 +150,7 @@ class Propose:
     entry: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Log:
     level: str  # "debug" | "info" | "warning" | "error"
     message: str

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..jute.quorum import QuorumPacket
+from ..values import value
 
 Entry = tuple[int, bytes]  # (zxid, the txn: TxnHeader + record, as in the log)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ToPeer:
     """Send a packet to a peer (in order per peer: one FIFO queue each)."""
 
@@ -21,7 +22,7 @@ class ToPeer:
     packet: QuorumPacket | tuple[str, bytes]  # ("snapshot", raw) right after a SNAP packet
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PingReply:
     """Answer the leader's PING: the adapter adds the sessions its clients keep alive (ZooKeeper's followers
     report them so, and the leader, which expires sessions, touches them)."""
@@ -30,7 +31,7 @@ class PingReply:
     zxid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ClosePeer:
     """Close the quorum connection with `sid` (the peer will have to reconnect and start over)."""
 
@@ -38,7 +39,7 @@ class ClosePeer:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Append:
     """Write txns to the log; after the fsync, feed `then` back as inputs (`Synced` and/or packets)."""
 
@@ -46,7 +47,7 @@ class Append:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Truncate:
     """Cut the log after `zxid` (TRUNC). Synchronous for the core: the adapter does it before any further
     input; nothing after `zxid` may be read back."""
@@ -54,7 +55,7 @@ class Truncate:
     zxid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class InstallSnapshot:
     """Replace the state with the leader's (SNAP), write it durably as a snapshot at `zxid`, then `then`."""
 
@@ -63,7 +64,7 @@ class InstallSnapshot:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PersistEpoch:
     """Write acceptedEpoch or currentEpoch (atomically, fsynced), then `then`."""
 
@@ -72,7 +73,7 @@ class PersistEpoch:
     then: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UpdatingEpoch:
     """Create (`active`) or remove the `updatingEpoch` marker beside currentEpoch, durably, before any further
     input. A learner raises it before the first write of a sync and lowers it once the new currentEpoch is on
@@ -82,7 +83,7 @@ class UpdatingEpoch:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Deliver:
     """Committed, in zxid order: apply the txn to the state."""
 
@@ -90,7 +91,7 @@ class Deliver:
     txn: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RoleChanged:
     """LOOKING / LEADING / FOLLOWING, with the epoch once established (serving: the leader has a quorum
     synced, or the follower got UPTODATE)."""
@@ -102,20 +103,20 @@ class RoleChanged:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Synced:
     """Input: the log holds everything up to `zxid` durably."""
 
     zxid: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EpochPersisted:
     name: str
     epoch: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SnapshotInstalled:
     zxid: int
 
