@@ -1,6 +1,7 @@
-"""The role fence in-process (runtime/batching.py): a TurnBatch is bound to its role's log generation, and
+"""The role fence in-process: a TurnBatch (runtime/batching.py) is bound to its role's log generation, and
 once the role has ended nothing of it reaches the log, a peer, or the callbacks an fsync releases (ACKs,
-commits), whatever was still queued or in flight."""
+commits), whatever was still queued or in flight; a role's client port (runtime/roleport.py) hands no
+connection of an ended role to the member machine."""
 
 from __future__ import annotations
 
@@ -69,54 +70,45 @@ def test_a_deposed_roles_batch_logs_sends_and_releases_nothing(tmp_path) -> None
     assert errors == [], "the writer never saw an append out of order"
 
 
-def _read_only_handshake(c) -> bool:
-    """A read-only ConnectRequest (a replica serving read-only answers it itself); True if answered."""
-    from zoopark.core.jute.io import Writer
-    from zoopark.core.jute.records import ConnectRequest
+class _Conn:
+    def __init__(self, conn_id: int) -> None:
+        self.id, self.remote_ip, self.remote_port, self.x509_subject = conn_id, "127.0.0.1", 40000, None
+        self.closed: list[str] = []
 
-    w = Writer()
-    ConnectRequest(0, 0, 10_000, 0, bytes(16)).write(w)
-    w.bool(True)
-    try:
-        c.send_frame(w.getvalue())
-        c.read_frame()
-        return True
-    except (ConnectionError, OSError):
-        return False
+    def close(self, reason: str) -> None:
+        self.closed.append(reason)
 
 
-async def _served_after_the_role_ended(tmp_path) -> tuple[bool, bool, bool]:
-    """A replica server whose role has ended (its fence is down) before its port closed: a client connected
-    before and one that connects after get no answer from the stale core."""
+def test_a_client_port_of_an_ended_role_hands_no_connection_to_the_machine(tmp_path) -> None:
+    """runtime/roleport.py: a connection that a role's port accepted after the role ended (the machine has
+    moved to a new generation, the port is not closed yet) is closed and never reaches the machine."""
+    import itertools
+
     from zoopark.config import parse_config
-    from zoopark.core.tree.datatree import DataTree
-    from zoopark.runtime.server import Server
+    from zoopark.runtime.roleport import RolePort
 
-    from rawclient import RawClient
-
-    port = free_port()
     (tmp_path / "myid").write_text("2\n")
-    cfg = parse_config(f"dataDir={tmp_path}\nclientPort={port}\ntickTime=500\ninitLimit=10\nsyncLimit=5\n"
+    cfg = parse_config(f"dataDir={tmp_path}\nclientPort={free_port()}\ntickTime=500\ninitLimit=10\nsyncLimit=5\n"
                        "server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n")
-    live = [True]
-    server = Server.replica(cfg, DataTree(), {}, "read-only")
-    server.core.become_read_only()
-    server.fence = lambda: live[0]
-    await server.open_port()
-    try:
-        served_while_live = await asyncio.to_thread(_read_only_handshake, RawClient(port))
-        early = RawClient(port)
-        await asyncio.sleep(0.1)  # accepted, and handed to the server, while the role lives
-        live[0] = False  # the role ends; its port is not closed yet
-        late = RawClient(port)
-        return (served_while_live, await asyncio.to_thread(_read_only_handshake, early),
-                await asyncio.to_thread(_read_only_handshake, late))
-    finally:
-        await server.close_port()
 
+    class Machine:
+        gen = 7
+        core = None
 
-def test_a_replica_whose_role_ended_answers_no_client(tmp_path) -> None:
-    served_while_live, early, late = asyncio.run(_served_after_the_role_ended(tmp_path))
-    assert served_while_live, "the replica serves while its role lives"
-    assert not early, "a connected client got an answer from an ended role's core"
-    assert not late, "a client that connected after the role ended was served"
+    class Member:
+        machine, conns, conn_ids, fed = Machine(), {}, itertools.count(1), []
+
+        def __init__(self) -> None:
+            self.cfg = cfg
+
+        def feed(self, event) -> None:
+            self.fed.append(event)
+
+    m = Member()
+    stale, live = RolePort(m, 6), RolePort(m, 7)  # type: ignore[arg-type]
+    old, new = _Conn(1), _Conn(2)
+    stale.connected(old)  # type: ignore[arg-type]
+    live.connected(new)  # type: ignore[arg-type]
+    assert old.closed and 1 not in m.conns
+    assert not new.closed and m.conns == {2: new}
+    assert [type(e).__name__ for e in m.fed] == ["ClientConnect"] and m.fed[0].conn == 2

@@ -9,13 +9,11 @@ inputs come back into the core only after the fsync.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import logging
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from ..admin import fourlw
@@ -26,13 +24,10 @@ from ..core.server.actions import (
     Close,
     Connected,
     Disconnected,
-    Forward,
     Frame,
     Log,
     LogFailed,
     LogSynced,
-    Propose,
-    Revalidate,
     Send,
     Tick,
 )
@@ -43,7 +38,6 @@ from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPort
 from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
-from ..quorumconfig import quorum_config_text
 from .saslconf import sasl_settings
 from .snapshotter import Snapshotter, fork_child, write_now
 
@@ -105,14 +99,7 @@ class Server(ClientHandler):
         self._loop: asyncio.AbstractEventLoop | None = None
         self.recovered: Recovered | None = None
         self._children: list[int] = []
-        self.on_propose: Callable[[Propose], None] | None = None  # set by an ensemble's leader
-        self.on_forward: Callable[[Forward | Revalidate], None] | None = None  # a follower's: to the leader
-        self.mode = "standalone"  # srvr's Mode: leader / follower / observer / read-only in an ensemble
-        self.ensemble_stats: Callable[[], dict[str, int | str]] | None = None  # an ensemble member's mntr rows
-        self.proposal_sizes: Callable[[], tuple[int, int, int]] | None = None  # a leader's srvr line
-        # An ensemble role's fence (runtime/batching.py): False once the role has ended. From then on its core
-        # answers nothing, forwards nothing, and a client that connects or sends is closed, never served.
-        self.fence: Callable[[], bool] | None = None
+        self.mode = "standalone"  # srvr's Mode (an ensemble member's roles: runtime/roleport.py)
         self.snapshotter = Snapshotter(
             cfg.snap_dir, cfg.snap_count, cfg.snap_size_limit_kb * 1024, cfg.digest_enabled, fsync=cfg.force_sync)
 
@@ -196,27 +183,6 @@ class Server(ClientHandler):
             self.snapshotter.poll()
         loop.add_reader(fd, exited)
 
-    @classmethod
-    def replica(cls, cfg: Config, tree, sessions: dict[int, int], mode: str,
-                on_propose: Callable[[Propose], None] | None = None,
-                on_forward: Callable[[Forward | Revalidate], None] | None = None) -> Server:
-        """A server whose core an ensemble member drives (leader, follower, observer or read-only), ready to
-        take inputs at once; `open_port` lets clients in. No recovery and no log writer here: the member
-        logs and commits. A leader's core proposes through `on_propose`; a follower's forwards writes and
-        revalidations through `on_forward`."""
-        settings = dataclasses.replace(core_settings(cfg), server_id=cfg.my_id or 0,
-                                       quorum_config=quorum_config_text(cfg).encode(),
-                                       quorum_config_version=cfg.config_version)
-        core = ServerCore(settings, tree, sessions)
-        core.start(time.time_ns() // 1_000_000)
-        server = cls(cfg)
-        server._loop = asyncio.get_running_loop()
-        server.core = core
-        server.on_propose = on_propose
-        server.on_forward = on_forward
-        server.mode = mode
-        return server
-
     async def _listen(self) -> None:
         """Open clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort (TLS)."""
         cfg = self.cfg
@@ -227,29 +193,14 @@ class Server(ClientHandler):
 
             ctx = server_context(tls_settings(cfg))  # config.py has loaded these stores once already
         unified = cfg.client_port_unification
-        as_role = "" if self.mode == "standalone" else f" as {self.mode}"
         if cfg.client_port is not None:
             await self.port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
-            log.info("serving clients on %s:%d%s%s", cfg.client_port_address, self.port.bound_ports()[-1],
-                     " (TLS and plain: client.portUnification)" if unified else "", as_role)
+            log.info("serving clients on %s:%d%s", cfg.client_port_address, self.port.bound_ports()[-1],
+                     " (TLS and plain: client.portUnification)" if unified else "")
         if cfg.secure_client_port is not None:
             await self.port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
-            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)%s", cfg.secure_client_port_address,
-                     self.port.bound_ports()[-1], cfg.ssl_client_auth, as_role)
-
-    async def open_port(self) -> None:
-        await self._listen()
-        self._tick_task = asyncio.create_task(self._ticker())
-
-    async def close_port(self) -> None:
-        """An ensemble role ends: no more clients here (their connections are closed), no more ticks."""
-        if self._tick_task is not None:
-            self._tick_task.cancel()
-        await self.port.stop()
-
-    def committed(self, zxid: int) -> None:
-        """An ensemble's leader: a quorum has everything up to `zxid`."""
-        self._step(LogSynced(zxid))
+            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)", cfg.secure_client_port_address,
+                     self.port.bound_ports()[-1], cfg.ssl_client_auth)
 
     async def stop(self) -> None:
         for task in (self._tick_task, self._purge_task):
@@ -280,8 +231,6 @@ class Server(ClientHandler):
     def _execute(self, actions: list) -> None:
         """Run actions in order. Log appends are gathered and handed to the writer once, at the end: one
         submit per callback however many writes it carried (the writer then groups callbacks per fsync)."""
-        if self.fence is not None and not self.fence():
-            return
         for a in actions:
             t = type(a)
             if t is Send:
@@ -290,12 +239,6 @@ class Server(ClientHandler):
                     self._dirty[a.conn] = [a.data]
                 else:
                     q.append(a.data)
-            elif t is Propose:
-                assert self.on_propose is not None, "Propose outside an ensemble"
-                self.on_propose(a)
-            elif t is Forward or t is Revalidate:
-                assert self.on_forward is not None, f"{t.__name__} outside an ensemble"
-                self.on_forward(a)
             elif t is AppendLog:
                 self._batch.extend(a.entries)
                 self._thens.extend(a.then)
@@ -307,6 +250,8 @@ class Server(ClientHandler):
             elif t is Log:
                 _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message,
                               extra={"session": a.session, "zxid": a.zxid})
+            else:
+                raise AssertionError(f"{a!r} in a standalone server")
 
     def _throttle(self) -> None:
         """globalOutstandingLimit: stop reading from clients while too many writes wait for the disk."""
@@ -357,9 +302,6 @@ class Server(ClientHandler):
     def _flush(self) -> None:
         if not self._dirty:
             return
-        if self.fence is not None and not self.fence():
-            self._dirty.clear()
-            return
         conns = self.port.conns
         for conn_id, parts in self._dirty.items():
             conn = conns.get(conn_id)
@@ -375,22 +317,12 @@ class Server(ClientHandler):
 
     # ---- ClientHandler -----------------------------------------------------------------------
 
-    def _fenced(self, conn: ClientConnection) -> bool:
-        if self.fence is None or self.fence():
-            return False
-        conn.close("this server's role has ended")
-        return True
-
     def connected(self, conn: ClientConnection) -> None:
-        if self._fenced(conn):
-            return
         # The SASL nonce: chance is an input to the core (os.urandom, as Java's SecureRandom).
         nonce = os.urandom(NONCE_BYTES) if self.core.sasl_enabled else b""
         self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce=nonce, x509_subject=conn.x509_subject))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
-        if self._fenced(conn):
-            return
         t = now_ms()
         step = self.core.step
         for f in frames:
