@@ -56,9 +56,10 @@ from ..net.client import ClientConnection
 from ..net.election import ElectionPort
 from ..quorumconfig import quorum_config_text
 from .batching import TurnBatch
+from .clock import now_ms
 from .memberdisk import WINDOW, MemberDisk
 from .peerlinks import QuorumLinks
-from .roleport import RolePort, ServingView, wall_ms
+from .roleport import RolePort, ServingView
 from .saslconf import quorum_sasl
 from .server import autopurge, core_settings
 from .snapshotter import Snapshotter
@@ -139,7 +140,7 @@ class Member:
         reloader = loop.create_task(self._reload_certs()) if self.quorum_tls is not None \
             and self.cfg.ssl_quorum_reload_cert_files else None
         try:
-            self._run_actions(self.machine.start(wall_ms()), tick=True)
+            self._run_actions(self.machine.start(now_ms()), tick=True)
             self._pump()
             await stop.wait()
         finally:
@@ -196,10 +197,11 @@ class Member:
         self._pumping = True
         try:
             m = self.machine
+            now = now_ms()  # one reading per run of inputs: they arrived together
             while self.inbox:
                 event = self.inbox.popleft()
                 try:
-                    actions = m.step(event, wall_ms())
+                    actions = m.step(event, now)
                 except Exception:  # noqa: BLE001 - a member never dies of one input: it is logged and dropped
                     log.exception("the member machine failed on %s", type(event).__name__)
                     continue
@@ -498,7 +500,7 @@ class LeaderView:
             "zk_max_proposal_size": hi,
             "zk_proposal_count": ld.proposal_count,
             "zk_quorum_size": len(ld.voters),
-            "zk_leader_uptime": max(0, wall_ms() - ld.established_ms),
+            "zk_leader_uptime": max(0, now_ms() - ld.established_ms),
             "zk_followers": sum(1 for lr in learners if lr.sid in ld.voters),
             "zk_outstanding_proposals": len(ld.outstanding),
             "zk_epoch": ld.epoch or 0,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..admin import fourlw
@@ -106,7 +105,3 @@ class ServingView:
 
 class _NoPort:
     conns: dict = {}
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000

@@ -38,6 +38,7 @@ from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPort
 from ..persist import purge
 from ..persist.recovery import Recovered, recover
 from ..persist.writer import LogWriter
+from .clock import now_ms
 from .saslconf import sasl_settings
 from .snapshotter import Snapshotter, fork_child, write_now
 
@@ -60,10 +61,6 @@ def core_settings(cfg: Config) -> CoreSettings:
         container_max_per_minute=cfg.container_max_per_minute,
         enforce_quota=cfg.enforce_quota,
     )
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def autopurge(cfg: Config) -> None:
