@@ -1,6 +1,7 @@
 """Side by side: the same loads against zoopark and Apache ZooKeeper, alternating A/B/A/B, with ratios.
 
     python -m bench.run [--quick] [--only get,set] [--rounds 2] [--rss-nodes 1000000] [--write-docs]
+    python -m bench.run --only sessions,watches [--sessions 10000] [--watches 1000000 --watch-sessions 100]
 
 Each round starts fresh servers (data in a temp dir, fsync on, ZooKeeper with its zkEnv.sh heap of 1000 MB),
 creates the fixture nodes, runs the load from several worker processes, and stops the servers by PID.
@@ -18,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from tests.procs import ServerProcess, ZooKeeperProcess, ZooParkProcess
+from tests.procs import ServerProcess, ZooKeeperProcess, ZooParkProcess, mntr
 
 from . import proto
 from .load import Conn, Generator, Result, cpu_count, open_conns, run_parallel
@@ -27,9 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchZooKeeper(ZooKeeperProcess):
+    heap_mb = 1000  # zkEnv.sh's ZK_SERVER_HEAP default; --zk-heap raises it for 5,000,000 znodes
+
     def command(self, cfg: Path) -> list[str]:
         cmd = super().command(cfg)
-        return [cmd[0], "-Xmx1000m", *cmd[2:]]  # zkEnv.sh's ZK_SERVER_HEAP default
+        return [cmd[0], f"-Xmx{self.heap_mb}m", *cmd[2:]]
 
 
 def rss_mb(pid: int) -> float:
@@ -227,6 +230,54 @@ def restart_time(server: ServerProcess, n: int) -> tuple[float, float]:
     return took, rss_mb(server.pid)
 
 
+def sessions_row(server: ServerProcess, cfg: argparse.Namespace) -> tuple[Result, float, float]:
+    """cfg.sessions sessions, each on its own connection with a data watch on /bench/w, opened as fast as the
+    server takes them: the opening (Result: sessions/s, each session's connect + getData time, the server's
+    CPU), the server's RSS with all open, and its CPU (cores) over cfg.idle_seconds of pings only."""
+    from .scale import Holders
+
+    with Holders(server.host, server.port, cfg.sessions, ["/bench/w"], procs=cfg.holders) as h:
+        c0 = cpu_s(server.pid)
+        secs, lat, errors = h.open()
+        assert errors == 0, f"{errors} of {cfg.sessions} sessions failed to open"
+        r = Result(ops=cfg.sessions, seconds=secs, latencies_us=lat)
+        r.server_cores = (cpu_s(server.pid) - c0) / secs
+        time.sleep(2)  # RSS is sampled once the burst has settled
+        mem = rss_mb(server.pid)
+        c0, t0 = cpu_s(server.pid), time.monotonic()
+        time.sleep(cfg.idle_seconds)
+        idle = (cpu_s(server.pid) - c0) / (time.monotonic() - t0)
+        alive = int(mntr(server.port).get("zk_num_alive_connections", "0"))
+        assert alive >= cfg.sessions, f"only {alive} of {cfg.sessions} sessions outlived the idle window"
+    return r, mem, idle
+
+
+def watches_row(server: ServerProcess, cfg: argparse.Namespace) -> tuple[Result, float, float]:
+    """cfg.watches data watches: cfg.watch_sessions sessions, each watching every one of watches / sessions
+    znodes (100 bytes each). The setting (Result: watches/s, the server's CPU), the server's RSS with them all
+    set, and its RSS before (the znodes alone)."""
+    from .scale import Holders
+
+    per = cfg.watches // cfg.watch_sessions
+    paths = [f"/scale/n{i:07d}" for i in range(per)]
+    data = b"x" * 100
+    r = asyncio.run(pipeline(server.host, server.port,
+                             [proto.create("/scale", b""), *(proto.create(p, data) for p in paths)], window=5000))
+    assert r.errors == 0
+    time.sleep(2)
+    before = rss_mb(server.pid)
+    with Holders(server.host, server.port, cfg.watch_sessions, paths, procs=min(cfg.holders, cfg.watch_sessions)) \
+            as h:
+        c0 = cpu_s(server.pid)
+        secs, _, errors = h.open()
+        assert errors == 0, f"{errors} getData(watch) requests or sessions failed"
+        r = Result(ops=per * cfg.watch_sessions, seconds=secs)
+        r.server_cores = (cpu_s(server.pid) - c0) / secs
+        time.sleep(2)
+        after = rss_mb(server.pid)
+    return r, after, before
+
+
 def fsync_floor(seconds: float) -> Result:
     """The disk's own floor for a durable write: append 100 bytes and fdatasync, in a loop, in a temp dir on
     the same filesystem the servers use."""
@@ -292,7 +343,11 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
             return rss_with_nodes(server, cfg.rss_nodes), 0.0
         if workload == "restart":
             return restart_time(server, cfg.rss_nodes)
+        if workload == "watches":
+            return watches_row(server, cfg)
         setup_fixtures(server)
+        if workload == "sessions":
+            return sessions_row(server, cfg)
         if workload == "connect":
             r = with_cpu([server.pid], lambda: storm(server, cfg))
         elif workload == "watch":
@@ -329,8 +384,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rss-nodes", type=int, default=1_000_000)
     ap.add_argument("--fan-out-sessions", type=int, default=500)
     ap.add_argument("--fan-out-rounds", type=int, default=20)
+    ap.add_argument("--sessions", type=int, default=10_000, help="the sessions row's sessions")
+    ap.add_argument("--idle-seconds", type=float, default=10.0, help="the sessions row's idle window")
+    ap.add_argument("--watches", type=int, default=1_000_000, help="the watches row's watches")
+    ap.add_argument("--watch-sessions", type=int, default=100, help="the sessions that set them")
+    ap.add_argument("--holders", type=int, default=4, help="processes holding the scale rows' sessions")
+    ap.add_argument("--zk-heap", type=int, default=1000, help="ZooKeeper's -Xmx in MB")
     ap.add_argument("--write-docs", action="store_true")
     cfg = ap.parse_args(argv)
+    BenchZooKeeper.heap_mb = cfg.zk_heap
+    from .scale import raise_nofile
+
+    raise_nofile(cfg.sessions + 4096)  # the servers started below inherit it
     if cfg.quick:
         cfg.seconds, cfg.warmup, cfg.rounds, cfg.rss_nodes, cfg.fan_out_rounds = 3.0, 1.0, 1, 100_000, 5
     targets = cfg.targets.split(",")
@@ -389,6 +454,12 @@ def render(rows, targets, header: bool = True) -> str:
             lines.append(f"| restart (s to serving) | {zp_s:.2f} s | {zk_s:.2f} s | "
                          f"{zk_s / zp_s if zp_s else float('nan'):.2f} | | | {fmt(zp_m)} / {fmt(zk_m)} | |")
             continue
+        if workload == "sessions":
+            lines += render_sessions(results)
+            continue
+        if workload == "watches":
+            lines += render_watches(results)
+            continue
         if workload == "rss":
             zp = statistics.mean(r[0] for r in results.get("zoopark", [(float("nan"), 0)]))
             zk = statistics.mean(r[0] for r in results.get("zk", [(float("nan"), 0)]))
@@ -414,6 +485,50 @@ def render(rows, targets, header: bool = True) -> str:
         lines.append(f"| {workload} | {fmt(zp[0])} | {fmt(zk[0])} | {ratio:.2f} | {zp[1]:.2f} / {zp[2]:.2f} | "
                      f"{zk[1]:.2f} / {zk[2]:.2f} | {fmt(zp[3])} / {fmt(zk[3])} | {zp[4]:.1f} / {zk[4]:.1f} |")
     return "\n".join(lines)
+
+
+def _cells(results, t: str):
+    """The mean rate, the merged p50 / p99 ms, the mean of the second and third values, CPU per 1k ops."""
+    rows = results.get(t, [])
+    if not rows:
+        return (float("nan"),) * 7
+    merged = Result()
+    for r, *_ in rows:
+        merged.merge(r)
+    return (statistics.mean(r.rate for r, *_ in rows), statistics.mean(r.seconds for r, *_ in rows),
+            merged.percentile_ms(50), merged.percentile_ms(99), statistics.mean(x[1] for x in rows),
+            statistics.mean(x[2] for x in rows), statistics.mean(cpu_per_1k_ms(x[0]) for x in rows))
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(b) else float("nan")
+
+
+def render_sessions(results) -> list[str]:
+    zp, zk = _cells(results, "zoopark"), _cells(results, "zk")
+    n = results[next(iter(results))][0][0].ops
+    return [
+        f"| sessions: open {n:,}, each with a watch (sessions/s and s to open all; ratio ours / ZK, higher is "
+        f"better) | {fmt(zp[0])} ({zp[1]:.2f} s) | {fmt(zk[0])} ({zk[1]:.2f} s) | {_ratio(zp[0], zk[0]):.2f} | "
+        f"{zp[2]:.2f} / {zp[3]:.2f} | {zk[2]:.2f} / {zk[3]:.2f} | {fmt(zp[4])} / {fmt(zk[4])} | "
+        f"{zp[6]:.1f} / {zk[6]:.1f} |",
+        f"| sessions: RSS with all open (MB; ratio ours / ZK, lower is better) | | | {_ratio(zp[4], zk[4]):.2f} | "
+        f"| | {fmt(zp[4])} / {fmt(zk[4])} | |",
+        f"| sessions: idle, pings only (server CPU ms per s; ratio ZK / ours, higher is better) | "
+        f"{zp[5] * 1000:.1f} | {zk[5] * 1000:.1f} | {_ratio(zk[5], zp[5]):.2f} | | | | |",
+    ]
+
+
+def render_watches(results) -> list[str]:
+    zp, zk = _cells(results, "zoopark"), _cells(results, "zk")
+    n = results[next(iter(results))][0][0].ops
+    return [
+        f"| watches: set {n:,} (watches/s and s to set all; ratio ours / ZK, higher is better) | "
+        f"{fmt(zp[0])} ({zp[1]:.2f} s) | {fmt(zk[0])} ({zk[1]:.2f} s) | {_ratio(zp[0], zk[0]):.2f} | | | "
+        f"{fmt(zp[4])} / {fmt(zk[4])} | {zp[6]:.1f} / {zk[6]:.1f} |",
+        f"| watches: RSS with all set (MB, the znodes alone in brackets; ratio ours / ZK, lower is better) | | | "
+        f"{_ratio(zp[4], zk[4]):.2f} | | | {fmt(zp[4])} ({fmt(zp[5])}) / {fmt(zk[4])} ({fmt(zk[5])}) | |",
+    ]
 
 
 if __name__ == "__main__":
