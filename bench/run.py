@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
     ap.add_argument("--only",
                     default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart,"
-                            "get@3,set@3,mixed@3,failover,get@tls,set@tls,connect@tls")
+                            "get@3,set@3,mixed@3,failover,get@tls,set@tls,connect@tls,sessions,watches")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
@@ -398,6 +398,7 @@ def main(argv: list[str] | None = None) -> None:
     raise_nofile(cfg.sessions + 4096)  # the servers started below inherit it
     if cfg.quick:
         cfg.seconds, cfg.warmup, cfg.rounds, cfg.rss_nodes, cfg.fan_out_rounds = 3.0, 1.0, 1, 100_000, 5
+        cfg.sessions, cfg.idle_seconds, cfg.watches = min(cfg.sessions, 2000), 5.0, min(cfg.watches, 100_000)
     targets = cfg.targets.split(",")
     rows = []
     for workload in cfg.only.split(","):
@@ -430,7 +431,9 @@ def describe(cfg: argparse.Namespace) -> str:
             f"after {cfg.warmup:g} s warm-up, {cfg.rounds} rounds alternating zoopark / ZooKeeper, fresh "
             f"servers each round, fsync on. Fixed-rate row: {cfg.rate:g} req/s open loop. Watch: "
             f"{cfg.fan_out_sessions} sessions x {cfg.fan_out_rounds} rounds. RSS: {cfg.rss_nodes:,} znodes "
-            f"of 100 bytes.\n")
+            f"of 100 bytes. Scale: {cfg.sessions:,} sessions (30 s timeout, pinging every 10 s) idle "
+            f"{cfg.idle_seconds:g} s; {cfg.watches:,} watches from {cfg.watch_sessions} sessions. ZooKeeper "
+            f"-Xmx{cfg.zk_heap}m.\n")
 
 
 def render(rows, targets, header: bool = True) -> str:
