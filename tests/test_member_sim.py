@@ -145,3 +145,28 @@ def test_a_failed_log_write_ends_the_role_and_the_member_elects_again() -> None:
     out = m.step(LogFailed(gen, "fsync: EIO"), r.now_ms)
     assert m.mode == "LOOKING" and m.gen > gen and m.core is None
     assert Reload(m.gen) in out  # the next election starts from what the disk holds
+
+
+def test_dialling_the_leader_again_is_a_new_incarnation_of_the_role() -> None:
+    """A learner whose connection closed before the leader said a word dials it again within initLimit (the
+    leader was not listening yet): that is a new incarnation (RoleChanged, so the member machine starts a new
+    generation and its executor a new link), never the old connection reused. Found when the runtime's
+    learner, refused once, never dialled again in the same generation."""
+    from zoopark.core.jute.election import Notification
+    from zoopark.core.zab.actions import Persistent, RoleChanged, ToPeer
+    from zoopark.core.zab.peer import ZabPeer
+
+    peer = ZabPeer(1, frozenset({1, 2, 3}), Persistent(0, 0, 0, []), lambda: (0, b""), tick_ms=100)
+    peer.start(0)
+    for sid in (2, 3):  # both see 3 as leader (it has the highest id)
+        peer.on_election(sid, Notification(PeerState.LOOKING, 3, 0, 1, 0), 10)
+    out = []
+    for now in range(20, 2_000, 50):  # past the finalize wait
+        out += peer.tick(now)
+        if peer.state == PeerState.FOLLOWING:
+            break
+    assert peer.state == PeerState.FOLLOWING and any(type(a) is ToPeer and a.sid == 3 for a in out)
+    again = peer.on_disconnected(3, 500)
+    roles = [a for a in again if type(a) is RoleChanged]
+    assert [(r.role, r.leader, r.serving) for r in roles] == [("FOLLOWING", 3, False)]
+    assert any(type(a) is ToPeer and a.sid == 3 for a in again), "FOLLOWERINFO to the leader again"

@@ -64,9 +64,9 @@ async def _refused_then_listening() -> list[QuorumPacket]:
     got: asyncio.Queue = asyncio.Queue()
     server = await asyncio.get_running_loop().create_server(lambda: _Leader(got), "127.0.0.1", port)
     try:
-        # The machine follows the same leader again in the same generation (ZabPeer within initLimit):
-        # its FOLLOWERINFO must dial anew and arrive, once.
-        links.send(2, _info(), 7, "FOLLOWING")
+        # The machine dials the leader again as a new generation (ZabPeer within initLimit): its
+        # FOLLOWERINFO goes on a new link, and the lost generation's unsent one never follows it.
+        links.send(2, _info(), 8, "FOLLOWING")
         first = await asyncio.wait_for(got.get(), 10)
         await asyncio.sleep(0)
         rest = [got.get_nowait() for _ in range(got.qsize())]
@@ -76,6 +76,6 @@ async def _refused_then_listening() -> list[QuorumPacket]:
         server.close()
 
 
-def test_a_learner_dials_its_leader_again_after_a_refused_dial_in_the_same_generation() -> None:
+def test_a_refused_dial_is_reported_and_the_next_generation_dials_anew() -> None:
     packets = uvloop.run(_refused_then_listening())
     assert [p.type for p in packets] == [PacketType.FOLLOWERINFO]

@@ -3,9 +3,9 @@ links, or a learner's link to its leader. Each belongs to one generation of the 
 arrives on a link of an ended role is dropped, and a link is closed when its role ends.
 
 Inputs go to the machine as `PacketIn(sid, packet)` and `PeerLost(sid)`; `send` carries `SendPeer`. A
-learner's link is dialled on the first packet the role sends its leader; a dial that fails, or a link closed
-before the leader said a word, is reported after a pause (ZabPeer dials again at once within initLimit,
-which against a refused port would spin)."""
+learner's link is dialled on the first packet a generation sends its leader (the machine dials again as a
+new generation); a dial that fails, or a link closed before the leader said a word, is reported after a
+pause (ZabPeer dials again at once within initLimit, which against a refused port would spin)."""
 
 from __future__ import annotations
 
@@ -234,9 +234,6 @@ class QuorumLinks:
     def _lost_leader(self, gen: int, sid: int, reason: str) -> None:
         if self.leader_gen == gen and self.leader_sid == sid:
             log.debug("lost leader %d: %s", sid, reason)
-            # Within initLimit the machine follows the same leader again in the same generation (ZabPeer
-            # dials again): its next packet must dial anew, not queue behind a link that is gone.
-            self._close_leader_link()
             self.m.feed(PeerLost(sid))
 
     def _close_leader_link(self) -> None:

@@ -126,8 +126,10 @@ class ZabPeer:
         if isinstance(role, Learner) and sid == role.leader:
             if role.phase == "info" and now_ms - self.follow_since_ms < self.init_limit * self.tick_ms:
                 # Closed before the leader said a word: it was not leading yet. Connect again, as ZooKeeper's
-                # connectToLeader (and our member) do within initLimit, rather than electing anew.
-                return self._follow(sid, now_ms)
+                # connectToLeader (and our member) do within initLimit, rather than electing anew: a new
+                # incarnation of the role (a new connection; whatever the old one still carries is not ours).
+                role_name = "OBSERVING" if self.observer else "FOLLOWING"
+                return [RoleChanged(role_name, sid, reason="dialling the leader again")] + self._follow(sid, now_ms)
             return self._look(now_ms, f"lost the connection to leader {sid}")
         return []
 
