@@ -1,7 +1,7 @@
-"""The role fence in-process: a TurnBatch (runtime/batching.py) is bound to its role's log generation, and
+"""The role fence in-process (runtime/batching.py): a TurnBatch is bound to its role's log generation, and
 once the role has ended nothing of it reaches the log, a peer, or the callbacks an fsync releases (ACKs,
-commits), whatever was still queued or in flight; a role's client port (runtime/roleport.py) hands no
-connection of an ended role to the member machine."""
+commits), whatever was still queued or in flight. (Which role takes a connection is the member machine's
+decision: tests/test_member_sim.py.)"""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from zoopark.core.jute.txns import encode_txn
 from zoopark.persist import txnlog
 from zoopark.persist.writer import LogWriter
 from zoopark.runtime.batching import TurnBatch
-
-from procs import free_port
 
 
 def entry(zxid: int) -> tuple[int, bytes]:
@@ -68,47 +66,3 @@ def test_a_deposed_roles_batch_logs_sends_and_releases_nothing(tmp_path) -> None
     assert on_disk == [make_zxid(3, 1), make_zxid(4, 1)], "the ended role appended after it ended"
     assert sent == [b"proposal 3/1"]
     assert errors == [], "the writer never saw an append out of order"
-
-
-class _Conn:
-    def __init__(self, conn_id: int) -> None:
-        self.id, self.remote_ip, self.remote_port, self.x509_subject = conn_id, "127.0.0.1", 40000, None
-        self.closed: list[str] = []
-
-    def close(self, reason: str) -> None:
-        self.closed.append(reason)
-
-
-def test_a_client_port_of_an_ended_role_hands_no_connection_to_the_machine(tmp_path) -> None:
-    """runtime/roleport.py: a connection that a role's port accepted after the role ended (the machine has
-    moved to a new generation, the port is not closed yet) is closed and never reaches the machine."""
-    import itertools
-
-    from zoopark.config import parse_config
-    from zoopark.runtime.roleport import RolePort
-
-    (tmp_path / "myid").write_text("2\n")
-    cfg = parse_config(f"dataDir={tmp_path}\nclientPort={free_port()}\ntickTime=500\ninitLimit=10\nsyncLimit=5\n"
-                       "server.1=127.0.0.1:1:2\nserver.2=127.0.0.1:3:4\nserver.3=127.0.0.1:5:6\n")
-
-    class Machine:
-        gen = 7
-        core = None
-
-    class Member:
-        machine, conns, conn_ids, fed = Machine(), {}, itertools.count(1), []
-
-        def __init__(self) -> None:
-            self.cfg = cfg
-
-        def feed(self, event) -> None:
-            self.fed.append(event)
-
-    m = Member()
-    stale, live = RolePort(m, 6), RolePort(m, 7)  # type: ignore[arg-type]
-    old, new = _Conn(1), _Conn(2)
-    stale.connected(old)  # type: ignore[arg-type]
-    live.connected(new)  # type: ignore[arg-type]
-    assert old.closed and 1 not in m.conns
-    assert not new.closed and m.conns == {2: new}
-    assert [type(e).__name__ for e in m.fed] == ["ClientConnect"] and m.fed[0].conn == 2

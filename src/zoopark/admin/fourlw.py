@@ -30,6 +30,18 @@ KNOWN = frozenset({
 _ANSWER_CHUNK_CHARS = 8192
 
 
+def answer_on(cmd: str, server: Any, conn_id: int, remote_ip: str) -> str | None:
+    """`answer` for a command that arrived on client connection `conn_id`: ZooKeeper counts it as a packet
+    received (on the connection and the server) before it answers."""
+    if cmd not in KNOWN:
+        return None
+    c = server.core.conns.get(conn_id)
+    if c is not None:
+        c.stats.recved += 1
+        server.core.stats.packets_received += 1
+    return answer(cmd, server, remote_ip)
+
+
 def answer(cmd: str, server: Any, remote_ip: str) -> str | None:
     """The reply to a four-letter word, or None if `cmd` is not one (then it is a normal frame). Its chunks
     count as packets sent, as ZooKeeper's (after the answer is made: an answer does not count itself)."""

@@ -310,7 +310,7 @@ class Member:
         self.inbox.appendleft(Reloaded(gen, loaded))
 
     async def _open_port(self, gen: int, mode: str) -> None:
-        old, self.port = self.port, RolePort(self, gen)
+        old, self.port = self.port, RolePort(self)
         if old is not None:
             await old.close()
         try:

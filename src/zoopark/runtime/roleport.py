@@ -1,8 +1,8 @@
 """The client port of one serving role of an ensemble member, for the member machine's executor: connections
-in as `ClientConnect` / `ClientFrame` / `ClientGone`, the four-letter words answered from the machine's core.
-A port is opened for a role (`OpenPort`) and stopped for good when it ends (`ClosePort`); connection ids come
-from one counter for the member's whole life, so a connection of an ended role is never taken for one of the
-next."""
+in as `ClientConnect` / `ClientFrame` / `ClientGone` (the machine decides which it takes), the four-letter
+words answered from the machine's core. A port is opened for a role (`OpenPort`) and stopped for good when it
+ends (`ClosePort`); connection ids come from one counter for the member's whole life, so a connection of an
+ended role is never taken for one of the next."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..admin import fourlw
 from ..core.member.actions import ClientConnect, ClientFrame, ClientGone
 from ..core.server.sasl import NONCE_BYTES
 from ..net.client import ClientConnection, ClientHandler, ClientPort, ClientPortSettings
+from .server import listen_clients
 
 if TYPE_CHECKING:
     from .member import Member
@@ -24,10 +25,9 @@ MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer", 
 
 
 class RolePort(ClientHandler):
-    def __init__(self, member: Member, gen: int) -> None:
+    def __init__(self, member: Member) -> None:
         cfg = member.cfg
         self.m = member
-        self.gen = gen
         self.port = ClientPort(self, ClientPortSettings(
             max_client_cnxns=cfg.max_client_cnxns,
             jute_max_buffer_bytes=cfg.jute_max_buffer_bytes,
@@ -35,23 +35,7 @@ class RolePort(ClientHandler):
         ), member.conn_ids)
 
     async def open(self, mode: str) -> None:
-        """Listen on clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort."""
-        cfg = self.m.cfg
-        ctx = None
-        if cfg.tls_needed:
-            from ..config import tls_settings
-            from ..net.tls import server_context
-
-            ctx = server_context(tls_settings(cfg))
-        unified = cfg.client_port_unification
-        if cfg.client_port is not None:
-            await self.port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
-            log.info("serving clients on %s:%d as %s%s", cfg.client_port_address, self.port.bound_ports()[-1],
-                     MODES.get(mode, mode), " (TLS and plain: client.portUnification)" if unified else "")
-        if cfg.secure_client_port is not None:
-            await self.port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
-            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s) as %s", cfg.secure_client_port_address,
-                     self.port.bound_ports()[-1], cfg.ssl_client_auth, MODES.get(mode, mode))
+        await listen_clients(self.port, self.m.cfg, MODES.get(mode, mode))
 
     async def close(self) -> None:
         await self.port.stop()
@@ -59,9 +43,11 @@ class RolePort(ClientHandler):
     # ---- ClientHandler -----------------------------------------------------------------------------
 
     def connected(self, conn: ClientConnection) -> None:
+        """Every connection goes to the machine, which decides whether its current role takes it (only an open
+        port of the current role does; others are answered by a ClientClose)."""
         m = self.m
-        if m.machine is None or self.gen != m.machine.gen:
-            conn.close("this server's role has ended")
+        if m.machine is None:
+            conn.close("not started")
             return
         m.conns[conn.id] = conn
         core = m.machine.core
@@ -77,16 +63,10 @@ class RolePort(ClientHandler):
             self.m.feed(ClientGone(conn.id))
 
     def four_letter(self, cmd: str, conn: ClientConnection) -> str | None:
-        if cmd not in fourlw.KNOWN:
-            return None
         view = self.m.client_server()
         if view is None:
-            return "This ZooKeeper instance is not currently serving requests\n"
-        c = view.core.conns.get(conn.id)
-        if c is not None:  # ZooKeeper counts the command as a packet received
-            c.stats.recved += 1
-            view.core.stats.packets_received += 1
-        return fourlw.answer(cmd, view, conn.remote_ip)
+            return None if cmd not in fourlw.KNOWN else "This ZooKeeper instance is not currently serving requests\n"
+        return fourlw.answer_on(cmd, view, conn.id, conn.remote_ip)
 
 
 class ServingView:

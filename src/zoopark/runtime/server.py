@@ -63,6 +63,27 @@ def core_settings(cfg: Config) -> CoreSettings:
     )
 
 
+async def listen_clients(port: ClientPort, cfg: Config, role: str = "") -> None:
+    """Open clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort (TLS) on
+    `port`; `role` names an ensemble member's serving role in the log."""
+    ctx = None
+    if cfg.tls_needed:
+        from ..config import tls_settings
+        from ..net.tls import server_context
+
+        ctx = server_context(tls_settings(cfg))  # config.py has loaded these stores once already
+    unified = cfg.client_port_unification
+    as_role = f" as {role}" if role else ""
+    if cfg.client_port is not None:
+        await port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
+        log.info("serving clients on %s:%d%s%s", cfg.client_port_address, port.bound_ports()[-1],
+                 " (TLS and plain: client.portUnification)" if unified else "", as_role)
+    if cfg.secure_client_port is not None:
+        await port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
+        log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)%s", cfg.secure_client_port_address,
+                 port.bound_ports()[-1], cfg.ssl_client_auth, as_role)
+
+
 async def autopurge(cfg: Config) -> None:
     """autopurge.purgeInterval: ZooKeeper's DatadirCleanupManager, run off the loop."""
     retain = cfg.autopurge_snap_retain_count
@@ -181,23 +202,7 @@ class Server(ClientHandler):
         loop.add_reader(fd, exited)
 
     async def _listen(self) -> None:
-        """Open clientPort (plain, or plain and TLS with client.portUnification) and secureClientPort (TLS)."""
-        cfg = self.cfg
-        ctx = None
-        if cfg.tls_needed:
-            from ..config import tls_settings
-            from ..net.tls import server_context
-
-            ctx = server_context(tls_settings(cfg))  # config.py has loaded these stores once already
-        unified = cfg.client_port_unification
-        if cfg.client_port is not None:
-            await self.port.start(cfg.client_port_address, cfg.client_port, ctx if unified else None, unified)
-            log.info("serving clients on %s:%d%s", cfg.client_port_address, self.port.bound_ports()[-1],
-                     " (TLS and plain: client.portUnification)" if unified else "")
-        if cfg.secure_client_port is not None:
-            await self.port.start(cfg.secure_client_port_address, cfg.secure_client_port, ctx)
-            log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)", cfg.secure_client_port_address,
-                     self.port.bound_ports()[-1], cfg.ssl_client_auth)
+        await listen_clients(self.port, self.cfg)
 
     async def stop(self) -> None:
         for task in (self._tick_task, self._purge_task):
@@ -333,13 +338,7 @@ class Server(ClientHandler):
         self._step(Disconnected(conn.id))
 
     def four_letter(self, cmd: str, conn: ClientConnection) -> str | None:
-        if cmd not in fourlw.KNOWN:
-            return None
-        c = self.core.conns.get(conn.id)
-        if c is not None:  # ZooKeeper counts the command as a packet received
-            c.stats.recved += 1
-            self.core.stats.packets_received += 1
-        return fourlw.answer(cmd, self, conn.remote_ip)
+        return fourlw.answer_on(cmd, self, conn.id, conn.remote_ip)
 
 
 def run_server(cfg: Config) -> None:
