@@ -773,12 +773,7 @@ def _validate_tls(cfg: Config) -> Config:
     start-up naming its key, as ZooKeeper's does."""
     if not cfg.tls_needed:
         return cfg
-    if cfg.ssl_key_store_password is None and cfg.ssl_key_store_password_path:
-        cfg = dataclasses.replace(cfg, ssl_key_store_password=_read_password(
-            "ssl.keyStore.passwordPath", cfg.ssl_key_store_password_path))
-    if cfg.ssl_trust_store_password is None and cfg.ssl_trust_store_password_path:
-        cfg = dataclasses.replace(cfg, ssl_trust_store_password=_read_password(
-            "ssl.trustStore.passwordPath", cfg.ssl_trust_store_password_path))
+    cfg = _with_passwords(cfg, "ssl")
     if cfg.ssl_auth_provider != "x509":
         raise ConfigError(f"ssl.authProvider: {cfg.ssl_auth_provider!r}: only x509 (ZooKeeper's "
                           "X509AuthenticationProvider) authenticates TLS clients here")
@@ -791,16 +786,35 @@ def _validate_tls(cfg: Config) -> Config:
     return cfg
 
 
-def tls_settings(cfg: Config):
-    """The client port's zookeeper.ssl.* settings as net.tls takes them."""
+def _with_passwords(cfg: Config, prefix: str) -> Config:
+    """`prefix` ("ssl" or "ssl.quorum"): the key and trust stores' passwordPath files read where no password
+    is given."""
+    attr = prefix.replace(".", "_")
+    for store, key in (("key_store", "keyStore"), ("trust_store", "trustStore")):
+        name = f"{attr}_{store}_password"
+        path = getattr(cfg, name + "_path")
+        if getattr(cfg, name) is None and path:
+            cfg = dataclasses.replace(cfg, **{name: _read_password(f"{prefix}.{key}.passwordPath", path)})
+    return cfg
+
+
+def _store_settings(cfg: Config, prefix: str, **more):
+    """The zookeeper.`prefix`.* settings ("ssl" or "ssl_quorum") as net.tls takes them."""
     from .net.tls import TlsSettings
 
+    def get(name: str):
+        return getattr(cfg, f"{prefix}_{name}")
     return TlsSettings(
-        key_store_location=cfg.ssl_key_store_location, key_store_password=cfg.ssl_key_store_password,
-        key_store_type=cfg.ssl_key_store_type or None, trust_store_location=cfg.ssl_trust_store_location,
-        trust_store_password=cfg.ssl_trust_store_password, trust_store_type=cfg.ssl_trust_store_type or None,
-        protocol=cfg.ssl_protocol, enabled_protocols=cfg.ssl_enabled_protocols,
-        ciphersuites=cfg.ssl_ciphersuites, client_auth=cfg.ssl_client_auth)
+        key_store_location=get("key_store_location"), key_store_password=get("key_store_password"),
+        key_store_type=get("key_store_type") or None, trust_store_location=get("trust_store_location"),
+        trust_store_password=get("trust_store_password"), trust_store_type=get("trust_store_type") or None,
+        protocol=get("protocol"), enabled_protocols=get("enabled_protocols"), ciphersuites=get("ciphersuites"),
+        client_auth=get("client_auth"), **more)
+
+
+def tls_settings(cfg: Config):
+    """The client port's zookeeper.ssl.* settings as net.tls takes them."""
+    return _store_settings(cfg, "ssl")
 
 
 def _validate_quorum_tls(cfg: Config) -> Config:
@@ -808,11 +822,7 @@ def _validate_quorum_tls(cfg: Config) -> Config:
     naming its key."""
     if not cfg.ssl_quorum:
         return cfg
-    for field_name, key in (("ssl_quorum_key_store_password", "ssl.quorum.keyStore.passwordPath"),
-                            ("ssl_quorum_trust_store_password", "ssl.quorum.trustStore.passwordPath")):
-        path = getattr(cfg, field_name + "_path")
-        if getattr(cfg, field_name) is None and path:
-            cfg = dataclasses.replace(cfg, **{field_name: _read_password(key, path)})
+    cfg = _with_passwords(cfg, "ssl.quorum")
     from .net import tls
 
     try:
@@ -824,16 +834,7 @@ def _validate_quorum_tls(cfg: Config) -> Config:
 
 def quorum_tls_settings(cfg: Config):
     """The zookeeper.ssl.quorum.* settings as net.tls takes them."""
-    from .net.tls import TlsSettings
-
-    return TlsSettings(
-        key_store_location=cfg.ssl_quorum_key_store_location, key_store_password=cfg.ssl_quorum_key_store_password,
-        key_store_type=cfg.ssl_quorum_key_store_type or None,
-        trust_store_location=cfg.ssl_quorum_trust_store_location,
-        trust_store_password=cfg.ssl_quorum_trust_store_password,
-        trust_store_type=cfg.ssl_quorum_trust_store_type or None, protocol=cfg.ssl_quorum_protocol,
-        enabled_protocols=cfg.ssl_quorum_enabled_protocols, ciphersuites=cfg.ssl_quorum_ciphersuites,
-        client_auth=cfg.ssl_quorum_client_auth, hostname_verification=cfg.ssl_quorum_hostname_verification)
+    return _store_settings(cfg, "ssl_quorum", hostname_verification=cfg.ssl_quorum_hostname_verification)
 
 
 def _wildcard(host: str) -> bool:
