@@ -30,6 +30,7 @@ from procs import (
     member,
     server_mode,
     wait_settled,
+    wait_until,
 )
 from references import needs
 
@@ -143,7 +144,11 @@ def test_a_mixed_ensemble_authenticates_with_zoopark_leading_and_following(tmp_p
     clients: list[KazooClient] = []
     zp = members[3]
     try:
-        for p in members.values():
+        # zoopark is LOOKING before the JVMs come up, so every member's first round sees its vote and it leads
+        # (the highest id); started together on a loaded machine, ZooKeeper 1 and 2 could settle first.
+        zp.start(wait=False)
+        wait_until("zoopark LOOKING", lambda: "LOOKING" in zp.log_path.read_text(), 60)
+        for p in (members[1], members[2]):
             p.start(wait=False)
         roles = wait_settled(list(members.values()), 120)
         assert role_of(zp, roles) == "leader"
