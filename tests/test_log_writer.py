@@ -135,3 +135,84 @@ def test_after_a_truncation_the_log_takes_the_txns_after_the_cut(writer, tmp_pat
     assert again.wait(10)
     assert reports.errors == []
     assert on_disk(tmp_path) == [make_zxid(3, n) for n in range(1, 11)]
+
+
+def test_an_inline_write_is_durable_before_submit_returns_and_runs_its_callback_there(writer, tmp_path) -> None:
+    w, reports = writer
+    ran_on: list[str] = []
+    assert w.submit([entry(make_zxid(1, 1)), entry(make_zxid(1, 2))],
+                    lambda: ran_on.append(threading.current_thread().name), inline=True)
+    assert ran_on == [threading.current_thread().name], "the callback ran on the submitting thread, at once"
+    assert on_disk(tmp_path) == [make_zxid(1, 1), make_zxid(1, 2)]
+    assert w.stats.fsyncs == 1 and w.stats.entries == 2
+    ok, cb = durable_event()
+    assert w.submit([entry(make_zxid(1, 3))], cb)  # the thread takes the next one as before
+    assert ok.wait(10)
+    assert on_disk(tmp_path) == [make_zxid(1, n) for n in (1, 2, 3)]
+
+
+def test_an_inline_write_while_the_thread_is_busy_queues_behind_it_in_order(writer, tmp_path) -> None:
+    w, reports = writer
+    first, cb1 = durable_event()
+    reports.gate.clear()  # hold the thread once it has written the first batch
+    assert w.submit([entry(make_zxid(1, 1))], cb1)
+    assert reports.waiting.wait(10)
+    second, cb2 = durable_event()
+    assert w.submit([entry(make_zxid(1, 2))], cb2, inline=True)
+    assert not second.is_set(), "not written here: the thread was busy, so it queued"
+    reports.gate.set()
+    assert first.wait(10) and second.wait(10)
+    assert on_disk(tmp_path) == [make_zxid(1, 1), make_zxid(1, 2)]
+
+
+def test_an_inline_write_that_fails_acknowledges_nothing_and_ends_its_generation(writer, tmp_path) -> None:
+    w, reports = writer
+    g1 = w.begin()
+    assert w.submit([entry(make_zxid(2, 1))], lambda: None, g1, inline=True)
+    acked: list[int] = []
+    assert w.submit([entry(make_zxid(1, 9))], lambda: acked.append(1), g1, inline=True)  # behind the log
+    assert reports.error_seen.wait(10)
+    assert acked == [] and not w.is_open(g1)
+    assert isinstance(reports.errors[0][0], AssertionError) and reports.errors[0][2] == g1
+    g2 = w.begin()
+    assert w.submit([entry(make_zxid(2, 2))], lambda: acked.append(2), g2, inline=True)
+    assert acked == [2]
+    assert on_disk(tmp_path) == [make_zxid(2, 1), make_zxid(2, 2)]
+
+
+@pytest.mark.parametrize("dsync", ["pwritev2", "pwrite+fdatasync", "pwritev2 refused"])
+def test_each_way_of_syncing_writes_the_same_log(tmp_path, monkeypatch, dsync) -> None:
+    """RWF_DSYNC where the kernel has it, write + fdatasync where not (or where pwritev2 refuses the flag)."""
+    import errno
+    import os
+
+    calls: list[str] = []
+    real_pwritev, real_fdatasync = os.pwritev, os.fdatasync
+
+    def pwritev(fd, buffers, offset, flags=0):
+        calls.append("pwritev")
+        if dsync == "pwritev2 refused":
+            raise OSError(errno.EOPNOTSUPP, "not here")
+        return real_pwritev(fd, buffers, offset, flags)
+
+    def fdatasync(fd):
+        calls.append("fdatasync")
+        return real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "pwritev", pwritev)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(txnlog, "_dsync", dsync != "pwrite+fdatasync" and bool(txnlog._RWF_DSYNC))
+    log = txnlog.TxnLog(tmp_path, 4096)
+    log.extend([entry(make_zxid(1, n)) for n in range(1, 40)])
+    assert log.sync() > 0
+    log.append(*entry(make_zxid(1, 40)))
+    log.sync()
+    log.close()
+    assert on_disk(tmp_path) == [make_zxid(1, n) for n in range(1, 41)]
+    if dsync == "pwritev2" and txnlog._RWF_DSYNC:
+        assert calls == ["pwritev", "pwritev"], "one system call per sync"
+    elif dsync == "pwritev2 refused" and txnlog._RWF_DSYNC:
+        assert calls == ["pwritev", "fdatasync", "fdatasync"], "refused once, then write + fdatasync"
+        assert not txnlog._dsync
+    else:
+        assert calls == ["fdatasync", "fdatasync"]

@@ -11,10 +11,12 @@ at the end of a file that was being written when the process died.
 
 from __future__ import annotations
 
+import errno
 import logging
 import mmap
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -296,13 +298,23 @@ class TxnLog:
         self._size = 0  # the padded size of the file
         self._buf: list[bytes] = []
         self._last_zxid = 0
+        self.sync_seconds = 0.0  # the last sync's write and fsync (not the file's pre-allocation)
 
     def append(self, zxid: int, entry: bytes) -> None:
-        assert zxid > self._last_zxid, f"zxid 0x{zxid:x} after 0x{self._last_zxid:x}"
+        self.extend(((zxid, entry),))
+
+    def extend(self, entries) -> None:
+        """Append (zxid, entry) pairs, in zxid order: one pass, no call per entry but its checksum's."""
+        if not entries:
+            return
         if self._fd is None:
-            self._open(zxid)
-        self._buf.append(marshal_entry(entry))
-        self._last_zxid = zxid
+            self._open(entries[0][0])
+        buf, pack, adler32, last = self._buf, _ENTRY_PREFIX.pack, zlib.adler32, self._last_zxid
+        for zxid, entry in entries:
+            assert zxid > last, f"zxid 0x{zxid:x} after 0x{last:x}"
+            last = zxid
+            buf.append(pack(adler32(entry), len(entry)) + entry + _EOR)
+        self._last_zxid = last
 
     def _open(self, zxid: int) -> None:
         path = self.log_dir / log_name(zxid)
@@ -313,10 +325,11 @@ class TxnLog:
         self._size = HEADER_BYTES
         fsync_dir(self.log_dir)
 
-    def sync(self) -> None:
-        """Write what was appended and fsync it: the group-commit unit. On OSError nothing new is durable."""
+    def sync(self) -> int:
+        """Write what was appended and fsync it: the group-commit unit; the bytes written. On OSError nothing
+        new is durable."""
         if not self._buf:
-            return
+            return 0
         assert self._fd is not None
         data = b"".join(self._buf)
         self._buf.clear()
@@ -329,16 +342,36 @@ class TxnLog:
                 else:
                     os.pwrite(self._fd, b"\0", new_size - 1)
                 self._size = new_size
-            written = 0
-            while written < len(data):
-                written += os.pwrite(self._fd, data[written:], self._position + written)
-            if self.force_sync:
-                os.fdatasync(self._fd)
+            self._write_synced(data)
         except OSError:
             self._rewind()
             raise
         self._position += len(data)
         self._durable = self._position
+        return len(data)
+
+    def _write_synced(self, data: bytes) -> None:
+        """Write `data` at the position and, with forceSync, make it durable: one pwritev2(RWF_DSYNC) where
+        the kernel has it (the data and the metadata needed to read it back, as write + fdatasync, in one
+        system call: one release of the GIL instead of two), else pwrite and fdatasync."""
+        global _dsync
+        fd, pos, written = self._fd, self._position, 0
+        assert fd is not None
+        start = time.perf_counter()
+        synced = False
+        if self.force_sync and _dsync:
+            try:
+                written = os.pwritev(fd, (data,), pos, _RWF_DSYNC)
+                synced = written == len(data)
+            except OSError as e:
+                if e.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                    raise
+                _dsync = False  # this kernel or filesystem has no RWF_DSYNC: nothing was written
+        while written < len(data):
+            written += os.pwrite(fd, data[written:], pos + written)
+        if self.force_sync and not synced:
+            os.fdatasync(fd)
+        self.sync_seconds = time.perf_counter() - start
 
     def _rewind(self) -> None:
         """After a failed write or fsync: zero what may have landed past the durable offset and start a new
@@ -380,6 +413,8 @@ class TxnLog:
 
 
 _HAS_FALLOCATE = hasattr(os, "posix_fallocate")
+_RWF_DSYNC = getattr(os, "RWF_DSYNC", 0)
+_dsync = bool(_RWF_DSYNC) and hasattr(os, "pwritev")
 
 
 def fsync_dir(path: Path) -> None:

@@ -42,7 +42,7 @@ def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
 
 
 class WriterStats:
-    __slots__ = ("fsyncs", "entries", "bytes", "last_fsync_ms", "recent_fsync_ms", "failures")
+    __slots__ = ("fsyncs", "entries", "bytes", "last_fsync_ms", "recent_fsync_ms", "slow_fsync_ms", "failures")
 
     def __init__(self) -> None:
         self.fsyncs = 0
@@ -50,6 +50,7 @@ class WriterStats:
         self.bytes = 0
         self.last_fsync_ms = 0.0
         self.recent_fsync_ms: deque[float] = deque(maxlen=1024)
+        self.slow_fsync_ms = 0.0  # the slowest recent sync: each later one takes a fifth off it
         self.failures = 0
 
 
@@ -103,16 +104,30 @@ class LogWriter:
         self.begin()
 
     def submit(self, entries: list[tuple[int, bytes]], on_durable: Callable[[], None],
-               generation: int | None = None) -> bool:
-        """Queue a batch of `generation` (the open one if None); False if refused (that generation ended)."""
+               generation: int | None = None, inline: bool = False) -> bool:
+        """Queue a batch of `generation` (the open one if None); False if refused (that generation ended).
+        `inline`: if the thread is idle, write and sync the batch here and now instead, and run `on_durable`
+        before returning (a lone write then pays no hand-off to the thread and back)."""
         with self._cv:
             assert not self._closing, "submit after close"
             gen = self._open if generation is None else generation
             if gen is None or gen != self._open:
                 return False
-            self._queue.append((entries, on_durable, gen))
-            self._cv.notify()
-            return True
+            if not inline or self._queue or self._writing:
+                self._queue.append((entries, on_durable, gen))
+                self._cv.notify()
+                return True
+            self._writing = True  # the thread waits until this write is done: one writer at a time
+        try:
+            durable = self._run_batches([(entries, on_durable, gen)], inline=True)
+        finally:
+            with self._cv:
+                self._writing = False
+                if self._queue:
+                    self._cv.notify()
+        if durable:
+            on_durable()
+        return True
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Block until everything submitted so far is written (or failed); True if it was in time."""
@@ -150,7 +165,7 @@ class LogWriter:
 
     def _take(self) -> list[Batch] | None:
         with self._cv:
-            while not self._queue and not self._closing:
+            while (not self._queue or self._writing) and not self._closing:
                 self._cv.wait()
             if not self._queue:
                 return None
@@ -180,14 +195,18 @@ class LogWriter:
                     self._writing = False
                     self._cv.notify_all()
 
-    def _run_batches(self, batches: list[Batch]) -> None:
+    def _run_batches(self, batches: list[Batch], inline: bool = False) -> bool:
+        """Write and sync `batches`; True if they are durable. Their callbacks go to the loop unless `inline`
+        (the caller runs them)."""
         try:
             self._write(batches)
         except Exception as e:  # noqa: BLE001 - whatever it was, the thread lives on: see _failed
             self._failed(e, batches)
-            return
-        callbacks = [b[1] for b in batches]
-        self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
+            return False
+        if not inline:
+            callbacks = [b[1] for b in batches]
+            self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
+        return True
 
     def _failed(self, e: Exception, batches: list[Batch]) -> None:
         """Nothing of `batches` is durable, nor anything of their generation queued behind them: end that
@@ -217,15 +236,15 @@ class LogWriter:
             self.log.roll()
         n = 0
         for entries, _, _ in batches:
-            for zxid, entry in entries:
-                self.log.append(zxid, entry)
-                n += 1
-                self.stats.bytes += len(entry)
-        start = time.perf_counter()
-        self.log.sync()
-        ms = (time.perf_counter() - start) * 1000
+            self.log.extend(entries)
+            n += len(entries)
+        nbytes = self.log.sync()
+        ms = self.log.sync_seconds * 1000
         timings.FSYNC.observe(ms / 1000)
-        self.stats.fsyncs += 1
-        self.stats.entries += n
-        self.stats.last_fsync_ms = ms
-        self.stats.recent_fsync_ms.append(ms)
+        stats = self.stats
+        stats.fsyncs += 1
+        stats.entries += n
+        stats.bytes += nbytes
+        stats.last_fsync_ms = ms
+        stats.recent_fsync_ms.append(ms)
+        stats.slow_fsync_ms = max(ms, stats.slow_fsync_ms * 0.8)
