@@ -79,3 +79,32 @@ async def _refused_then_listening() -> list[QuorumPacket]:
 def test_a_refused_dial_is_reported_and_the_next_generation_dials_anew() -> None:
     packets = uvloop.run(_refused_then_listening())
     assert [p.type for p in packets] == [PacketType.FOLLOWERINFO]
+
+
+def test_a_leaders_packet_to_several_followers_is_encoded_once_and_each_gets_its_bytes(monkeypatch) -> None:
+    from zoopark.runtime import peerlinks
+
+    class _Transport:
+        def __init__(self) -> None:
+            self.out: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.out.append(data)
+
+    encoded: list[object] = []
+    real = peerlinks.encode
+    monkeypatch.setattr(peerlinks, "encode", lambda p: encoded.append(p) or real(p))
+    links = QuorumLinks(_Member(free_port()))  # type: ignore[arg-type]
+    links.listener_gen = 5
+    for sid in (2, 3):
+        link = peerlinks._LearnerLink(links, 5)
+        link.transport, link.sid = _Transport(), sid  # type: ignore[assignment]
+        links.learners[sid] = link
+    proposal = QuorumPacket(PacketType.PROPOSAL, 0x500000001, b"txn")
+    commit = QuorumPacket(PacketType.COMMIT, 0x500000001)
+    for packet in (proposal, commit):
+        for sid in (2, 3):
+            links.send(sid, packet, 5, "LEADING")
+    assert encoded == [proposal, commit]
+    for sid in (2, 3):
+        assert links.learners[sid].transport.out == [proposal.encode(), commit.encode()]  # type: ignore[union-attr]

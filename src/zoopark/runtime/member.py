@@ -84,6 +84,7 @@ class Member:
         self._batch: TurnBatch | None = None
         self._batch_gen = -1
         self.replies: dict[int, list[bytes]] = {}
+        self._flush_due = False  # a flush of `replies` is scheduled for the end of this loop turn
         self.conns: dict[int, ClientConnection] = {}
         self.conn_ids = itertools.count(1)
         self.port: RolePort | None = None  # the client port of the current (or last) serving role
@@ -336,7 +337,11 @@ class Member:
     def _after(self) -> None:
         m = self.machine
         assert m is not None
-        self._flush()
+        if self.replies and not self._flush_due:
+            # Once per loop turn, as the turn batch writes to peers: a leader's run of inputs is often one
+            # ACK, and a write per connection per ACK was a system call per commit.
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
         self.links.reconcile(m.mode, m.gen)
         seen = (m.mode, m.gen)
         if seen != self._seen:
@@ -374,6 +379,7 @@ class Member:
             timings.PROPOSAL.observe(now - proposed.pop(zxid))
 
     def _flush(self) -> None:
+        self._flush_due = False
         if not self.replies:
             return
         replies, self.replies = self.replies, {}

@@ -86,6 +86,8 @@ class QuorumLinks:
         self.leader_link: LeaderLink | None = None
         self.heard = False  # the leader has said something on the current link
         self.pending: list[bytes] = []  # packets sent before the link was up
+        self._last_packet: object = None  # the packet last encoded, and its bytes
+        self._last_data = b""
 
     # ---- the role's links, kept in step with the machine after each of its steps -------------------
 
@@ -105,7 +107,11 @@ class QuorumLinks:
         self._close_leader_link()
 
     def send(self, sid: int, packet, gen: int, mode: str) -> None:
-        data = encode(packet)
+        if packet is self._last_packet:  # a leader sends each PROPOSAL and COMMIT to every follower
+            data = self._last_data
+        else:
+            data = self._last_data = encode(packet)
+            self._last_packet = packet
         if mode == "LEADING":
             link = self.learners.get(sid)
             if link is not None and link.transport is not None and self.listener_gen == gen:

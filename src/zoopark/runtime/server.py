@@ -369,9 +369,13 @@ class Server(ClientHandler):
 _GC_YOUNG_THRESHOLD = 20_000
 
 
+def tune_gc() -> None:
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def run_server(cfg: Config) -> None:
     """Run until SIGTERM / SIGINT."""
-    gc.set_threshold(_GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    tune_gc()
     try:
         import uvloop
 
