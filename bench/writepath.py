@@ -172,6 +172,10 @@ def main() -> None:
     a = ap.parse_args()
     import uvloop
 
+    from zoopark.runtime import server as server_module
+
+    if hasattr(server_module, "tune_gc"):  # as run_server does (absent in older trees: compare with both)
+        server_module.tune_gc()
     prof = cProfile.Profile() if a.profile else None
     runs = [uvloop.run(run_once(a.op, a.conns, a.depth, a.ops, prof)) for _ in range(1 if prof else a.rounds)]
     if prof is not None:
