@@ -15,10 +15,14 @@ from ..persist.writer import LogWriter
 
 
 class TurnBatch:
-    def __init__(self, loop: asyncio.AbstractEventLoop, writer: LogWriter, generation: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, writer: LogWriter, generation: int,
+                 after_all: Callable[[], None] | None = None) -> None:
+        """`after_all`: run once after the callbacks an fsync released (the member steps their inputs together
+        there, instead of once per append)."""
         self.loop = loop
         self.writer = writer
         self.generation = generation
+        self.after_all = after_all
         self.entries: list[tuple[int, bytes]] = []
         self.after: list[Callable[[], None]] = []
         self.out: dict[object, list[bytes]] = {}  # transport -> pending bytes
@@ -70,6 +74,8 @@ class TurnBatch:
                     return  # written, but the role ended meanwhile: its ACKs and commits are not ours to give
                 for cb in after:
                     cb()
+                if self.after_all is not None:
+                    self.after_all()
             self.writer.submit(entries, durable, self.generation)
         if self.out:
             out, self.out = self.out, {}

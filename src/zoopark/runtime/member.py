@@ -220,7 +220,8 @@ class Member:
         if self._batch_gen != m.gen or self._batch is None:
             if self._batch is not None:
                 self._batch.end()
-            self._batch = TurnBatch(asyncio.get_running_loop(), self.disk.writer, self.disk.writer.begin())
+            self._batch = TurnBatch(asyncio.get_running_loop(), self.disk.writer, self.disk.writer.begin(),
+                                    self._pump)
             self._batch_gen = m.gen
         return self._batch
 
@@ -289,7 +290,8 @@ class Member:
             for zxid, _ in a.entries:
                 self._proposed_at[zxid] = now
         batch = self.batch()
-        batch.append(list(a.entries), lambda: self.feed_all([Done(gen, item) for item in then]))
+        # Queued here, stepped by the batch's after_all: one run of inputs for everything an fsync released.
+        batch.append(list(a.entries), lambda: self.inbox.extend([Done(gen, item) for item in then]))
         core = self.machine.core if self.machine is not None else None
         if self.snapshotter.appended(len(a.entries), sum(len(e) for _, e in a.entries)) and core is not None:
             # snapCount: a fuzzy snapshot of the applied state, in a forked child; the log goes on in a new
