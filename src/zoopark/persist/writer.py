@@ -42,7 +42,7 @@ def _run_all(callbacks: list[Callable[[], None]]) -> Callable[[], None]:
 
 
 class WriterStats:
-    __slots__ = ("fsyncs", "entries", "bytes", "last_fsync_ms", "recent_fsync_ms", "slow_fsync_ms", "failures")
+    __slots__ = ("fsyncs", "entries", "bytes", "last_fsync_ms", "recent_fsync_ms", "typical_fsync_ms", "failures")
 
     def __init__(self) -> None:
         self.fsyncs = 0
@@ -50,7 +50,7 @@ class WriterStats:
         self.bytes = 0
         self.last_fsync_ms = 0.0
         self.recent_fsync_ms: deque[float] = deque(maxlen=1024)
-        self.slow_fsync_ms = 0.0  # the slowest recent sync: each later one takes a fifth off it
+        self.typical_fsync_ms = 0.0  # a moving average of the syncs (each weighs a fifth)
         self.failures = 0
 
 
@@ -247,4 +247,4 @@ class LogWriter:
         stats.bytes += nbytes
         stats.last_fsync_ms = ms
         stats.recent_fsync_ms.append(ms)
-        stats.slow_fsync_ms = max(ms, stats.slow_fsync_ms * 0.8)
+        stats.typical_fsync_ms = ms if stats.fsyncs == 1 else stats.typical_fsync_ms * 0.8 + ms * 0.2

@@ -50,8 +50,8 @@ _TICK_S = 0.1
 # (two thread wake-ups, a good part of a serial write's latency): when one connection alone has sent requests
 # for a while, no other write is outstanding, the batch is small and recent syncs were quick. The loop then has
 # nobody else to serve while it waits for the disk. With several clients the thread syncs while the loop
-# works on and the writes that arrive meanwhile share the next sync (group commit); a slow disk (a sync of a
-# millisecond or more lately) never blocks the loop.
+# works on and the writes that arrive meanwhile share the next sync (group commit); a slow disk (syncs of a
+# millisecond or more lately, on average) does not block the loop.
 _SOLO_NS = 10_000_000
 _LONE_BATCH_MAX = 8
 _INLINE_SYNC_MAX_MS = 1.0
@@ -287,7 +287,7 @@ class Server(ClientHandler):
         assert self.writer is not None
         writer = self.writer
         lone = (self._lone and len(batch) <= _LONE_BATCH_MAX and len(self.core.proposals) == len(batch)
-                and writer.stats.slow_fsync_ms < _INLINE_SYNC_MAX_MS)
+                and writer.stats.typical_fsync_ms < _INLINE_SYNC_MAX_MS)
         writer.submit(batch, lambda: self._durable(thens), inline=lone)
         if self.snapshotter.appended(len(batch), sum(len(e) for _, e in batch)):
             self._snapshot()
