@@ -5,6 +5,7 @@ back); with several clients the loop keeps serving while a sync runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 import threading
 from pathlib import Path
@@ -197,3 +198,23 @@ def test_a_slow_disk_never_blocks_the_loop_even_for_a_lone_client(tmp_path, monk
         finally:
             await server.stop()
     asyncio.run(main())
+
+
+def test_a_session_the_client_closed_is_logged_at_debug_as_zookeeper_does_and_a_refused_frame_at_info(
+        tmp_path, caplog) -> None:
+    async def main() -> None:
+        server = await started(tmp_path)
+        try:
+            conn, t = await client(server, tmp_path, 1)
+            conn.data_received(struct.pack(">iii", 8, 1, OpCode.CLOSE_SESSION))
+            await until(lambda: conn.closed, "the close")
+            bad, _ = await client(server, tmp_path, 2)
+            bad.data_received(struct.pack(">i", -5))
+            assert bad.closed
+        finally:
+            await server.stop()
+    with caplog.at_level(logging.DEBUG, logger="zoopark.net"):
+        asyncio.run(main())
+    closes = [(r.levelno, r.getMessage()) for r in caplog.records if r.getMessage().startswith("closing connection")]
+    assert closes[0] == (logging.DEBUG, "closing connection from 127.0.0.1: client closed the session")
+    assert closes[1][0] == logging.INFO and "frame length -5" in closes[1][1]

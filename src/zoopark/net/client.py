@@ -20,6 +20,7 @@ from .framing import FrameDecoder, FrameError
 from .tls import TlsSession, java_subject, looks_like_tls
 
 log = logging.getLogger("zoopark.net")
+_CLIENT_CLOSED = "client closed the session"  # the core's reason for the Close that follows a closeSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,10 @@ class ClientConnection(asyncio.Protocol):
     def close(self, reason: str) -> None:
         if self.closed:
             return
-        log.info("closing connection from %s: %s", self.remote_ip, reason)
+        # The end of a session the client closed is routine: ZooKeeper 3.8 logs its "Closed socket connection"
+        # at DEBUG (and a line formatted and written per connection is a tenth of a connect storm's CPU).
+        log.log(logging.DEBUG if reason == _CLIENT_CLOSED else logging.INFO, "closing connection from %s: %s",
+                self.remote_ip, reason)
         self._shut()
 
     @property
