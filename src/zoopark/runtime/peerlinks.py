@@ -110,8 +110,9 @@ class QuorumLinks:
         if packet is self._last_packet:  # a leader sends each PROPOSAL and COMMIT to every follower
             data = self._last_data
         else:
-            data = self._last_data = encode(packet)
-            self._last_packet = packet
+            data = encode(packet)
+            if isinstance(packet, QuorumPacket):  # not a SNAP's database: nothing big is kept
+                self._last_packet, self._last_data = packet, data
         if mode == "LEADING":
             link = self.learners.get(sid)
             if link is not None and link.transport is not None and self.listener_gen == gen:
