@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from . import jaas
+from .core.zab import verifier
+from .core.zab.verifier import Member as ServerSpec
 from .quorumconfig import java_host, member_order
 
 log = logging.getLogger("zoopark.config")
@@ -30,17 +32,6 @@ log = logging.getLogger("zoopark.config")
 
 class ConfigError(Exception):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class ServerSpec:
-    id: int
-    host: str
-    quorum_port: int
-    election_port: int
-    observer: bool = False
-    client_address: str | None = None
-    client_port: int | None = None
 
 
 def _int(key: str, v: str) -> int:
@@ -526,25 +517,9 @@ def parse_properties(text: str) -> list[tuple[str, str]]:
 def _server(key: str, value: str) -> ServerSpec:
     """server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort]"""
     try:
-        sid = int(key.split(".", 1)[1])
-    except ValueError:
-        raise ConfigError(f"{key}: the server id is not an integer") from None
-    addr, _, client = value.partition(";")
-    parts = addr.strip().split(":")
-    if len(parts) not in (3, 4):
-        raise ConfigError(f"{key}: {value!r} is not host:quorumPort:electionPort[:participant|observer]")
-    observer = False
-    if len(parts) == 4:
-        if parts[3] not in ("participant", "observer"):
-            raise ConfigError(f"{key}: role {parts[3]!r} is neither participant nor observer")
-        observer = parts[3] == "observer"
-    client_address, client_port = None, None
-    if client.strip():
-        c = client.strip()
-        if ":" in c:
-            client_address, c = c.rsplit(":", 1)
-        client_port = _port(key, c)
-    return ServerSpec(sid, parts[0], _port(key, parts[1]), _port(key, parts[2]), observer, client_address, client_port)
+        return verifier.parse_server(key, value)
+    except verifier.BadServer as e:
+        raise ConfigError(str(e)) from None
 
 
 def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, str] | None = None,
