@@ -120,7 +120,7 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
 
 @pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "zookeeper.ssl.ocsp=true",
                                   "ssl.crl=true", "zookeeper.ssl.quorum.ocsp=true",
-                                  "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
+                                  "metricsProvider.exportJvmInfo=false", "portUnification=true",
                                   "localSessionsEnabled=true",
                                   "zookeeper.leaderServes=no",
                                   "quorum.auth.kerberos.servicePrincipal=zkquorum/host1"])
@@ -142,7 +142,7 @@ def test_unimplemented_settings_zookeeper_parses_still_need_good_values(tmp_path
     assert set(config_module._CFG_IGNORED_VALUES) <= set(config_module._CFG_IGNORED)
 
 
-@pytest.mark.parametrize("line", ["maxCnxns=0", "reconfigEnabled=false", "leaderServes=yes", "skipACL=no",
+@pytest.mark.parametrize("line", ["maxCnxns=0", "syncEnabled=true", "leaderServes=yes", "skipACL=no",
                                   "zookeeper.closeSessionTxn.enabled=true"])
 def test_a_setting_asking_for_what_zoopark_does_is_not_a_warning(tmp_path, caplog, line):
     with caplog.at_level(logging.INFO, logger="zoopark.config"):
@@ -150,6 +150,12 @@ def test_a_setting_asking_for_what_zoopark_does_is_not_a_warning(tmp_path, caplo
     assert c.ignored == () and c.extra == ()
     assert f"{line}: as zoopark always does" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_reconfig_enabled_is_read(tmp_path):
+    assert cfg("reconfigEnabled=true\n", tmp_path).reconfig_enabled
+    assert not cfg("reconfigEnabled=false\n", tmp_path).reconfig_enabled
+    assert not cfg("", tmp_path).reconfig_enabled
 
 
 def test_zoo_cfg_keys_have_no_prefixed_spelling(tmp_path, caplog):

@@ -144,6 +144,7 @@ _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "peerType": ("peer_type", _str),
     "electionAlg": ("election_alg", _int),
     "standaloneEnabled": ("standalone_enabled", _bool),
+    "reconfigEnabled": ("reconfig_enabled", _bool),
     "autopurge.snapRetainCount": ("autopurge_snap_retain_count", _int),
     "autopurge.purgeInterval": ("autopurge_purge_interval_h", _int),
     "metricsProvider.className": ("metrics_provider_class", _str),
@@ -241,7 +242,7 @@ AUTH_PROVIDER_SCHEMES = {
 _CFG_IGNORED: dict[str, str | None] = {
     "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
-    "dynamicConfigFile": None, "reconfigEnabled": "false", "portUnification": "false",
+    "dynamicConfigFile": None, "portUnification": "false",
     "quorum.auth.kerberos.servicePrincipal": None,
     "quorum.cnxn.threads.size": None,
     "jvm.pause.info-threshold.ms": None, "jvm.pause.warn-threshold.ms": None, "jvm.pause.sleep.time.ms": None,
@@ -251,7 +252,7 @@ _CFG_IGNORED: dict[str, str | None] = {
 # Of those, the ones QuorumPeerConfig parses as it reads the file: a bad value stops ZooKeeper, and zoopark.
 _CFG_IGNORED_VALUES: dict[str, _Parse] = {
     **dict.fromkeys(("localSessionsEnabled", "localSessionsUpgradingEnabled", "quorumListenOnAllIPs", "syncEnabled",
-                     "reconfigEnabled", "portUnification",
+                     "portUnification",
                      "jvm.pause.monitor", "multiAddress.enabled", "multiAddress.reachabilityCheckEnabled"), _bool),
     **dict.fromkeys(("observerMasterPort", "clientPortListenBacklog",
                      "connectToLearnerMasterLimit", "quorum.cnxn.threads.size", "jvm.pause.info-threshold.ms",
@@ -369,6 +370,7 @@ class Config:
     peer_type: str = "participant"
     election_alg: int = 3
     standalone_enabled: bool = True
+    reconfig_enabled: bool = False
     autopurge_snap_retain_count: int = 3
     autopurge_purge_interval_h: int = 0
     four_letter_words: frozenset[str] = frozenset({"srvr"})

@@ -70,6 +70,7 @@ def core_settings(cfg: Config) -> CoreSettings:
         container_check_interval_ms=cfg.container_check_interval_ms,
         container_max_per_minute=cfg.container_max_per_minute,
         enforce_quota=cfg.enforce_quota,
+        reconfig_enabled=cfg.reconfig_enabled,
     )
 
 

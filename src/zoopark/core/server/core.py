@@ -27,7 +27,7 @@ from ..jute.records import (
 from ..jute.txns import decode_txn, encode_txn
 from ..session import LOCAL_OWNER, SessionTable, generate_password, initial_session_id
 from ..tree import acl as aclmod
-from ..tree.datatree import DataTree, TxnResult, WatchEvent
+from ..tree.datatree import CONFIG, DataTree, TxnResult, WatchEvent
 from . import reads, reaper
 from .actions import (
     Action,
@@ -52,6 +52,7 @@ from .actions import (
 )
 from .prep import Prep, PrepError, Request
 from .ratelog import RateLogger
+from .reconfig import Ensemble
 from .replies import write_reply
 from .requests import HEADER, decode_body, encode, reply
 from .sasl import DigestMD5Server, SaslError, SaslMechanism, authorized_id
@@ -134,6 +135,7 @@ class ServerCore:
             self.sessions.add(sid, timeout, 0)
         self.quota_exceeded = quota_exceeded if quota_exceeded is not None else {}  # ..._error_per_namespace
         self.quota_log = RateLogger()
+        self.ensemble: Ensemble | None = None  # a leader's view of its ensemble, for reconfig requests
         self.prep = self._new_prep()
         self.sasl_users = dict(settings.sasl_users) if settings.sasl_users is not None else None
         # A JAAS Server section: with a Kerberos login GSSAPI, else DIGEST-MD5 (ZooKeeper's createSaslServer).
@@ -193,7 +195,15 @@ class ServerCore:
 
     def _new_prep(self) -> Prep:
         s = self.settings
-        return Prep(self.tree, self.sessions, s.extended_types, s.auth_schemes, s.enforce_quota, self.quota_exceeded)
+        prep = Prep(self.tree, self.sessions, s.extended_types, s.auth_schemes, s.enforce_quota, self.quota_exceeded)
+        prep.reconfig_enabled = s.reconfig_enabled
+        prep.ensemble = self.ensemble
+        return prep
+
+    def lead_ensemble(self, ensemble: Ensemble) -> None:
+        """A leader's core: reconfig requests are checked against what its member knows of the ensemble."""
+        self.ensemble = ensemble
+        self.prep.ensemble = ensemble
 
     def _quota_warnings(self, out: list[Action]) -> None:
         """What the prep's quota checks said, logged as ZooKeeperServer's RATE_LOGGER logs it."""
@@ -666,7 +676,8 @@ class ServerCore:
             if rc.err == Err.SESSIONMOVED:  # FinalRequestProcessor: a connection-level error, no reply
                 p.moved = True
             else:
-                p.reply = write_reply(p, rc, self.tree.last_zxid)
+                config = self.tree.nodes[CONFIG].data if p.op == OpCode.RECONFIG else None
+                p.reply = write_reply(p, rc, self.tree.last_zxid, config)
                 p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
             self._drain(hdr.client_id, out)
         elif closed is not None:

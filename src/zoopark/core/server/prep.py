@@ -31,10 +31,11 @@ from ..jute.records import (
     SetDataTxn,
 )
 from ..jute.txns import multi_txn
+from . import reconfig
 from ..session import SessionTable
 from ..tree import acl as aclmod
 from ..tree import quota
-from ..tree.datatree import SPECIAL_PATHS, DataTree
+from ..tree.datatree import CONFIG, SPECIAL_PATHS, DataTree
 from ..tree.node import data_length, is_ttl, ttl_owner
 from ..tree.paths import InvalidPath, split, validate_path
 
@@ -104,6 +105,8 @@ class Prep:
         self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
         self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
         self._fixed: dict[int, tuple[tuple, tuple[ACL, ...]]] = {}
+        self.reconfig_enabled = False  # reconfigEnabled
+        self.ensemble: reconfig.Ensemble | None = None  # a leader's: what a reconfig is checked against
 
     # ---- overlay -----------------------------------------------------------------------------
 
@@ -235,8 +238,26 @@ class Prep:
         if op == OpCode.DELETE_CONTAINER:
             return op, self.delete_container(rec, zxid)
         if op == OpCode.RECONFIG:
-            raise PrepError(Err.RECONFIGDISABLED)
+            return op, self._reconfig(rec, req, zxid)
         raise PrepError(Err.UNIMPLEMENTED)
+
+    def _reconfig(self, rec, req: Request, zxid: int) -> SetDataTxn:
+        """PrepRequestProcessor's reconfig case (core/server/reconfig.py), /zookeeper/config's ACL last."""
+        if not self.reconfig_enabled:
+            raise PrepError(Err.RECONFIGDISABLED)
+        self._check_session(req)
+        if self.ensemble is None:  # standalone: reconfiguration is not supported
+            raise PrepError(Err.UNIMPLEMENTED)
+        try:
+            new = reconfig.new_config(rec, zxid, self.ensemble)
+        except reconfig.ReconfigError as e:
+            raise PrepError(e.err) from e
+        except reconfig.ReconfigFailed as e:
+            raise PrepFailed(str(e)) from e
+        node = self._existing(CONFIG)
+        self._check_acl(node, aclmod.WRITE, req.auth)
+        self._put(CONFIG, zxid, node.copy())
+        return reconfig.txn(new)
 
     def _create(self, op: int, rec, req: Request, zxid: int):
         assert isinstance(rec, CreateRequest | CreateTTLRequest)

@@ -6,7 +6,7 @@ Bodies are built from the Stat bytes the tree hands back, without decoding them 
 from __future__ import annotations
 
 from ..jute.constants import OpCode
-from ..jute.io import encode_string
+from ..jute.io import encode_buffer, encode_string
 from ..tree.datatree import TxnResult
 from .requests import multi_response, reply
 
@@ -38,8 +38,9 @@ def _sub_result(rc: TxnResult) -> tuple[int, int, object | None]:
     return t, 0, None  # delete, check
 
 
-def write_reply(p, rc: TxnResult, last_zxid: int) -> bytes:
-    """The framed reply to write request `p` whose txn produced `rc`."""
+def write_reply(p, rc: TxnResult, last_zxid: int, config: bytes | None = None) -> bytes:
+    """The framed reply to write request `p` whose txn produced `rc`; a reconfig's is a GetDataResponse of
+    the configuration now in /zookeeper/config (`config`) and its Stat."""
     if rc.type == OpCode.MULTI and rc.multi is not None:
         return reply(p.xid, last_zxid, 0, multi_response([_sub_result(sub) for sub in rc.multi]))
     if rc.err:
@@ -51,4 +52,6 @@ def write_reply(p, rc: TxnResult, last_zxid: int) -> bytes:
         return reply(p.xid, last_zxid, 0, encode_string(rc.path or "") + (rc.stat or b""))
     if op in (OpCode.SET_DATA, OpCode.SET_ACL):
         return reply(p.xid, last_zxid, 0, rc.stat or b"")
+    if op == OpCode.RECONFIG:
+        return reply(p.xid, last_zxid, 0, encode_buffer(config) + (rc.stat or b""))
     return reply(p.xid, last_zxid, 0)  # delete, check, closeSession

@@ -25,6 +25,7 @@ class CoreSettings:
     # where ZooKeeper leaves the node empty.
     quorum_config: bytes | None = None
     quorum_config_version: int = 0
+    reconfig_enabled: bool = False  # reconfigEnabled: the reconfig request is served (else RECONFIGDISABLED)
     # SASL (DIGEST-MD5): the JAAS Server section's users and passwords, None when SASL is not configured.
     sasl_users: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
     # SASL GSSAPI (Kerberos): a factory of the adapter's per-connection mechanism (see runtime/gss.py); when
