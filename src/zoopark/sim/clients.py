@@ -18,12 +18,14 @@ import math
 import random
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..core.jute.constants import Err, OpCode
+from ..core.jute.constants import XID_AUTH, Err, OpCode
 from ..core.jute.io import JuteError, Reader
 from ..core.jute.records import (
     OPEN_ACL_UNSAFE,
+    AuthPacket,
     ConnectRequest,
     ConnectResponse,
     CreateRequest,
@@ -31,6 +33,7 @@ from ..core.jute.records import (
     DeleteRequest,
     GetDataRequest,
     GetDataResponse,
+    ReconfigRequest,
     SetDataRequest,
     SetDataResponse,
     SyncRequest,
@@ -104,7 +107,7 @@ def _check_body(want: Request, body: bytes) -> None:
             raise ValueError(f"created {path!r}")
     elif op == OpCode.SET_DATA:
         SetDataResponse.read(r)
-    elif op == OpCode.GET_DATA:
+    elif op in (OpCode.GET_DATA, OpCode.RECONFIG):
         GetDataResponse.read(r)
     elif op == OpCode.SYNC:
         path = SyncResponse.read(r).path
@@ -153,6 +156,11 @@ class SimClient:
     takeovers: int = 0
     replies: ReplyOrder = field(default_factory=ReplyOrder)
     op_sessions: list[int] = field(default_factory=list)  # the session each history op was sent in
+    # An operator: authenticates as `auth` ("user:password", digest) and sends only the reconfigs `plan`
+    # draws (joining, leaving, new members; None: nothing now), outside the linearizability history.
+    auth: str | None = None
+    plan: Callable[[random.Random], ReconfigRequest | None] | None = None
+    reconfigs: dict[int, int] = field(default_factory=dict)  # error code -> reconfig replies with it
 
     @property
     def name(self) -> str:
@@ -251,6 +259,10 @@ class SimClient:
             self.sessions_made += 1
         self.session_id, self.passwd = resp.session_id, resp.passwd
         c.connected = True
+        if self.auth is not None:
+            c.order.sent(Request(XID_AUTH, OpCode.AUTH, ""))
+            self.outbox.append((c.id, struct.pack(">ii", XID_AUTH, OpCode.AUTH)
+                                + encode(AuthPacket(0, "digest", self.auth.encode()))))
         self._requests(c, now_ms)  # the moment it is CONNECTED
 
     def _on_reply(self, c: ClientConn, frame: bytes, now_ms: int) -> None:
@@ -263,6 +275,8 @@ class SimClient:
             self.last_zxid = max(self.last_zxid, zxid)
         if req.hist is not None:
             self._outcome(req, err, body, now_ms)
+        elif req.op == OpCode.RECONFIG:
+            self.reconfigs[err] = self.reconfigs.get(err, 0) + 1
         if req.op == OpCode.CLOSE_SESSION and err == 0:
             c.closing_session = True
 
@@ -302,6 +316,11 @@ class SimClient:
 
     def _requests(self, c: ClientConn, now_ms: int) -> None:
         """Pipeline a few requests; sometimes end them with a closeSession."""
+        if self.plan is not None:
+            req = self.plan(self.rng)
+            if req is not None:
+                self._send(c, OpCode.RECONFIG, "", encode(req), None, now_ms)
+            return
         for _ in range(self.rng.randint(1, 4)):
             self._one(c, now_ms)
         if self.rng.random() < 0.03:

@@ -19,12 +19,15 @@ write through, and the clients' history (with a final read of every znode) must 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import heapq
 import itertools
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from ..core.jute.records import ReconfigRequest
 from ..core.member.actions import (
     FENCED,
     AppendLog,
@@ -51,6 +54,7 @@ from ..core.member.actions import (
     Tick,
     Truncate,
     VoteIn,
+    WriteConfig,
     WriteEpoch,
     WriteSnapshot,
 )
@@ -58,11 +62,13 @@ from ..core.member.load import LoadError, load
 from ..core.member.machine import MemberMachine, MemberSettings
 from ..core.server.settings import CoreSettings
 from ..core.tree import snapshot as snap
+from ..core.zab import verifier as qv
 from . import linear
 from .clients import KEYS, SimClient
 from .network import Faults, Network
 
 TICK_MS = 100
+SUPER = "super:test"  # the operator's digest credentials (the members' superDigest)
 CLIENT_BASE = 1000
 EPOCH_BASE_MS = 1_700_000_000_000  # session ids come from the clock: start where a real one would be
 
@@ -80,6 +86,8 @@ class SimDisk:
     failed: set[int] = field(default_factory=set)  # generations whose log write failed: the writer refuses them
     queue: deque = field(default_factory=deque)  # (done at ms, action): FIFO, what is not yet durable
     writes: int = 0
+    config: qv.QuorumVerifier | None = None  # the active configuration's file (None: the initial one)
+    next_config: qv.QuorumVerifier | None = None  # the `.next` file: the last configuration proposed
 
 
 @dataclass
@@ -97,16 +105,27 @@ class Node:
 
 class MemberRun:
     def __init__(self, seed: int, servers: int = 3, clients: int = 3, faults: Faults | None = None,
-                 crash_p: float = 0.0, window: int = 30, read_only: bool = False, observers: int = 0) -> None:
+                 crash_p: float = 0.0, window: int = 30, read_only: bool = False, observers: int = 0,
+                 reconfig: bool = False, spares: int = 0) -> None:
+        """`reconfig`: reconfigEnabled, and an operator client that sends reconfigs (grow, shrink, remove the
+        leader, observer <-> participant) throughout; `spares`: members outside the initial configuration,
+        running from the start (non-voting until a reconfig adds them)."""
         self.seed = seed
         self.rng = random.Random(seed)
         self.net = Network(self.rng, faults or Faults(max_delay_ms=10), on_lost=self._lost)
         self.voters = frozenset(range(1, servers + 1))
         self.observers = frozenset(range(servers + 1, servers + observers + 1))
-        self.nodes = {sid: Node(sid) for sid in sorted(self.voters | self.observers)}
+        self.initial = qv.of_ids(self.voters, self.observers)
+        first_spare = servers + observers + 1
+        self.nodes = {sid: Node(sid) for sid in sorted(self.voters | self.observers)
+                      + list(range(first_spare, first_spare + spares))}
+        digest = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
         self.settings = MemberSettings(tick_ms=TICK_MS, init_limit=10, sync_limit=5, window_limit=window,
-                                       read_only=read_only, core=CoreSettings(min_session_timeout_ms=2 * TICK_MS,
-                                                         max_session_timeout_ms=40 * TICK_MS))
+                                       read_only=read_only, reconfig_enabled=reconfig,
+                                       core=CoreSettings(min_session_timeout_ms=2 * TICK_MS,
+                                                         max_session_timeout_ms=40 * TICK_MS,
+                                                         super_digest=f"super:{digest}" if reconfig else None))
+        self.configs: dict[int, qv.QuorumVerifier] = {0: self.initial}  # every active configuration, by version
         self.crash_p = crash_p
         self.ping_pong = False  # takeovers where both clients go on with the session (see docs/ensemble.md)
         self.drop_ended = False  # at a reload, drop an ended role's queued writes instead of finishing them
@@ -126,6 +145,9 @@ class MemberRun:
         self.actions: Counter[str] = Counter()  # executed actions by type: what a run exercised
         self.clients = [SimClient(i, random.Random(self.rng.random()), sorted(self.nodes),
                                   timeout_ms=20 * TICK_MS) for i in range(clients)]
+        if reconfig:
+            self.clients.append(SimClient(clients, random.Random(self.rng.random()), sorted(self.nodes),
+                                          timeout_ms=20 * TICK_MS, auth=SUPER, plan=self._plan))
         for sid in sorted(self.nodes):
             self.boot(sid)
 
@@ -151,7 +173,8 @@ class MemberRun:
         node.backlog.clear()
         node.reload_gen = None
         node.conns.clear()
-        node.machine = MemberMachine(sid, self.voters, loaded, self.settings, observer=sid in self.observers)
+        node.machine = MemberMachine(sid, self.voters, loaded, self.settings, observer=sid in self.observers,
+                                     verifier=d.config or self.initial, last_seen=d.next_config)
         self.net.down.discard(sid)
         self._execute(node, node.machine.start(self.now_ms))
 
@@ -238,6 +261,8 @@ class MemberRun:
                 self._timer(self.rng.randint(0, 20), node, PortOpened(a.gen))
             elif t is ClosePort:
                 self._timer(self.rng.randint(0, 20), node, PortClosed())
+            elif t is WriteConfig:
+                self._config(node, a)
             elif t is Note:
                 pass
             else:
@@ -248,6 +273,41 @@ class MemberRun:
             other = self.leaders_by_epoch.setdefault(epoch, sid)
             if other != sid:
                 raise Violation(f"seed {self.seed}: epoch {epoch} served by leaders {other} and {sid}")
+
+    def _config(self, node: Node, a: WriteConfig) -> None:
+        """The configuration files, written at once (ZooKeeper writes them synchronously). Every member that
+        activates a version must activate the same configuration under it."""
+        c = a.config
+        if not a.activated:
+            node.disk.next_config = c
+            return
+        node.disk.config = c
+        known = self.configs.setdefault(c.version, c)
+        if not known.same_members(c):
+            raise Violation(f"seed {self.seed}: member {node.sid} activated version {c.version:x} as {c.text()!r}, "
+                            f"another as {known.text()!r}")
+
+    def _plan(self, rng: random.Random) -> ReconfigRequest | None:
+        """The operator's next reconfig: remove a member, add or promote one, demote one to an observer, or
+        name a whole new membership (the leader refuses what would break the rules: fewer than two voters,
+        no synced quorum of the new configuration, another reconfig under way)."""
+        if rng.random() > 0.3:
+            return None
+        ids = sorted(self.nodes)
+        sid = rng.choice(ids)
+
+        def line(m: int, role: str) -> str:
+            return f"server.{m}=member{m}:2888:3888:{role};2181"
+        kind = rng.random()
+        if kind < 0.35:
+            return ReconfigRequest(None, str(sid), None, -1)
+        if kind < 0.7:
+            return ReconfigRequest(line(sid, "participant"), None, None, -1)
+        if kind < 0.85:
+            return ReconfigRequest(line(sid, "observer"), None, None, -1)
+        members = rng.sample(ids, rng.randint(2, len(ids)))
+        roles = ["participant", "participant", "observer"]
+        return ReconfigRequest(None, None, ",".join(line(m, rng.choice(roles)) for m in members), -1)
 
     def _timer(self, delay_ms: int, node: Node, event: object) -> None:
         heapq.heappush(self.timers, (self.now_ms + delay_ms, next(self.seq), node.sid, node.inc, event))
@@ -567,11 +627,13 @@ class MemberRun:
         deadline = self.now_ms + within_ms
         while self.now_ms < deadline:
             self.step_until(self.now_ms + 250)
-            progressed = all(cl.ops_done > before for cl, before in zip(self.clients, done_before, strict=True))
+            progressed = all(cl.ops_done > before for cl, before in zip(self.clients, done_before, strict=True)
+                             if cl.plan is None)
             if progressed and self._converged():
                 self._check_history()
                 return
-        states = {sid: (n.machine.mode, n.machine.port, n.machine.peer.last_zxid) if n.machine else "down"
+        states = {sid: (n.machine.mode, n.machine.port, n.machine.peer.last_zxid, n.machine.peer.config.version,
+                        sorted(n.machine.peer.config.voters)) if n.machine else "down"
                   for sid, n in self.nodes.items()}
         clients = {cl.name: (cl.ops_done - b, cl.conn.member if cl.conn else None)
                    for cl, b in zip(self.clients, done_before, strict=True)}
@@ -593,6 +655,8 @@ class MemberRun:
         zxids = {(n.machine.peer.last_zxid, n.machine.core.tree.last_zxid) for n in self.nodes.values()}
         if len(zxids) != 1:
             return False
+        if len({n.machine.peer.config.version for n in self.nodes.values()}) != 1:
+            return False  # a member that has not heard of the last reconfig yet (it will, from NEWLEADER)
         trees = self.trees()
         first = next(iter(trees.values()))
         if any(t != first for t in trees.values()):
@@ -625,7 +689,7 @@ class MemberRun:
 
 
 def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None,
-             ping_pong: bool = False) -> MemberRun:
+             ping_pong: bool = False, reconfig: bool = False) -> MemberRun:
     rng = random.Random(seed ^ 0x3E3B)
     servers = rng.choice([3, 3, 5])
     faults = Faults(drop=rng.choice([0.0, 0.01, 0.03]), max_delay_ms=rng.choice([2, 5, 20]),
@@ -633,7 +697,8 @@ def run_seed(seed: int, duration_ms: int = 3_000, crash_p: float | None = None,
     r = MemberRun(seed, servers, clients=rng.choice([2, 3, 3]), faults=faults,
                   crash_p=rng.choice([0.0, 0.005, 0.02, 0.05]) if crash_p is None else crash_p,
                   read_only=rng.random() < 0.3, observers=rng.choice([0, 0, 0, 1]),
-                  window=rng.choice([5, 30, 500]))
+                  window=rng.choice([5, 30, 500]), reconfig=reconfig,
+                  spares=rng.choice([0, 1, 2]) if reconfig else 0)
     r.ping_pong = ping_pong
     r.drop_ended = rng.random() < 0.5
     r.fail_p = rng.choice([0.0, 0.0, 0.002, 0.01])
@@ -657,14 +722,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--ping-pong", action="store_true",
                     help="session takeovers where both clients go on using the session")
+    ap.add_argument("--reconfig", action="store_true",
+                    help="reconfigEnabled, an operator sending reconfigs throughout, and spare members")
     args = ap.parse_args(argv)
     seeds = [args.seed] if args.seed is not None else list(range(args.first, args.first + args.seeds))
-    ops = failed = 0
+    ops = failed = activated = 0
+    reconfigs: Counter[int] = Counter()
     for s in seeds:
-        r = run_seed(s, ping_pong=args.ping_pong)
+        r = run_seed(s, ping_pong=args.ping_pong, reconfig=args.reconfig)
         ops += sum(cl.ops_done for cl in r.clients)
         failed += sum(cl.ops_failed for cl in r.clients)
+        for cl in r.clients:
+            reconfigs.update(cl.reconfigs)
+        activated += len(r.configs) - 1
     print(f"{len(seeds)} seeds passed: {ops} client operations answered, {failed} indeterminate")
+    if args.reconfig:
+        print(f"reconfig replies by error code: {dict(sorted(reconfigs.items()))}; configurations activated: "
+              f"{activated}")
     return 0
 
 

@@ -16,6 +16,7 @@ from ..jute.election import Notification
 from ..jute.quorum import QuorumPacket
 from ..tree.datatree import DataTree
 from ..values import value
+from ..zab.verifier import QuorumVerifier
 
 Entry = tuple[int, bytes]
 
@@ -236,3 +237,14 @@ class Note:
 
 FENCED = (SendPeer, DropPeer, AppendLog, WriteEpoch, MarkUpdatingEpoch, WriteSnapshot, Truncate, Reload, ClientSend, ClientClose,
           OpenPort, ClosePort)
+
+
+@value
+class WriteConfig:
+    """A configuration to keep (not fenced: it is true whichever role learnt it): the last one proposed
+    (`activated` False: ZooKeeper's `.next` dynamic file) or the one now active (the dynamic file the static
+    one points to). Durable before any further input, as ZooKeeper writes them synchronously; a member
+    restarts with the active one, and the proposed one if newer."""
+
+    config: QuorumVerifier
+    activated: bool

@@ -24,6 +24,7 @@ from ..jute.quorum import PacketType, QuorumPacket
 from ..jute.txns import decode_txn_entry
 from ..server import actions as sa
 from ..server.core import ServerCore, replay_txn
+from ..server.reconfig import Ensemble
 from ..server.settings import CoreSettings
 from ..tree import snapshot as snap
 from ..zab import actions as za
@@ -31,6 +32,7 @@ from ..zab.election import SendTo
 from ..zab.leader import Leader
 from ..zab.learner import Learner
 from ..zab.peer import ZabPeer
+from ..zab.verifier import QuorumVerifier
 from .actions import (
     AppendLog,
     ClientClose,
@@ -58,6 +60,7 @@ from .actions import (
     Tick,
     Truncate,
     VoteIn,
+    WriteConfig,
     WriteEpoch,
     WriteSnapshot,
 )
@@ -73,22 +76,29 @@ class MemberSettings:
     sync_limit: int = 5
     window_limit: int = 500
     read_only: bool = False  # readonlymode.enabled
+    reconfig_enabled: bool = False  # reconfigEnabled: the configuration follows committed reconfigs
+    standalone_enabled: bool = True  # standaloneEnabled: a reconfig must leave at least 2 voters
     core: CoreSettings = field(default_factory=CoreSettings)
 
 
 class MemberMachine:
     def __init__(self, my_id: int, voters: frozenset[int], loaded: Loaded, settings: MemberSettings,
-                 observer: bool = False, config: bytes = b"") -> None:
+                 observer: bool = False, config: bytes = b"", verifier: QuorumVerifier | None = None,
+                 last_seen: QuorumVerifier | None = None) -> None:
+        """`verifier` / `last_seen`: the active configuration and the last one proposed, as the member's files
+        hold them (default: `voters`, and us as an observer if `observer`)."""
         self.my_id = my_id
         self.voters = voters
         self.observer = observer
         self.settings = settings
-        self.core_settings = replace(settings.core, server_id=my_id, tick_ms=settings.tick_ms)
+        self.core_settings = replace(settings.core, server_id=my_id, tick_ms=settings.tick_ms,
+                                     reconfig_enabled=settings.reconfig_enabled)
         self.quota_exceeded: dict[str, int] = {}  # every role's core counts its quota refusals here
         self.tree, self.sessions = loaded.tree, loaded.sessions
         disk = za.Persistent(loaded.accepted_epoch, loaded.current_epoch, loaded.last_zxid, list(loaded.window))
         self.peer = ZabPeer(my_id, voters, disk, self._snapshot, settings.tick_ms, settings.init_limit,
-                            settings.sync_limit, settings.window_limit, observer=observer, reload_ms=1, config=config)
+                            settings.sync_limit, settings.window_limit, observer=observer, reload_ms=1, config=config,
+                            verifier=verifier, last_seen=last_seen, reconfig_enabled=settings.reconfig_enabled)
         self.gen = 0
         self.mode = "LOOKING"  # LOOKING | LEADING | FOLLOWING | OBSERVING | READ-ONLY
         self.core: ServerCore | None = None
@@ -188,6 +198,11 @@ class MemberMachine:
         if self.mode == "LEADING":
             assert epoch is not None
             core.begin_epoch(epoch)
+            role = self.peer.role
+            if isinstance(role, Leader):
+                peer = self.peer
+                core.lead_ensemble(Ensemble(lambda: peer.last_seen, lambda: peer.config, role.quorum_synced,
+                                            self.settings.standalone_enabled))
         elif self.mode == "READ-ONLY":
             core.become_read_only()
         else:
@@ -251,9 +266,30 @@ class MemberMachine:
                 out += self._deliver(a)
             elif t is za.RoleChanged:
                 out += self._role_changed(a)
+            elif t is za.SeenConfig:
+                out.append(WriteConfig(a.config, False))
+            elif t is za.Activated:
+                out += self._activated(a)
             else:
                 raise AssertionError(f"unknown zab action {a!r}")
         return out
+
+    def _activated(self, a: za.Activated) -> list:
+        """A configuration is active: kept on disk, and /zookeeper/config says it (ZooKeeper's
+        initConfigInZKDatabase; a committed reconfig's own txn then sets it again, with its Stat)."""
+        config = a.config
+        self.voters = config.voters
+        self.observer = self.my_id in config.observers
+        self.core_settings = replace(self.core_settings, quorum_config=config.data(), quorum_config_version=config.version)
+        core = self.core
+        if core is not None:
+            core.settings = replace(core.settings, quorum_config=config.data(), quorum_config_version=config.version)
+        tree = core.tree if core is not None else self.tree
+        tree.init_config_node(config.data(), config.version, self.now_ms)
+        what = f"designated leader {a.designated}" if a.designated is not None else "no designated leader"
+        return [WriteConfig(config, True), Note("info", f"configuration version {config.version:x} active "
+                                                        f"({what}): voters {sorted(config.voters)}, "
+                                                        f"observers {sorted(config.observers)}")]
 
     def _role_changed(self, a: za.RoleChanged) -> list:
         if a.role == "LOOKING":

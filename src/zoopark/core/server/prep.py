@@ -31,13 +31,13 @@ from ..jute.records import (
     SetDataTxn,
 )
 from ..jute.txns import multi_txn
-from . import reconfig
 from ..session import SessionTable
 from ..tree import acl as aclmod
 from ..tree import quota
 from ..tree.datatree import CONFIG, SPECIAL_PATHS, DataTree
 from ..tree.node import data_length, is_ttl, ttl_owner
 from ..tree.paths import InvalidPath, split, validate_path
+from . import reconfig
 
 _MODES = {int(m): m for m in CreateMode}
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..jute.quorum import QuorumPacket
 from ..values import value
+from .verifier import QuorumVerifier
 
 Entry = tuple[int, bytes]  # (zxid, the txn: TxnHeader + record, as in the log)
 
@@ -129,3 +130,21 @@ class Persistent:
     current_epoch: int = 0
     last_zxid: int = 0
     window: list[Entry] = field(default_factory=list)  # the newest logged txns (ZooKeeper's committedLog)
+
+
+@value
+class SeenConfig:
+    """A configuration was proposed (a reconfig's PROPOSAL, the one NEWLEADER carries): the last one seen
+    (ZooKeeper's setLastSeenQuorumVerifier, written as the `.next` dynamic file)."""
+
+    config: QuorumVerifier
+
+
+@value
+class Activated:
+    """A configuration is active from now on (a reconfig committed: COMMITANDACTIVATE / INFORMANDACTIVATE,
+    NEWLEADER's at UPTODATE, a newer one in an election notification). `designated`: the leader the
+    committing leader named (None: elect one)."""
+
+    config: QuorumVerifier
+    designated: int | None = None

@@ -85,8 +85,9 @@ class Election:
     started: bool = False  # a round is running (lookForLeader has been entered)
     pending: list = field(default_factory=list)  # notifications that came while LOOKING but not yet started
 
-    def __post_init__(self) -> None:
-        assert self.my_id in self.voters or self.observer, "a participant must be one of the voters"
+    def set_config(self, voters: frozenset[int], observer: bool, config: bytes) -> None:
+        """A new configuration is active: who votes, whether we observe, what notifications carry."""
+        self.voters, self.observer, self.config = voters, observer, config
 
     # ---- helpers ---------------------------------------------------------------------------------
 
@@ -96,14 +97,19 @@ class Election:
     def has_quorum(self, acks: set[int]) -> bool:
         return len(acks & self.voters) * 2 > len(self.voters)
 
+    def _voting(self) -> bool:
+        """Observers and members outside the configuration (a removed member, a new one not yet added:
+        ZooKeeper's non-voting participants) vote for nobody."""
+        return self.my_id in self.voters and not self.observer
+
     def _init_id(self) -> int:
-        return MIN_LONG if self.observer else self.my_id
+        return self.my_id if self._voting() else MIN_LONG
 
     def _init_zxid(self) -> int:
-        return MIN_LONG if self.observer else self.last_zxid
+        return self.last_zxid if self._voting() else MIN_LONG
 
     def _init_epoch(self) -> int:
-        return MIN_LONG if self.observer else self.current_epoch
+        return self.current_epoch if self._voting() else MIN_LONG
 
     def _update_proposal(self, leader: int, zxid: int, epoch: int) -> None:
         self.proposed_leader, self.proposed_zxid, self.proposed_epoch = leader, zxid, epoch

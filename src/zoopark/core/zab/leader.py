@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..jute.quorum import PROTOCOL_VERSION, LearnerInfo, PacketType, QuorumPacket, epoch_of, make_zxid
+from . import verifier as qv
 from .actions import (
+    Activated,
     Append,
     ClosePeer,
     Deliver,
@@ -27,6 +29,7 @@ from .actions import (
     EpochPersisted,
     PersistEpoch,
     RoleChanged,
+    SeenConfig,
     Synced,
     ToPeer,
 )
@@ -96,8 +99,21 @@ class Leader:
     proposal_count: int = 0
     proposal_sizes: tuple[int, int, int] = (-1, -1, -1)  # last / min / max, as srvr's "Proposal sizes" line
     stepped_down: str | None = None  # why it stepped down: from then on it emits nothing
+    # Dynamic reconfiguration (reconfigEnabled): the active configuration and the last one proposed (newer
+    # while a reconfig is under way); without them the configuration is `voters`, fixed.
+    config: qv.QuorumVerifier | None = None
+    last_seen: qv.QuorumVerifier | None = None
+    reconfig_enabled: bool = False
+    allowed_to_commit: bool = True  # False once a committed reconfig named another leader
 
     def __post_init__(self) -> None:
+        if self.config is None:
+            self.config = qv.of_ids(self.voters)
+        if self.last_seen is None or self.last_seen.version < self.config.version:
+            self.last_seen = self.config
+        self.voters = self.config.voters
+        self._needs: dict[int, tuple[qv.QuorumVerifier, ...]] = {}  # zxid -> configurations whose quorum it needs
+        self._reconfigs: dict[int, qv.QuorumVerifier] = {}  # outstanding reconfig proposals' configurations
         self.last_committed = self.last_zxid
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
         self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
@@ -107,7 +123,27 @@ class Leader:
     # ---- helpers ---------------------------------------------------------------------------------
 
     def quorum(self, sids: set[int]) -> bool:
-        return len(sids & self.voters) * 2 > len(self.voters)
+        """A quorum of the active configuration, and of the last proposed one while a reconfig is under way
+        (ZooKeeper's SyncedLearnerTracker over both)."""
+        return all(c.has_quorum(sids) for c in self._configs())
+
+    def _configs(self) -> tuple[qv.QuorumVerifier, ...]:
+        config, seen = self.config, self.last_seen
+        assert config is not None and seen is not None
+        return (config, seen) if seen.version > config.version else (config,)
+
+    def quorum_synced(self, config: qv.QuorumVerifier) -> bool:
+        """Leader.isQuorumSynced: we (if a voter of `config`) and the followers in broadcast that `config`
+        makes voters are a quorum of it."""
+        ids = {self.my_id} | {lr.sid for lr in self.learners.values() if lr.phase == "uptodate" and not lr.observer}
+        return config.has_quorum(ids)
+
+    def _activate(self, config: qv.QuorumVerifier, designated: int) -> list:
+        self.config = config
+        self.voters = config.voters
+        if designated != self.my_id:
+            self.allowed_to_commit = False  # the designated leader takes over; ours would not be its history
+        return [Activated(config, designated)]
 
     def _learner_summary_ahead(self, lr: _Learner) -> bool:
         """StateSummary.isMoreRecentThan: is the learner further than we are?"""
@@ -122,6 +158,12 @@ class Leader:
         self.started_ms = now_ms
         self.next_ping_ms = now_ms
         out: list = []
+        assert self.config is not None and self.last_seen is not None
+        if self.reconfig_enabled and self.config.version == 0 == self.last_seen.version and self.last_zxid:
+            # ZOOKEEPER-1783: a configuration that never had a version gets our last zxid as its version, and
+            # becomes active with the epoch (as every member learns from NEWLEADER).
+            self.last_seen = self.config.with_version(self.last_zxid)
+            out.append(SeenConfig(self.last_seen))
         for zxid, txn in self.window:
             if zxid > self.last_delivered:
                 out.append(Deliver(zxid, txn))
@@ -226,13 +268,20 @@ class Leader:
         self.window.append((zxid, txn))
         self.last_zxid = zxid
         self.outstanding[zxid] = set()
+        new = qv.of_txn(txn) if self.reconfig_enabled else None
+        seen: list = []
+        if new is not None:
+            self.last_seen = new
+            self._reconfigs[zxid] = new
+            seen.append(SeenConfig(new))
+        self._needs[zxid] = self._configs()
         self._unsynced.append(zxid)
         self._txns[zxid] = txn
         size = len(txn)
         _, lo, hi = self.proposal_sizes
         self.proposal_sizes = (size, size if lo < 0 else min(lo, size), max(hi, size))
         self.proposal_count += 1
-        out: list = [Append([(zxid, txn)], (Synced(zxid),))]
+        out: list = [*seen, Append([(zxid, txn)], (Synced(zxid),))]
         packet = QuorumPacket(PacketType.PROPOSAL, zxid, txn)
         for lr in self.learners.values():
             if lr.phase in ("synced", "acked", "uptodate") and not lr.observer:
@@ -265,7 +314,7 @@ class Leader:
         above all of them; persisted as our acceptedEpoch before any learner hears it."""
         if self.epoch is not None:
             return []
-        present = {sid for sid in self.learners if sid in self.voters} | {self.my_id}
+        present = {sid for sid, lr in self.learners.items() if not lr.observer} | {self.my_id}
         if not self.quorum(present):
             return []
         epoch = max([self.accepted_epoch] + [lr.accepted_epoch for lr in self.learners.values()]) + 1
@@ -343,7 +392,10 @@ class Leader:
             out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PROPOSAL, z, txn)))
             if z <= self.last_committed:
                 out.append(ToPeer(lr.sid, QuorumPacket(PacketType.COMMIT, z)))
-        out.append(ToPeer(lr.sid, QuorumPacket(PacketType.NEWLEADER, make_zxid(self.epoch, 0))))
+        # NEWLEADER carries the configuration the learner is to adopt once up to date (ZooKeeper's
+        # getQuorumVerifierBytes: the last one seen).
+        config = self.last_seen.data() if self.reconfig_enabled and self.last_seen is not None else None
+        out.append(ToPeer(lr.sid, QuorumPacket(PacketType.NEWLEADER, make_zxid(self.epoch, 0), config)))
         lr.phase = "synced"
         lr.acked_zxid = self.last_zxid  # what the sync brings it to (its ACK of NEWLEADER confirms it)
         return out
@@ -362,7 +414,7 @@ class Leader:
             return []
         lr.acked_zxid = max(lr.acked_zxid, zxid)
         acks = self.outstanding.get(zxid)
-        if acks is not None and lr.phase in ("acked", "uptodate", "synced") and lr.sid in self.voters:
+        if acks is not None and lr.phase in ("acked", "uptodate", "synced") and not lr.observer:
             acks.add(lr.sid)
             return self._try_commit()
         return []
@@ -380,6 +432,12 @@ class Leader:
         self.established_ms = now_ms
         assert self.epoch is not None
         out: list = [RoleChanged("LEADING", self.my_id, self.epoch, serving=True)]
+        assert self.config is not None and self.last_seen is not None
+        if self.reconfig_enabled and self.last_seen.version > self.config.version:
+            # startZkServer: the configuration NEWLEADER carried is active now that a quorum of it has it.
+            new = self.last_seen
+            acks = (self.newleader_acks & new.voters) - {self.my_id}
+            out += self._activate(new, self.my_id if self.my_id in new.voters or not acks else min(acks))
         for lr in self.learners.values():
             if lr.phase == "acked":
                 lr.phase = "uptodate"
@@ -391,16 +449,26 @@ class Leader:
     def _try_commit(self) -> list:
         out: list = []
         for _ in range(len(self.outstanding)):
-            if not self.outstanding:
+            if not self.outstanding or not self.allowed_to_commit:
                 break
             zxid = next(iter(self.outstanding))  # proposals are added in zxid order
-            if not self.quorum(self.outstanding[zxid]):
+            acks = self.outstanding[zxid]
+            if not all(c.has_quorum(acks) for c in self._needs[zxid]):
                 break
+            new = self._reconfigs.pop(zxid, None)
+            designated = self._designated(new, zxid) if new is not None else None
             del self.outstanding[zxid]
+            del self._needs[zxid]
             self.last_committed = zxid
             commit = QuorumPacket(PacketType.COMMIT, zxid)
             txn = self._txns.pop(zxid)
             inform = None
+            if new is not None and designated is not None:
+                # COMMITANDACTIVATE / INFORMANDACTIVATE name the leader from now on.
+                out += self._activate(new, designated)
+                named = struct.pack(">q", designated)
+                commit = QuorumPacket(PacketType.COMMITANDACTIVATE, zxid, named)
+                inform = QuorumPacket(PacketType.INFORMANDACTIVATE, zxid, named + txn)
             for lr in self.learners.values():
                 if lr.phase in ("synced", "acked", "uptodate"):
                     if lr.observer:
@@ -411,3 +479,20 @@ class Leader:
             out.append(Deliver(zxid, txn))
             self.last_delivered = zxid
         return out
+
+    def _designated(self, new: qv.QuorumVerifier, zxid: int) -> int:
+        """Leader.getDesignatedLeader: ourselves if a voter of the new configuration; else, of its voters that
+        ACKed the reconfig, the one that ACKed the most of the proposals after it."""
+        if self.my_id in new.voters:
+            return self.my_id
+        candidates = (self.outstanding[zxid] & new.voters) - {self.my_id}
+        best = min(candidates)
+        for z in [z for z in self.outstanding if z > zxid]:
+            for c in self._needs[z]:
+                candidates &= self.outstanding[z] & c.voters
+                if not candidates:
+                    return best
+                best = min(candidates)
+                if len(candidates) == 1:
+                    return best
+        return best

@@ -22,7 +22,9 @@ import struct
 from dataclasses import dataclass, field
 
 from ..jute.quorum import LearnerInfo, PacketType, QuorumPacket, epoch_of, make_zxid
+from . import verifier as qv
 from .actions import (
+    Activated,
     Append,
     Deliver,
     Entry,
@@ -31,6 +33,7 @@ from .actions import (
     PersistEpoch,
     PingReply,
     RoleChanged,
+    SeenConfig,
     SnapshotInstalled,
     Synced,
     ToPeer,
@@ -71,6 +74,8 @@ class Learner:
     observer: bool = False  # OBSERVERINFO; learns committed txns from INFORM, never ACKs a proposal
     proposals_received: int = 0  # mntr's zk_learner_proposal_received_count
     commits_received: int = 0  # zk_learner_commit_received_count (INFORMs, for an observer)
+    reconfig_enabled: bool = False  # reconfigEnabled: follow the configurations the leader proposes and commits
+    newleader_config: qv.QuorumVerifier | None = None  # NEWLEADER's, active once we are up to date
 
     def start(self, now_ms: int) -> list:
         self.last_heard_ms = now_ms
@@ -102,7 +107,8 @@ class Learner:
             return self._on_snapshot(p[1])
         if p.type == PacketType.PROPOSAL:
             self.proposals_received += 1
-        elif p.type in (PacketType.COMMIT, PacketType.INFORM):
+        elif p.type in (PacketType.COMMIT, PacketType.INFORM, PacketType.COMMITANDACTIVATE,
+                        PacketType.INFORMANDACTIVATE):
             self.commits_received += 1
         if self.phase == "snap":
             raise LeaveLeader(f"expected the snapshot after SNAP, got {p.name()}")
@@ -119,9 +125,34 @@ class Learner:
             raise LeaveLeader(f"expected DIFF, TRUNC or SNAP, got {p.name()}")
         if t == PacketType.PING:
             return [PingReply(self.leader, p.zxid)]
+        if t in (PacketType.COMMITANDACTIVATE, PacketType.INFORMANDACTIVATE):
+            return self._activate(p)
         if self.phase in ("sync", "newleader"):
             return self._in_sync(p)
         return self._in_broadcast(p)
+
+    def _activate(self, p: QuorumPacket) -> list:
+        """A committed reconfig (Follower / Observer / syncWithLeader): the commit (an observer's carries the
+        txn after the designated leader's id), then the configuration it carries is active."""
+        data = p.data or b""
+        if len(data) < 8:
+            raise LeaveLeader(f"{p.name()} without the designated leader")
+        designated = struct.unpack_from(">q", data, 0)[0]
+        if p.type == PacketType.INFORMANDACTIVATE:
+            plain = QuorumPacket(PacketType.INFORM, p.zxid, data[8:])
+            txn = data[8:]
+        else:
+            plain = QuorumPacket(PacketType.COMMIT, p.zxid)
+            txn = next((t for z, t in self.pending if z == p.zxid), b"")
+        # processReconfig before the commit, as ZooKeeper's learners do (the txn then sets /zookeeper/config).
+        config = qv.of_txn(txn) if self.reconfig_enabled else None
+        out: list = [Activated(config, designated)] if config is not None else []
+        return out + (self._in_sync(plain) if self.phase in ("sync", "newleader") else self._in_broadcast(plain))
+
+    def _seen(self, txn: bytes | None) -> list:
+        """A reconfig's PROPOSAL: its configuration is the last seen (written before the txn is logged)."""
+        config = qv.of_txn(txn or b"") if self.reconfig_enabled else None
+        return [SeenConfig(config)] if config is not None else []
 
     def _on_leaderinfo(self, p: QuorumPacket) -> list:
         epoch = epoch_of(p.zxid)
@@ -168,8 +199,8 @@ class Learner:
         if t == PacketType.INFORM:  # a committed txn: as a PROPOSAL and its COMMIT
             if self.phase == "newleader":
                 return self._in_broadcast(p)
-            self._in_sync(QuorumPacket(PacketType.PROPOSAL, p.zxid, p.data))
-            return self._in_sync(QuorumPacket(PacketType.COMMIT, p.zxid))
+            out = self._in_sync(QuorumPacket(PacketType.PROPOSAL, p.zxid, p.data))
+            return out + self._in_sync(QuorumPacket(PacketType.COMMIT, p.zxid))
         if t == PacketType.PROPOSAL:
             if self.phase == "newleader":
                 return self._in_broadcast(p)  # after NEWLEADER, proposals are logged and ACKed as usual
@@ -177,13 +208,20 @@ class Learner:
             if last is not None and not _follows(last, p.zxid):
                 raise LeaveLeader(f"proposal 0x{p.zxid:x} after 0x{last:x}: not the next txn")
             self.pending.append((p.zxid, p.data or b""))
-            return []
+            return self._seen(p.data)
         if t == PacketType.COMMIT:
             self.commit_upto = max(self.commit_upto, p.zxid)
             return []
         if t == PacketType.NEWLEADER:
             assert self.new_epoch is not None
             self.phase = "newleader"
+            seen: list = []
+            if self.reconfig_enabled and p.data and len(p.data) > 1:
+                try:
+                    self.newleader_config = qv.parse(p.data.decode())
+                    seen.append(SeenConfig(self.newleader_config))
+                except (qv.BadServer, UnicodeDecodeError):
+                    pass  # ZooKeeper's learner prints the exception and goes on
             # Log what the sync brought, then the new epoch, and only then ACK (see the module docstring).
             ack = ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))
             epoch = PersistEpoch("currentEpoch", self.new_epoch,
@@ -191,8 +229,8 @@ class Learner:
             entries = [(z, t2) for z, t2 in self.pending if z > self.logged]
             if entries:
                 self.last_zxid = entries[-1][0]
-                return [Append(entries, (Synced(entries[-1][0]), epoch))]
-            return [epoch]
+                return [*seen, Append(entries, (Synced(entries[-1][0]), epoch))]
+            return [*seen, epoch]
         if t == PacketType.UPTODATE:
             if self.phase != "newleader":
                 raise LeaveLeader("UPTODATE before NEWLEADER")
@@ -205,6 +243,8 @@ class Learner:
             for z, _ in self.pending:
                 if z > self.commit_upto and z <= self.logged and not self.observer:
                     out.append(ToPeer(self.leader, QuorumPacket(PacketType.ACK, z)))
+            if self.newleader_config is not None:
+                out.append(Activated(self.newleader_config))
             return out
         return []
 
@@ -214,7 +254,8 @@ class Learner:
             return self._observe(p)
         if t == PacketType.PROPOSAL:
             entry = self._next_txn(p)
-            return [Append([entry], (Synced(p.zxid), ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))))]
+            return [*self._seen(p.data),
+                    Append([entry], (Synced(p.zxid), ToPeer(self.leader, QuorumPacket(PacketType.ACK, p.zxid))))]
         if t == PacketType.COMMIT:
             self.commit_upto = max(self.commit_upto, p.zxid)
             return self._deliver()

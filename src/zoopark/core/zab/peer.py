@@ -13,7 +13,9 @@ from dataclasses import replace
 
 from ..jute.election import Notification, PeerState
 from ..jute.quorum import QuorumPacket
+from . import verifier as qv
 from .actions import (
+    Activated,
     Append,
     Deliver,
     Entry,
@@ -21,6 +23,7 @@ from .actions import (
     InstallSnapshot,
     Persistent,
     RoleChanged,
+    SeenConfig,
     SnapshotInstalled,
     Synced,
     Truncate,
@@ -34,12 +37,21 @@ class ZabPeer:
     def __init__(self, my_id: int, voters: frozenset[int], disk: Persistent,
                  snapshot: Callable[[], tuple[int, bytes]], tick_ms: int = 2000, init_limit: int = 10,
                  sync_limit: int = 5, window_limit: int = 500, window_complete: bool = False,
-                 observer: bool = False, reload_ms: int = 0, config: bytes = b"") -> None:
+                 observer: bool = False, reload_ms: int = 0, config: bytes = b"",
+                 verifier: qv.QuorumVerifier | None = None, last_seen: qv.QuorumVerifier | None = None,
+                 reconfig_enabled: bool = False) -> None:
         """`config`: the ensemble as quorumconfig.quorum_config_text writes it, sent with every notification
-        (ZooKeeper 3.8 peers read it from version-2 notifications)."""
+        (ZooKeeper 3.8 peers read it from version-2 notifications). `verifier`: the active configuration
+        (default: `voters`, and us as an observer if `observer`); `last_seen`: the last one proposed (the
+        `.next` file), newer while a reconfig is under way; `reconfig_enabled`: follow reconfigurations
+        (without it the configuration never changes, as ZooKeeper's processReconfig does nothing)."""
         self.my_id = my_id
-        self.voters = voters
-        self.observer = observer
+        self.config = verifier or qv.of_ids(voters, frozenset({my_id}) if observer else frozenset())
+        self.last_seen = last_seen if last_seen is not None and last_seen.version > self.config.version \
+            else self.config
+        self.reconfig_enabled = reconfig_enabled
+        if reconfig_enabled and not config:
+            config = self.config.data()
         self.accepted_epoch = disk.accepted_epoch
         self.current_epoch = disk.current_epoch
         self.last_zxid = disk.last_zxid
@@ -49,7 +61,7 @@ class ZabPeer:
         self.snapshot = snapshot
         self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
         self.window_limit = window_limit
-        self.election = Election(my_id, voters, observer=observer, config=config)
+        self.election = Election(my_id, self.config.voters, observer=self.observer, config=config)
         # How long the peer takes between going LOOKING and starting its round (a real member reloads its
         # log then); notifications in between wait for the round.
         self.reload_ms = reload_ms
@@ -58,6 +70,14 @@ class ZabPeer:
         self.follow_since_ms = 0
         self.state = PeerState.LOOKING
         self.serving = False
+
+    @property
+    def voters(self) -> frozenset[int]:
+        return self.config.voters
+
+    @property
+    def observer(self) -> bool:
+        return self.my_id in self.config.observers
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -87,7 +107,8 @@ class ZabPeer:
         if d.state == PeerState.LEADING:
             self.role = Leader(self.my_id, self.voters, self.accepted_epoch, self.current_epoch, self.last_zxid,
                                self.window, self.snapshot, self.last_delivered, self.tick_ms, self.init_limit,
-                               self.sync_limit, window_complete=self.window_complete)
+                               self.sync_limit, window_complete=self.window_complete, config=self.config,
+                               last_seen=self.last_seen, reconfig_enabled=self.reconfig_enabled)
             out: list = [RoleChanged("LEADING", self.my_id)]
             return out + self._track(self.role.start(now_ms), now_ms)
         self.follow_since_ms = now_ms
@@ -97,13 +118,53 @@ class ZabPeer:
     def _follow(self, leader: int, now_ms: int) -> list:
         self.role = Learner(self.my_id, leader, self.accepted_epoch, self.current_epoch, self.last_zxid,
                             self.last_delivered, self.tick_ms, self.init_limit, self.sync_limit,
-                            observer=self.observer)
+                            observer=self.observer, reconfig_enabled=self.reconfig_enabled)
         return self._track(self.role.start(now_ms), now_ms)
 
     # ---- inputs -----------------------------------------------------------------------------------
 
     def on_election(self, sid: int, n: Notification, now_ms: int) -> list:
+        if self.reconfig_enabled and n.version > 1 and n.config and self.state == PeerState.LOOKING:
+            adopted = self._newer_config(n.config)
+            if adopted is not None:
+                # FastLeaderElection's receiver: a LOOKING member that hears of a newer configuration takes
+                # it and starts its election again under it (the notification is dropped).
+                out = self._activate(adopted, None)[1]
+                if self.election.started:
+                    out += self._guard(lambda: self.election.start(now_ms, self.last_zxid, self.current_epoch),
+                                       now_ms)
+                return out
         return self._guard(lambda: self.election.receive(sid, n, now_ms), now_ms)
+
+    def _newer_config(self, text: bytes) -> qv.QuorumVerifier | None:
+        try:
+            config = qv.parse(text.decode())
+        except (qv.BadServer, UnicodeDecodeError):
+            return None
+        if config.version <= self.config.version or config.same_members(self.config):
+            return None
+        return config
+
+    def _activate(self, config: qv.QuorumVerifier, designated: int | None) -> tuple[bool, list]:
+        """QuorumPeer.processReconfig: `config` is active (an older or equal version changes nothing).
+        Returns whether our role must end (we observe now and did not, or the other way round; or the leader
+        we follow is not the one named, or not a voter any more) and the actions to pass on."""
+        prev = self.config
+        if config.version <= prev.version:
+            return False, []
+        was_observer = self.observer
+        self.config = config
+        if config.version > self.last_seen.version:
+            self.last_seen = config
+        self.election.set_config(config.voters, self.observer, config.data())
+        role = self.role
+        leader = self.my_id if isinstance(role, Leader) else role.leader if isinstance(role, Learner) else None
+        if designated is not None:
+            leader_change = leader != designated
+        else:
+            leader_change = leader is not None and leader not in config.voters
+        major = was_observer != self.observer or leader_change
+        return major, [Activated(config, designated)]
 
     def on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes], now_ms: int) -> list:
         role = self.role
@@ -192,10 +253,29 @@ class ZabPeer:
     def _track(self, actions: list, now_ms: int) -> list:
         """Follow what the role does to our log and state; hand decisions to `_decided`."""
         out: list = []
+        leave = False
         for a in actions:
             t = type(a)
             if t is Decided:
                 out += self._decided(a, now_ms)
+                continue
+            if t is SeenConfig:
+                if a.config.version > self.last_seen.version:
+                    self.last_seen = a.config
+                    out.append(a)
+                continue
+            if t is Activated:
+                if isinstance(self.role, Leader):
+                    # The leader already acts on it (Leader.allowed_to_commit); it leads until its quorum goes.
+                    self.config = a.config
+                    if a.config.version > self.last_seen.version:
+                        self.last_seen = a.config
+                    self.election.set_config(a.config.voters, self.observer, a.config.data())
+                    out.append(a)
+                    continue
+                major, acts = self._activate(a.config, a.designated)
+                leave = leave or major
+                out += acts
                 continue
             if t is Append and not isinstance(self.role, Leader):
                 self.window.extend(a.entries)
@@ -216,6 +296,12 @@ class ZabPeer:
                     self.current_epoch = max(self.current_epoch, a.epoch)
                     self._update_election_vote(a.epoch)
             out.append(a)
+        if leave and isinstance(self.role, Learner):
+            # "changes proposed in reconfig": the learner leaves its leader and looks for the one to follow.
+            # The role ends with this step, so nothing else it decided here happens (the reload that starts
+            # the election brings back whatever reached the disk); the configuration is kept all the same.
+            out = [a for a in out if type(a) in (Activated, SeenConfig)]
+            out += self._look(now_ms, "the reconfiguration changed our role or our leader")
         if len(self.window) > self.window_limit * 2:
             # Keep the newest window_limit txns, and every txn not yet applied (a later role applies them).
             keep_from = len(self.window) - self.window_limit

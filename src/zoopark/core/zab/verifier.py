@@ -10,7 +10,12 @@ in the order Java's HashMap<Long, QuorumServer> iterates them).
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass
+
+from ..jute.constants import OpCode
+from ..jute.records import SetDataTxn
+from ..jute.txns import decode_txn_entry
 
 
 class BadServer(ValueError):
@@ -258,5 +263,32 @@ def check_addresses(new: Member, others: list[Member]) -> None:
             raise BadServer(f"server.{new.id} uses an address of server.{o.id}")
 
 
-__all__ = ["BadServer", "Member", "QuorumVerifier", "check_addresses", "from_members", "hashmap_order",
+def of_ids(voters: frozenset[int], observers: frozenset[int] = frozenset()) -> QuorumVerifier:
+    """A configuration of bare ids (the simulator's, and a member given only its voters): placeholder
+    addresses, one host per member."""
+    return from_members([Member(sid, f"member{sid}", 2888, 3888, sid in observers)
+                         for sid in sorted(voters | observers)])
+
+
+_TXN_TYPE = struct.Struct(">i")
+_TXN_TYPE_AT = 28  # TxnHeader: clientId (8), cxid (4), zxid (8), time (8), type (4)
+
+
+def of_txn(txn: bytes) -> QuorumVerifier | None:
+    """The configuration a reconfig txn (a SetDataTxn typed RECONFIG) carries; None for any other txn, or
+    one whose configuration cannot be read."""
+    if len(txn) < _TXN_TYPE_AT + 4 or _TXN_TYPE.unpack_from(txn, _TXN_TYPE_AT)[0] != OpCode.RECONFIG:
+        return None
+    try:
+        _, record = decode_txn_entry(txn)
+        if not isinstance(record, SetDataTxn) or record.data is None:
+            return None
+        return parse(record.data.decode())
+    except (BadServer, ValueError, UnicodeDecodeError):
+        return None
+    except Exception:  # noqa: BLE001 - a txn we cannot decode carries no configuration for us
+        return None
+
+
+__all__ = ["of_ids", "of_txn", "BadServer", "Member", "QuorumVerifier", "check_addresses", "from_members", "hashmap_order",
            "java_host", "member_order", "parse", "parse_server", "properties_order"]
