@@ -46,6 +46,7 @@ from ..core.member.actions import (
     Tick,
     Truncate,
     VoteIn,
+    WriteConfig,
     WriteEpoch,
     WriteSnapshot,
 )
@@ -54,7 +55,7 @@ from ..core.zab.leader import Leader
 from ..core.zab.learner import Learner
 from ..net.client import ClientConnection
 from ..net.election import ElectionPort
-from ..quorumconfig import quorum_config_text
+from ..quorumconfig import quorum_config_text, verifier
 from .batching import TurnBatch
 from .clock import now_ms
 from .memberdisk import WINDOW, MemberDisk
@@ -117,7 +118,8 @@ class Member:
                                    quorum_config_version=cfg.config_version)
         return MemberSettings(tick_ms=cfg.tick_time_ms, init_limit=cfg.init_limit or 10,
                               sync_limit=cfg.sync_limit or 5, window_limit=WINDOW,
-                              read_only=cfg.read_only_mode_enabled, core=core)
+                              read_only=cfg.read_only_mode_enabled, reconfig_enabled=cfg.reconfig_enabled,
+                              standalone_enabled=cfg.standalone_enabled, core=core)
 
     async def run(self, stop: asyncio.Event) -> None:
         loaded = self.load()
@@ -125,7 +127,7 @@ class Member:
         self.disk.open_writer(loop.call_soon_threadsafe, self._log_failed)
         voters = frozenset(s.id for s in self.cfg.servers if not s.observer)
         self.machine = MemberMachine(self.my_id, voters, loaded, self.settings(), observer=self.observer,
-                                     config=quorum_config_text(self.cfg).encode())
+                                     config=quorum_config_text(self.cfg).encode(), verifier=verifier(self.cfg))
         me = self.servers[self.my_id]
         self.election = ElectionPort(self.my_id, (me.host, me.election_port),
                                      {s.id: (s.host, s.election_port) for s in self.cfg.servers if s.id != self.my_id},
@@ -276,12 +278,35 @@ class Member:
                 asyncio.get_running_loop().create_task(self._open_port(gen, m.mode))
             elif t is ClosePort:
                 asyncio.get_running_loop().create_task(self._close_port())
+            elif t is WriteConfig:
+                self._write_config(a)
             elif t is Note:
                 log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
             else:
                 raise AssertionError(f"unknown member action {a!r}")
         if voted and tick and self.election is not None:
             self.election.connect_all()  # resending: re-dial whoever we lost (ZooKeeper's connectAll)
+
+    def _write_config(self, a: WriteConfig) -> None:
+        """A configuration proposed (the `.next` file) or now active: written as ZooKeeper writes its dynamic
+        files (runtime/dynconfig.py, where present); an active one also names the members we dial from now
+        on (quorum and election addresses), and whether we observe."""
+        try:
+            from . import dynconfig  # type: ignore[attr-defined]
+        except ImportError:
+            dynconfig = None
+        text = a.config.text()
+        if dynconfig is not None:
+            (dynconfig.write_activated if a.activated else dynconfig.write_next)(self.cfg, text)
+        if not a.activated:
+            return
+        servers = {m.id: m for m in a.config.members}
+        servers.setdefault(self.my_id, self.servers[self.my_id])  # removed: we still have our own addresses
+        self.servers = servers
+        self.observer = self.my_id in a.config.observers
+        if self.election is not None:
+            self.election.peers = {m.id: (m.host, m.election_port) for m in a.config.members if m.id != self.my_id}
+        log.info("configuration version %x active:\n%s", a.config.version, text)
 
     def _append(self, a: AppendLog) -> None:
         gen, then = a.gen, a.then

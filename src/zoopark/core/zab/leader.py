@@ -114,6 +114,7 @@ class Leader:
         self.voters = self.config.voters
         self._needs: dict[int, tuple[qv.QuorumVerifier, ...]] = {}  # zxid -> configurations whose quorum it needs
         self._reconfigs: dict[int, qv.QuorumVerifier] = {}  # outstanding reconfig proposals' configurations
+        self._stuck_since: int | None = None  # since when the oldest proposal has had no quorum to commit it
         self.last_committed = self.last_zxid
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
         self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
@@ -231,6 +232,7 @@ class Leader:
         if self.established and not self.quorum(heard | {self.my_id}):
             raise StepDown("not sufficient followers synced, only synced with sids: "
                            f"{sorted(heard | {self.my_id})}")
+        self._check_stuck(heard, now_ms)
         for sid in [sid for sid in self.learners if sid not in heard]:
             # A learner silent for that long is gone (ZooKeeper's LearnerHandler read times out): close it;
             # it comes back through an election and a new sync.
@@ -242,6 +244,25 @@ class Leader:
                 if lr.phase in ("synced", "acked", "uptodate"):
                     out.append(ToPeer(lr.sid, QuorumPacket(PacketType.PING, self.last_committed)))
         return out
+
+    def _check_stuck(self, heard: set[int], now_ms: int) -> None:
+        """The oldest proposal also needs a quorum of a configuration that was active when it was made. After
+        a reconfig commits, the members it made observers (or that left) never ACK again: if the followers we
+        hear from are no quorum of it for syncLimit, the proposal can never commit, and we step down (the next
+        leader's epoch settles it with a quorum of the configurations in force). ZooKeeper's leader waits
+        forever there."""
+        if not self.outstanding:
+            self._stuck_since = None
+            return
+        zxid = next(iter(self.outstanding))
+        voting = {sid for sid in heard if not self.learners[sid].observer} | {self.my_id}
+        if all(c.has_quorum(voting) for c in self._needs[zxid]):
+            self._stuck_since = None
+            return
+        if self._stuck_since is None:
+            self._stuck_since = now_ms
+        elif now_ms - self._stuck_since > self.sync_limit * self.tick_ms:
+            raise StepDown(f"proposal 0x{zxid:x} needs a quorum of a configuration whose members are gone")
 
     def _silence_limit_ms(self, lr: _Learner) -> int:
         """How long a learner may stay silent. ZooKeeper's LearnerHandler reads with initLimit until the

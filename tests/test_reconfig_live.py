@@ -1,0 +1,203 @@
+"""Dynamic reconfiguration on live ensembles: the reconfig request's answers (errors and the new
+configuration) on zoopark as on ZooKeeper 3.8, and a zoopark ensemble that grows and loses its leader to a
+reconfig under client load without losing a write."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
+
+from procs import (
+    ServerProcess,
+    ZooKeeperProcess,
+    ZooParkProcess,
+    close_clients,
+    ensemble_config,
+    ensemble_ports,
+    free_port,
+    member,
+    server_mode,
+    wait_settled,
+    wait_until,
+)
+from references import needs
+
+pytestmark = pytest.mark.xdist_group("ensembles")
+
+SUPER = "super:test"
+DIGEST = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
+
+
+def reconfig_config(ports: dict[int, tuple[int, int]], client_ports: dict[int, int]) -> dict[int, dict[str, str]]:
+    """Each member's zoo.cfg lines: reconfigEnabled, the super digest, server lines with client ports."""
+    base = ensemble_config(ports)
+    base.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}:participant;127.0.0.1:{client_ports[i]}"
+                 for i, (qp, ep) in ports.items()})
+    base.update({"reconfigEnabled": "true", "DigestAuthenticationProvider.superDigest": f"super:{DIGEST}",
+                 "standaloneEnabled": "false"})
+    return {i: dict(base) for i in ports}
+
+
+def connect(port: int, auth: bool = False) -> KazooClient:
+    c = KazooClient(f"127.0.0.1:{port}", timeout=15.0, auth_data=[("digest", SUPER)] if auth else None,
+                    connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
+    c.start(timeout=30)
+    return c
+
+
+def start_ensemble(cls: type[ServerProcess], n: int) -> tuple[dict[int, ServerProcess], dict]:
+    ports = ensemble_ports(range(1, n + 1))
+    client_ports = {i: free_port() for i in ports}
+    cfgs = reconfig_config(ports, client_ports)
+    members = {i: member(cls, i, cfgs[i], port=client_ports[i]) for i in ports}
+    for p in members.values():
+        p.start(wait=False)
+    wait_settled(list(members.values()))
+    return members, ports
+
+
+def _outcome(fn) -> str:
+    try:
+        data, _stat = fn()
+    except KazooException as e:
+        return type(e).__name__
+    return "ok:" + normalise(data.decode())
+
+
+def normalise(text: str) -> str:
+    """A configuration with its ports and version replaced by their order of appearance, so two ensembles on
+    different ports compare."""
+    seen: dict[str, str] = {}
+    text = re.sub(r"version=[0-9a-f]+", "version=V", text)
+    return re.sub(r":(\d{2,5})", lambda m: ":" + seen.setdefault(m.group(1), f"P{len(seen)}"), text)
+
+
+def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
+    members, _ = start_ensemble(cls, 3)
+    clients: list[KazooClient] = []
+    try:
+        leader = next(p for p in members.values() if server_mode(p.port) == "leader")
+        plain = connect(leader.port)
+        admin = connect(leader.port, auth=True)
+        clients += [plain, admin]
+        spare = [free_port() for _ in range(3)]
+        joining = f"server.100=127.0.0.1:{spare[0]}:{spare[1]}:observer;127.0.0.1:{spare[2]}"
+        out = [
+            _outcome(lambda: plain.reconfig(joining=joining, leaving=None, new_members=None)),
+            _outcome(lambda: plain.reconfig(joining="some thing", leaving=None, new_members=None)),
+            _outcome(lambda: admin.reconfig(joining="server.7=127.0.0.1:1:1;2", leaving=None, new_members=None)),
+            _outcome(lambda: admin.reconfig(joining="server.7=127.0.0.1:3:4", leaving=None, new_members=None)),
+            _outcome(lambda: admin.reconfig(joining=None, leaving="1,2,3", new_members=None)),
+            _outcome(lambda: admin.reconfig(joining=None, leaving=None,
+                                            new_members="server.1=127.0.0.1:5:6:participant;7")),
+            _outcome(lambda: admin.reconfig(joining=joining, leaving=None, new_members=None)),
+        ]
+        data, _ = admin.get("/zookeeper/config")
+        version = int(data.decode().rsplit("version=", 1)[1], 16)
+        out += [
+            _outcome(lambda: admin.reconfig(joining=None, leaving="100", new_members=None, from_config=version + 1)),
+            _outcome(lambda: admin.reconfig(joining=None, leaving="100", new_members=None, from_config=version)),
+            # Two participants that are not running and one that is: no synced quorum of the new configuration.
+            _outcome(lambda: admin.reconfig(joining=None, leaving=None, new_members=",".join(
+                [f"server.{i}=127.0.0.1:{free_port()}:{free_port()}:participant;{free_port()}" for i in (8, 9)]
+                + [f"server.1={members_line(admin, 1)}"]))),
+        ]
+        config, stat = admin.get("/zookeeper/config")
+        out.append(f"node: {normalise(config.decode())} mzxid==version:"
+                   f"{stat.mzxid == int(config.decode().rsplit('=', 1)[1], 16)} version:{stat.version}")
+        return out
+    finally:
+        close_clients(clients)
+        for p in members.values():
+            p.stop()
+            p.cleanup()
+
+
+def members_line(client: KazooClient, sid: int) -> str:
+    data, _ = client.get("/zookeeper/config")
+    return next(line.split("=", 1)[1] for line in data.decode().splitlines() if line.startswith(f"server.{sid}="))
+
+
+@needs("zookeeper")
+def test_reconfig_answers_as_zookeeper() -> None:
+    """The same reconfig requests, on three ZooKeeper 3.8 servers and on three zoopark members, get the same
+    answers: NOAUTH without super, BADARGUMENTS for bad server lines and for fewer than two voters, the new
+    configuration (with the joining observer, then without it), BADVERSION for a future config id,
+    NEWCONFIGNOQUORUM, and /zookeeper/config as the last reconfig left it."""
+    zk = reconfig_answers(ZooKeeperProcess)
+    ours = reconfig_answers(ZooParkProcess)
+    assert ours == zk
+    assert zk[0] == "NoAuthError" and zk[1] == "BadArgumentsError" and zk[6].startswith("ok:")
+
+
+def test_grow_and_remove_the_leader_under_load() -> None:
+    """Three zoopark members grow to five (two new members started outside the configuration join it and
+    sync), then the leader is removed by a reconfig: the others elect a new one, the removed member goes on
+    as a non-voting follower, and no write a client saw acknowledged is lost."""
+    ports = ensemble_ports(range(1, 6))
+    client_ports = {i: free_port() for i in ports}
+    first = {i: ports[i] for i in (1, 2, 3)}
+    cfg3 = reconfig_config(first, client_ports)[1]
+    members = {i: member(ZooParkProcess, i, cfg3, port=client_ports[i]) for i in (1, 2, 3)}
+    # The new members start with the ensemble they are to join, and themselves as participants.
+    cfg5 = reconfig_config(ports, client_ports)[1]
+    clients: list[KazooClient] = []
+    acked: list[str] = []
+    stop = threading.Event()
+    try:
+        for p in members.values():
+            p.start(wait=False)
+        roles = wait_settled(list(members.values()))
+        admin = connect(roles["leader"][0].port, auth=True)
+        writer = connect(roles["follower"][0].port)
+        clients += [admin, writer]
+        writer.ensure_path("/load")
+
+        def load() -> None:
+            n = 0
+            while not stop.is_set() and n < 100_000:
+                n += 1
+                try:
+                    path = writer.create(f"/load/n-{n}", b"x")
+                except KazooException:
+                    continue
+                acked.append(path)
+        t = threading.Thread(target=load, daemon=True)
+        t.start()
+        for i in (4, 5):
+            members[i] = member(ZooParkProcess, i, cfg5, port=client_ports[i])
+            members[i].start(wait=False)
+        wait_until("the new members follow", lambda: all(server_mode(members[i].port) == "follower" for i in (4, 5)))
+        joining = ",".join(f"server.{i}=127.0.0.1:{ports[i][0]}:{ports[i][1]}:participant;127.0.0.1:{client_ports[i]}"
+                           for i in (4, 5))
+        data, _ = admin.reconfig(joining=joining, leaving=None, new_members=None)
+        assert sorted(re.findall(r"server\.(\d+)=", data.decode())) == ["1", "2", "3", "4", "5"]
+        leader_id = next(i for i, p in members.items() if server_mode(p.port) == "leader")
+        data, _ = admin.reconfig(joining=None, leaving=str(leader_id), new_members=None)
+        assert f"server.{leader_id}=" not in data.decode()
+        rest = [p for i, p in members.items() if i != leader_id]
+        wait_until("a new leader among the others",
+                   lambda: [server_mode(p.port) for p in rest].count("leader") == 1)
+        wait_until("the removed member follows", lambda: server_mode(members[leader_id].port) == "follower")
+        stop.set()
+        t.join(timeout=60)
+        assert len(acked) > 10
+        reader = connect(next(p for p in rest if server_mode(p.port) == "leader").port)
+        clients.append(reader)
+        reader.sync("/load")
+        have = {f"/load/{c}" for c in reader.get_children("/load")}
+        assert set(acked) <= have
+        config, _ = reader.get("/zookeeper/config")
+        assert sorted(re.findall(r"server\.(\d+)=", config.decode())) == sorted(str(i) for i in ports if i != leader_id)
+    finally:
+        stop.set()
+        close_clients(clients)
+        for p in members.values():
+            p.stop()
+            p.cleanup()
