@@ -34,13 +34,15 @@ SUPER = "super:test"
 DIGEST = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
 
 
-def reconfig_config(ports: dict[int, tuple[int, int]], client_ports: dict[int, int]) -> dict[int, dict[str, str]]:
-    """Each member's zoo.cfg lines: reconfigEnabled, the super digest, server lines with client ports."""
+def reconfig_config(ports: dict[int, tuple[int, int]], client_ports: dict[int, int],
+                    standalone: bool = True) -> dict[int, dict[str, str]]:
+    """Each member's zoo.cfg lines: reconfigEnabled, the super digest, server lines with client ports;
+    `standalone`: standaloneEnabled (a reconfig must then leave two voters, else one)."""
     base = ensemble_config(ports)
     base.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}:participant;127.0.0.1:{client_ports[i]}"
                  for i, (qp, ep) in ports.items()})
     base.update({"reconfigEnabled": "true", "DigestAuthenticationProvider.superDigest": f"super:{DIGEST}",
-                 "standaloneEnabled": "false"})
+                 "standaloneEnabled": str(standalone).lower()})
     return {i: dict(base) for i in ports}
 
 
@@ -96,6 +98,8 @@ def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
             _outcome(lambda: admin.reconfig(joining=None, leaving="1,2,3", new_members=None)),
             _outcome(lambda: admin.reconfig(joining=None, leaving=None,
                                             new_members="server.1=127.0.0.1:5:6:participant;7")),
+            _outcome(lambda: admin.reconfig(joining=None, leaving=None, new_members="server.1=127.0.0.1:5")),
+            _outcome(lambda: admin.reconfig(joining=None, leaving="x", new_members=None)),
             _outcome(lambda: admin.reconfig(joining=joining, leaving=None, new_members=None)),
         ]
         data, _ = admin.get("/zookeeper/config")
@@ -133,7 +137,7 @@ def test_reconfig_answers_as_zookeeper() -> None:
     zk = reconfig_answers(ZooKeeperProcess)
     ours = reconfig_answers(ZooParkProcess)
     assert ours == zk
-    assert zk[0] == "NoAuthError" and zk[1] == "BadArgumentsError" and zk[6].startswith("ok:")
+    assert zk[0] == "NoAuthError" and zk[1] == "BadArgumentsError" and zk[8].startswith("ok:")
 
 
 def test_grow_and_remove_the_leader_under_load() -> None:
@@ -143,10 +147,10 @@ def test_grow_and_remove_the_leader_under_load() -> None:
     ports = ensemble_ports(range(1, 6))
     client_ports = {i: free_port() for i in ports}
     first = {i: ports[i] for i in (1, 2, 3)}
-    cfg3 = reconfig_config(first, client_ports)[1]
+    cfg3 = reconfig_config(first, client_ports, standalone=False)[1]
     members = {i: member(ZooParkProcess, i, cfg3, port=client_ports[i]) for i in (1, 2, 3)}
     # The new members start with the ensemble they are to join, and themselves as participants.
-    cfg5 = reconfig_config(ports, client_ports)[1]
+    cfg5 = reconfig_config(ports, client_ports, standalone=False)[1]
     clients: list[KazooClient] = []
     acked: list[str] = []
     stop = threading.Event()

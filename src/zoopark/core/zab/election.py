@@ -193,6 +193,8 @@ class Election:
         """A notification from `sid` (WorkerReceiver, then lookForLeader's handling of it)."""
         out: list = []
         if sid not in self.voters:
+            if sid == self.my_id:
+                return out  # our own, sent while we were a voter: answering it would answer ourselves forever
             # An observer or a stranger: tell it our current vote.
             cur = self.current or self.proposal()
             out.append(SendTo(sid, self._notification(cur.leader, cur.zxid, self.logical_clock, cur.peer_epoch,

@@ -1,0 +1,237 @@
+"""Dynamic reconfiguration in the pure core: the reconfig request's prep (ZooKeeper's order of checks; the
+live answers are compared with ZooKeeper 3.8's in test_reconfig_live.py), and ZAB's rules: a proposal made
+while a reconfig is under way commits only on a quorum of both configurations, the commit activates the new
+one (COMMITANDACTIVATE naming the designated leader, INFORMANDACTIVATE to observers), learners follow."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from zoopark.core.jute.constants import Err, OpCode
+from zoopark.core.jute.election import Notification, PeerState
+from zoopark.core.jute.quorum import PacketType, QuorumPacket, make_zxid
+from zoopark.core.jute.records import Id, ReconfigRequest, SetDataTxn, TxnHeader
+from zoopark.core.jute.txns import encode_txn
+from zoopark.core.server.prep import Prep, Request
+from zoopark.core.server.reconfig import Ensemble
+from zoopark.core.session import SessionTable
+from zoopark.core.tree.datatree import DataTree
+from zoopark.core.zab import verifier as qv
+from zoopark.core.zab.actions import Activated, Deliver, SeenConfig, Synced, ToPeer
+from zoopark.core.zab.election import Election
+from zoopark.core.zab.leader import Leader, StepDown
+from zoopark.core.zab.learner import Learner
+from zoopark.core.zab.peer import ZabPeer
+
+SUPER = [Id("super", "")]
+SESSION = 0x100
+
+
+def config(*voters: int, observers: tuple[int, ...] = (), version: int = 0) -> qv.QuorumVerifier:
+    return qv.of_ids(frozenset(voters), frozenset(observers)).with_version(version)
+
+
+def joining(sid: int, role: str = "participant") -> str:
+    return f"server.{sid}=member{sid}:2888:3888:{role};2181"
+
+
+class Stub:
+    def __init__(self, active: qv.QuorumVerifier, synced: set[int]) -> None:
+        self.active = self.seen = active
+        self.synced = synced
+
+    def ensemble(self, standalone: bool = True) -> Ensemble:
+        return Ensemble(lambda: self.seen, lambda: self.active, lambda c: c.has_quorum(self.synced), standalone)
+
+
+def prep(stub: Stub | None, rec: ReconfigRequest, auth=SUPER, enabled: bool = True, zxid: int = 0x500000007):
+    sessions = SessionTable(2000)
+    sessions.add(SESSION, 10_000, 0)
+    p = Prep(DataTree(), sessions, False)
+    p.reconfig_enabled = enabled
+    p.ensemble = stub.ensemble() if stub is not None else None
+    return p.prep(Request(SESSION, OpCode.RECONFIG, rec, list(auth)), zxid)
+
+
+def err(result) -> int:
+    t, txn = result
+    return txn.err if t == OpCode.ERROR else 0
+
+
+def test_prep_answers_in_zookeepers_order():
+    three = Stub(config(1, 2, 3, version=0x100000000), {1, 2, 3})
+    add4 = ReconfigRequest(joining(4), None, None, -1)
+    assert err(prep(three, add4, enabled=False)) == Err.RECONFIGDISABLED
+    assert err(prep(None, add4)) == Err.UNIMPLEMENTED  # standalone
+    three.seen = config(1, 2, version=0x100000005)
+    assert err(prep(three, add4)) == Err.RECONFIGINPROGRESS
+    three.seen = three.active
+    assert err(prep(three, ReconfigRequest(joining(4), None, None, 0x100000001))) == Err.BADVERSION
+    assert err(prep(three, ReconfigRequest("some thing", None, None, -1))) == Err.BADARGUMENTS
+    assert err(prep(three, ReconfigRequest("server.4=h:1:2", None, None, -1))) == Err.BADARGUMENTS  # no client port
+    assert err(prep(three, ReconfigRequest("server.4=member1:2888:9:participant;2", None, None, -1))) \
+        == Err.BADARGUMENTS  # member 1's quorum address
+    assert err(prep(three, ReconfigRequest(None, "1,2", None, -1))) == Err.BADARGUMENTS  # one voter left
+    assert err(prep(three, ReconfigRequest(None, "x", None, -1))) == Err.MARSHALLINGERROR
+    assert err(prep(three, ReconfigRequest(None, None, "server.1=h:1", -1))) == Err.BADARGUMENTS
+    assert err(prep(three, ReconfigRequest(None, None, f"{joining(7)},{joining(8)},{joining(1)}", -1))) \
+        == Err.NEWCONFIGNOQUORUM
+    assert err(prep(three, add4, auth=[])) == Err.NOAUTH  # checked last, as ZooKeeper does
+
+
+def test_prep_makes_the_config_txn():
+    three = Stub(config(1, 2, 3, version=0x100000000), {1, 2, 3})
+    t, txn = prep(three, ReconfigRequest(joining(4, "observer"), "2", None, 0x100000000), zxid=0x500000007)
+    assert t == OpCode.RECONFIG and isinstance(txn, SetDataTxn)
+    assert (txn.path, txn.version) == ("/zookeeper/config", -1)
+    new = qv.parse(txn.data.decode())
+    assert new.version == 0x500000007 and new.voters == {1, 3} and new.observers == {4}
+    assert txn.data.decode().endswith("version=500000007")
+
+
+def reconfig_txn(zxid: int, new: qv.QuorumVerifier) -> bytes:
+    return encode_txn(TxnHeader(SESSION, 1, zxid, 0, OpCode.RECONFIG),
+                      SetDataTxn("/zookeeper/config", new.with_version(zxid).data(), -1))
+
+
+def plain_txn(zxid: int) -> bytes:
+    return encode_txn(TxnHeader(SESSION, 2, zxid, 0, OpCode.SET_DATA), SetDataTxn("/a", b"x", 1))
+
+
+def established_leader(active: qv.QuorumVerifier, learners: tuple[int, ...]) -> Leader:
+    """A leader of epoch 1 with `learners` up to date (driven through discovery and sync)."""
+    lead = Leader(1, active.voters, 0, 0, 0, [], lambda: (0, b""), 0, config=active, reconfig_enabled=True)
+    lead.start(0)
+    for sid in learners:
+        lead.on_packet(sid, QuorumPacket(PacketType.FOLLOWERINFO, 0, struct.pack(">qiq", sid, 0x10000, 0)), 0)
+    lead.on_epoch_persisted(_persisted("acceptedEpoch", 1), 0)
+    for sid in learners:
+        lead.on_packet(sid, QuorumPacket(PacketType.ACKEPOCH, 0, struct.pack(">i", 0)), 0)
+    lead.on_epoch_persisted(_persisted("currentEpoch", 1), 0)
+    for sid in learners:
+        lead.on_packet(sid, QuorumPacket(PacketType.ACK, make_zxid(1, 0)), 0)
+    assert lead.established
+    return lead
+
+
+def _persisted(name: str, epoch: int):
+    from zoopark.core.zab.actions import EpochPersisted
+    return EpochPersisted(name, epoch)
+
+
+def sent(actions, sid: int) -> list[QuorumPacket]:
+    return [a.packet for a in actions if isinstance(a, ToPeer) and a.sid == sid]
+
+
+def test_a_reconfig_commits_on_both_quorums_and_names_the_designated_leader():
+    """Voters 1 (leader), 2, 3 become 2, 3, 4, 5: the reconfig, and the txn proposed after it, wait for a
+    quorum of each; the commit activates the new configuration, names follower 2 (which ACKed the most) as
+    the leader, goes out as COMMITANDACTIVATE, and the old leader commits nothing more."""
+    old = config(1, 2, 3)
+    new = config(2, 3, 4, 5)
+    lead = established_leader(old, (2, 3, 4, 5))
+    z1, out = lead.propose(lambda z: reconfig_txn(z, new))
+    assert SeenConfig(new.with_version(z1)) in out
+    z2, _ = lead.propose(plain_txn)
+    lead.on_synced(z2)
+    for sid in (2, 3):  # a quorum of the old configuration, but 2 of the new four
+        lead.on_packet(sid, QuorumPacket(PacketType.ACK, z1), 0)
+    assert lead.last_committed < z1
+    out = lead.on_packet(4, QuorumPacket(PacketType.ACK, z1), 0)
+    activated = [a for a in out if isinstance(a, Activated)]
+    assert activated == [Activated(new.with_version(z1), 2)]  # of those that ACKed it, the lowest id
+    lead.on_packet(2, QuorumPacket(PacketType.ACK, z2), 0)
+    designated = activated[0].designated
+    commit = sent(out, 3)
+    assert [(p.type, p.zxid, struct.unpack(">q", p.data)[0]) for p in commit] == \
+        [(PacketType.COMMITANDACTIVATE, z1, designated)]
+    assert lead.config.voters == {2, 3, 4, 5} and not lead.allowed_to_commit
+    more = [lead.on_packet(sid, QuorumPacket(PacketType.ACK, z2), 0) for sid in (3, 4, 5)]
+    assert lead.last_committed == z1 and not any(isinstance(a, Deliver) for o in more for a in o)
+
+
+def test_a_leader_steps_down_when_a_needed_quorum_is_gone():
+    """A proposal made while a reconfig was under way needs the old configuration's quorum too; once the
+    members that could give it have left (made observers), the leader steps down after syncLimit rather
+    than holding the proposal forever (simulator seed 627 with --reconfig)."""
+    old = config(1, 2, 3)
+    lead = established_leader(old, (2, 3, 4))
+    new = config(1, 4, 5, observers=(2, 3))
+    z1, _ = lead.propose(lambda z: reconfig_txn(z, new))
+    z2, _ = lead.propose(plain_txn)
+    lead.on_synced(z2)
+    lead.on_packet(2, QuorumPacket(PacketType.ACK, z1), 0)
+    lead.on_packet(4, QuorumPacket(PacketType.ACK, z1), 0)  # old {1,2}, new {1,4}: commits
+    assert lead.last_committed == z1
+    for sid in (2, 3):  # they observe now: gone from this role
+        lead.on_disconnected(sid)
+    limit = lead.sync_limit * lead.tick_ms
+    t = 0
+    with pytest.raises(StepDown, match="needs a quorum"):
+        for t in range(0, 3 * limit, lead.tick_ms // 2):
+            lead.on_packet(4, QuorumPacket(PacketType.PING, 0), t)
+            lead.tick(t)
+    assert t > limit
+
+
+def test_a_follower_records_then_activates():
+    new = config(1, 2, 4)
+    lr = Learner(2, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="broadcast",
+                 new_epoch=1)
+    z = make_zxid(1, 1)
+    out = lr.on_packet(QuorumPacket(PacketType.PROPOSAL, z, reconfig_txn(z, new)), 0)
+    assert out[0] == SeenConfig(new.with_version(z))
+    lr.on_synced(z)
+    out = lr.on_packet(QuorumPacket(PacketType.COMMITANDACTIVATE, z, struct.pack(">q", 1)), 0)
+    assert out[0] == Activated(new.with_version(z), 1)  # before the commit, as ZooKeeper's processReconfig
+    assert isinstance(out[1], Deliver) and out[1].zxid == z
+
+
+def test_an_observer_activates_from_informandactivate():
+    new = config(1, 2, 4, observers=(5,))
+    lr = Learner(5, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="broadcast",
+                 new_epoch=1, observer=True)
+    z = make_zxid(1, 1)
+    out = lr.on_packet(QuorumPacket(PacketType.INFORMANDACTIVATE, z, struct.pack(">q", 1) + reconfig_txn(z, new)), 0)
+    assert out[0] == Activated(new.with_version(z), 1)
+    assert any(isinstance(a, Deliver) and a.zxid == z for a in out)
+    assert not any(isinstance(a, Synced) for a in out)
+
+
+def test_a_follower_whose_leader_is_removed_leaves_it():
+    old, new = config(1, 2, 3), config(2, 3, 4)
+    peer = ZabPeer(2, old.voters, _disk(), lambda: (0, b""), verifier=old, reconfig_enabled=True)
+    peer.role = Learner(2, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="broadcast",
+                        new_epoch=1)
+    z = make_zxid(1, 1)
+    peer.on_packet(1, QuorumPacket(PacketType.PROPOSAL, z, reconfig_txn(z, new)), 0)
+    out = peer.on_packet(1, QuorumPacket(PacketType.COMMITANDACTIVATE, z, struct.pack(">q", 2)), 0)
+    assert peer.config.voters == {2, 3, 4} and peer.role is None
+    assert [type(a).__name__ for a in out][:2] == ["Activated", "RoleChanged"]
+
+
+def _disk():
+    from zoopark.core.zab.actions import Persistent
+    return Persistent(1, 1, make_zxid(1, 0))
+
+
+def test_a_looking_member_adopts_a_newer_configuration_from_a_notification():
+    old, new = config(1, 2, 3), config(1, 2, 3, 4, version=0x100000009)
+    peer = ZabPeer(4, old.voters, _disk(), lambda: (0, b""), verifier=old, reconfig_enabled=True)
+    peer.start(0)
+    n = Notification(PeerState.FOLLOWING, 1, 0x100000009, 1, 1, 2, new.data())
+    out = peer.on_election(2, n, 0)
+    assert peer.config == new and peer.election.voters == {1, 2, 3, 4}
+    assert any(isinstance(a, Activated) for a in out)
+    assert peer.election.logical_clock == 2  # a new round under the new configuration
+
+
+def test_a_non_voter_does_not_answer_its_own_notification():
+    """A member removed from the configuration still has its own notification from when it voted in flight:
+    answering it (as one answers a non-voter) would answer itself forever (simulator seed 826, --reconfig)."""
+    e = Election(1, frozenset({2, 3}), config=config(2, 3).data())
+    e.start(0, 0, 0)
+    mine = Notification(PeerState.LOOKING, 1, 0, 1, 0, 2, b"")
+    assert e.receive(1, mine, 0) == []
