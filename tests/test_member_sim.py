@@ -15,6 +15,7 @@ from zoopark.core.jute.records import (
     CreateRequest,
     DeleteRequest,
     GetDataRequest,
+    ReconfigRequest,
     SyncRequest,
 )
 from zoopark.core.server.actions import Disconnected
@@ -33,6 +34,43 @@ _CHUNK = 100
 def test_seeds(first: int) -> None:
     for seed in range(first, min(first + _CHUNK, SEEDS)):
         sim.run_seed(seed)
+
+
+RECONFIG_SEEDS = int(os.environ.get("ZOOPARK_RECONFIG_SEEDS", "5000" if os.environ.get("ZOOPARK_SOAK") else "200"))
+
+
+@pytest.mark.parametrize("first", range(0, RECONFIG_SEEDS, _CHUNK))
+def test_reconfig_seeds(first: int) -> None:
+    """The same runs with reconfigEnabled, spare members outside the first configuration, and an operator
+    sending reconfigs throughout (grow, shrink, remove the leader, observer <-> participant, whole new
+    memberships): every check after every step, every member activating the same configuration under each
+    version, and in the end one configuration everywhere."""
+    reconfigs = 0
+    for seed in range(first, min(first + _CHUNK, RECONFIG_SEEDS)):
+        r = sim.run_seed(seed, reconfig=True)
+        reconfigs += len(r.configs) - 1
+    assert reconfigs > 0
+
+
+def test_a_reconfig_grows_the_ensemble_and_removes_its_leader() -> None:
+    """Three voters and two spares: the operator adds both, then removes whoever leads; a new leader serves
+    under a configuration without the old one, which goes on as a non-voting follower."""
+    r = sim.MemberRun(seed=3, servers=3, clients=2, faults=Faults(max_delay_ms=3), reconfig=True, spares=2)
+    operator = r.clients[-1]
+    plans: list = [ReconfigRequest(",".join(f"server.{i}=member{i}:2888:3888:participant;2181" for i in (4, 5)),
+                                   None, None, -1)]
+    operator.plan = lambda rng: plans.pop(0) if plans else None
+    r.step_until(r.now_ms + 3_000)
+    assert r.configs[max(r.configs)].voters == {1, 2, 3, 4, 5}
+    leader = next(sid for sid, n in r.nodes.items() if n.machine.mode == "LEADING")
+    plans.append(ReconfigRequest(None, str(leader), None, -1))
+    r.step_until(r.now_ms + 5_000)
+    last = r.configs[max(r.configs)]
+    assert last.voters == {1, 2, 3, 4, 5} - {leader}
+    r.settle()
+    modes = {sid: n.machine.mode for sid, n in r.nodes.items()}
+    assert modes[leader] == "FOLLOWING" and list(modes.values()).count("LEADING") == 1
+    assert all(n.machine.peer.config == last for n in r.nodes.values())
 
 
 def test_a_quiet_ensemble_serves_every_client() -> None:

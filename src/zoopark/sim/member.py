@@ -295,19 +295,20 @@ class MemberRun:
             return None
         ids = sorted(self.nodes)
         sid = rng.choice(ids)
+        since = rng.choice([-1] * 9 + [max(self.configs)])  # sometimes a compare-and-set on a version seen
 
         def line(m: int, role: str) -> str:
             return f"server.{m}=member{m}:2888:3888:{role};2181"
         kind = rng.random()
         if kind < 0.35:
-            return ReconfigRequest(None, str(sid), None, -1)
+            return ReconfigRequest(None, str(sid), None, since)
         if kind < 0.7:
-            return ReconfigRequest(line(sid, "participant"), None, None, -1)
+            return ReconfigRequest(line(sid, "participant"), None, None, since)
         if kind < 0.85:
-            return ReconfigRequest(line(sid, "observer"), None, None, -1)
+            return ReconfigRequest(line(sid, "observer"), None, None, since)
         members = rng.sample(ids, rng.randint(2, len(ids)))
         roles = ["participant", "participant", "observer"]
-        return ReconfigRequest(None, None, ",".join(line(m, rng.choice(roles)) for m in members), -1)
+        return ReconfigRequest(None, None, ",".join(line(m, rng.choice(roles)) for m in members), since)
 
     def _timer(self, delay_ms: int, node: Node, event: object) -> None:
         heapq.heappush(self.timers, (self.now_ms + delay_ms, next(self.seq), node.sid, node.inc, event))
