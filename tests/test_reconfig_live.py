@@ -20,8 +20,10 @@ from procs import (
     close_clients,
     ensemble_config,
     ensemble_ports,
+    four_letter,
     free_port,
     member,
+    mntr,
     server_mode,
     wait_settled,
     wait_until,
@@ -183,6 +185,9 @@ def test_grow_and_remove_the_leader_under_load() -> None:
         data, _ = admin.reconfig(joining=joining, leaving=None, new_members=None)
         assert sorted(re.findall(r"server\.(\d+)=", data.decode())) == ["1", "2", "3", "4", "5"]
         leader_id = next(i for i, p in members.items() if server_mode(p.port) == "leader")
+        conf = four_letter(members[leader_id].port, "conf")
+        assert conf.split("membership: \n", 1)[1] == data.decode()  # conf shows the active configuration
+        assert mntr(members[leader_id].port)["zk_quorum_size"] == "5"
         data, _ = admin.reconfig(joining=None, leaving=str(leader_id), new_members=None)
         assert f"server.{leader_id}=" not in data.decode()
         rest = [p for i, p in members.items() if i != leader_id]

@@ -195,7 +195,7 @@ def conf(server: Any) -> str:
               f"electionPort={me.election_port}", f"quorumPort={me.quorum_port}", f"peerType={int(me.observer)}"]
     text = "\n".join(lines) + "\n"
     if mode != "read-only":
-        text += "membership: \n" + quorum_config_text(cfg)
+        text += "membership: \n" + (getattr(server, "quorum_config", None) or quorum_config_text(cfg))
     return text
 
 

@@ -488,7 +488,8 @@ class Member:
         rows: dict[str, int | str] = {
             "zk_peer_state": f"{'observing' if self.observer else 'following'} - "
                              f"{'broadcast' if lr is not None and lr.phase == 'broadcast' else 'synchronization'}",
-            "zk_quorum_size": sum(1 for s in self.servers.values() if not s.observer),
+            "zk_quorum_size": len(self.machine.peer.config.voters) if self.machine is not None else
+            sum(1 for s in self.servers.values() if not s.observer),
             "zk_learner_proposal_received_count": lr.proposals_received if lr is not None else 0,
             "zk_learner_commit_received_count": lr.commits_received if lr is not None else 0,
         }
@@ -525,7 +526,7 @@ class LeaderView:
             "zk_peer_state": "leading - broadcast",
             "zk_learners": len(learners),
             "zk_synced_followers": sum(1 for lr in synced if not lr.observer),
-            "zk_synced_non_voting_followers": 0,
+            "zk_synced_non_voting_followers": sum(1 for lr in synced if not lr.observer and lr.sid not in ld.voters),
             "zk_synced_observers": sum(1 for lr in synced if lr.observer),
             "zk_pending_syncs": len(self.machine.pending_syncs),
             "zk_last_proposal_size": last,

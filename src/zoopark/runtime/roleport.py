@@ -79,6 +79,9 @@ class ServingView:
         self.port = port if port is not None else _NoPort()
         self.started_at = member.started_at
         self.ensemble_stats = member.stats
+        machine = member.machine
+        # The active configuration (conf's membership): the configured one until a reconfig changes it.
+        self.quorum_config = machine.peer.config.text() if machine is not None else None
         if mode == "LEADING":
             self.proposal_sizes = member.proposal_sizes
 
