@@ -210,3 +210,55 @@ def test_grow_and_remove_the_leader_under_load() -> None:
         for p in members.values():
             p.stop()
             p.cleanup()
+
+
+@needs("zookeeper")
+def test_a_mixed_ensemble_reconfigures_across_implementations() -> None:
+    """Two ZooKeeper 3.8 servers and a zoopark leader: a reconfig sent through a ZooKeeper follower adds and
+    removes an observer (every member serves the same /zookeeper/config), then one removes the zoopark
+    leader: the ZooKeeper servers take the designated leader from our COMMITANDACTIVATE, a write goes
+    through, and the removed zoopark member goes on as a non-voting follower of the ZooKeeper leader."""
+    ports = ensemble_ports((1, 2, 3))
+    client_ports = {i: free_port() for i in ports}
+    cfgs = reconfig_config(ports, client_ports)
+    kinds: dict[int, type[ServerProcess]] = {1: ZooKeeperProcess, 2: ZooKeeperProcess, 3: ZooParkProcess}
+    members = {i: member(kinds[i], i, cfgs[i], port=client_ports[i]) for i in ports}
+    clients: list[KazooClient] = []
+    try:
+        members[3].start(wait=False)  # LOOKING first: with the highest id it leads
+        wait_until("zoopark LOOKING", lambda: "LOOKING" in members[3].log_path.read_text(), 60)
+        for i in (1, 2):
+            members[i].start(wait=False)
+        roles = wait_settled(list(members.values()))
+        assert roles["leader"] == [members[3]]
+        via_zk = connect(members[1].port, auth=True)
+        clients.append(via_zk)
+        spare = [free_port() for _ in range(3)]
+        joining = f"server.100=127.0.0.1:{spare[0]}:{spare[1]}:observer;127.0.0.1:{spare[2]}"
+        data, _ = via_zk.reconfig(joining=joining, leaving=None, new_members=None)
+        assert joining in data.decode()
+        readers = {i: connect(p.port) for i, p in members.items()}
+        clients += readers.values()
+        for c in readers.values():
+            c.sync("/zookeeper/config")
+        assert {c.get("/zookeeper/config")[0] for c in readers.values()} == {data}
+        data, _ = via_zk.reconfig(joining=None, leaving="100", new_members=None)
+        assert joining not in data.decode()
+        try:
+            via_zk.reconfig(joining=None, leaving="3", new_members=None)
+        except KazooException:
+            pass  # its follower restarts its role with the new leader: the reply may be lost, as on ZooKeeper
+        wait_until("a ZooKeeper leader", lambda: "leader" in (server_mode(members[1].port),
+                                                               server_mode(members[2].port)))
+        wait_until("the removed zoopark member follows", lambda: server_mode(members[3].port) == "follower")
+        readers[1].create("/after", b"x")
+        for c in readers.values():
+            c.sync("/after")
+        configs = {c.get("/zookeeper/config")[0] for c in readers.values()}
+        assert len(configs) == 1 and "server.3=" not in configs.pop().decode()
+        assert all(c.exists("/after") for c in readers.values())
+    finally:
+        close_clients(clients)
+        for p in members.values():
+            p.stop()
+            p.cleanup()
