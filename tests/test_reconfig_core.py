@@ -200,16 +200,22 @@ def test_an_observer_activates_from_informandactivate():
     assert not any(isinstance(a, Synced) for a in out)
 
 
-def test_a_follower_whose_leader_is_removed_leaves_it():
+@pytest.mark.parametrize("me,named,role", [(2, 2, "LEADING"), (3, 2, "FOLLOWING")])
+def test_a_follower_whose_leader_is_removed_takes_the_role_the_reconfig_names(me: int, named: int, role: str):
+    """Leader 1 leaves the configuration and names `named`: its followers end their role and, without an
+    election, lead (the one named) or follow the one named (QuorumPeer.updateServerState)."""
     old, new = config(1, 2, 3), config(2, 3, 4)
-    peer = ZabPeer(2, old.voters, _disk(), lambda: (0, b""), verifier=old, reconfig_enabled=True)
-    peer.role = Learner(2, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="broadcast",
+    peer = ZabPeer(me, old.voters, _disk(), lambda: (0, b""), verifier=old, reconfig_enabled=True)
+    peer.role = Learner(me, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="broadcast",
                         new_epoch=1)
     z = make_zxid(1, 1)
     peer.on_packet(1, QuorumPacket(PacketType.PROPOSAL, z, reconfig_txn(z, new)), 0)
-    out = peer.on_packet(1, QuorumPacket(PacketType.COMMITANDACTIVATE, z, struct.pack(">q", 2)), 0)
-    assert peer.config.voters == {2, 3, 4} and peer.role is None
-    assert [type(a).__name__ for a in out][:2] == ["Activated", "RoleChanged"]
+    out = peer.on_packet(1, QuorumPacket(PacketType.COMMITANDACTIVATE, z, struct.pack(">q", named)), 0)
+    assert peer.config.voters == {2, 3, 4}
+    changes = [(a.role, a.leader) for a in out if type(a).__name__ == "RoleChanged"]
+    assert changes[:2] == [("LOOKING", None), (role, named)]
+    assert isinstance(peer.role, Leader if role == "LEADING" else Learner)
+    assert peer.election.current.leader == named  # what it tells members that look for a leader
 
 
 def _disk():

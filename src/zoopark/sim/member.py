@@ -295,7 +295,7 @@ class MemberRun:
             return None
         ids = sorted(self.nodes)
         sid = rng.choice(ids)
-        since = rng.choice([-1] * 9 + [max(self.configs)])  # sometimes a compare-and-set on a version seen
+        since = rng.choice([-1] * 8 + [max(self.configs), max(self.configs) + 1])  # a compare-and-set, now and then
 
         def line(m: int, role: str) -> str:
             return f"server.{m}=member{m}:2888:3888:{role};2181"

@@ -28,7 +28,7 @@ from .actions import (
     Synced,
     Truncate,
 )
-from .election import Decided, Election
+from .election import Decided, Election, Vote
 from .leader import Leader, StepDown
 from .learner import Learner, LeaveLeader
 
@@ -66,6 +66,7 @@ class ZabPeer:
         # log then); notifications in between wait for the round.
         self.reload_ms = reload_ms
         self.round_at_ms: int | None = None
+        self.designated: int | None = None  # the leader a reconfig named, taken without an election
         self.role: Leader | Learner | None = None
         self.follow_since_ms = 0
         self.state = PeerState.LOOKING
@@ -99,8 +100,26 @@ class ZabPeer:
             self.election.set_state(PeerState.LOOKING)
             self.round_at_ms = now_ms + self.reload_ms
             return out
-        out += self.election.start(now_ms, self.last_zxid, self.current_epoch)
+        out += self._round(now_ms)
         return out
+
+    def _round(self, now_ms: int) -> list:
+        """Start an election round; or, right after a reconfig that named the leader, take the role it implies
+        without one (QuorumPeer.updateServerState with the reconfig flag: LEADING if we are the one named,
+        else FOLLOWING / OBSERVING it). If that leader does not lead after all, the role fails and the next
+        round is an election."""
+        named, self.designated = self.designated, None
+        if named is None or (named == self.my_id and self.my_id not in self.voters):
+            return self.election.start(now_ms, self.last_zxid, self.current_epoch)
+        if named == self.my_id:
+            state = PeerState.LEADING
+        else:
+            state = PeerState.OBSERVING if self.observer else PeerState.FOLLOWING
+        e = self.election
+        e.logical_clock += 1
+        vote = Vote(named, self.last_zxid, e.logical_clock, self.current_epoch, state)
+        e.set_state(state, vote)
+        return self._decided(Decided(vote, state), now_ms)
 
     def _decided(self, d: Decided, now_ms: int) -> list:
         self.state = d.state
@@ -217,7 +236,7 @@ class ZabPeer:
     def tick(self, now_ms: int) -> list:
         if self.round_at_ms is not None and now_ms >= self.round_at_ms and self.state == PeerState.LOOKING:
             self.round_at_ms = None
-            return self._guard(lambda: self.election.start(now_ms, self.last_zxid, self.current_epoch), now_ms)
+            return self._guard(lambda: self._round(now_ms), now_ms)
         out = self._guard(lambda: self.election.tick(now_ms), now_ms) if self.state == PeerState.LOOKING else []
         role = self.role
         if role is not None:
@@ -254,6 +273,7 @@ class ZabPeer:
         """Follow what the role does to our log and state; hand decisions to `_decided`."""
         out: list = []
         leave = False
+        named: int | None = None
         for a in actions:
             t = type(a)
             if t is Decided:
@@ -275,6 +295,7 @@ class ZabPeer:
                     continue
                 major, acts = self._activate(a.config, a.designated)
                 leave = leave or major
+                named = a.designated
                 out += acts
                 continue
             if t is Append and not isinstance(self.role, Leader):
@@ -301,6 +322,7 @@ class ZabPeer:
             # The role ends with this step, so nothing else it decided here happens (the reload that starts
             # the election brings back whatever reached the disk); the configuration is kept all the same.
             out = [a for a in out if type(a) in (Activated, SeenConfig)]
+            self.designated = named
             out += self._look(now_ms, "the reconfiguration changed our role or our leader")
         if len(self.window) > self.window_limit * 2:
             # Keep the newest window_limit txns, and every txn not yet applied (a later role applies them).
