@@ -91,6 +91,24 @@ def test_prep_makes_the_config_txn():
     assert txn.data.decode().endswith("version=500000007")
 
 
+def test_a_second_reconfig_prepped_before_the_first_is_proposed_is_in_progress():
+    """Requests a connection sent before its session was logged are prepped in one step, before the leader
+    has proposed (and recorded) the first reconfig: the prep stage itself says the second is in progress, as
+    ZooKeeper's, which proposes each request before it preps the next."""
+    three = Stub(config(1, 2, 3, version=0x100000000), {1, 2, 3, 4, 5})
+    sessions = SessionTable(2000)
+    sessions.add(SESSION, 10_000, 0)
+    p = Prep(DataTree(), sessions, False)
+    p.reconfig_enabled, p.ensemble = True, three.ensemble()
+    first = p.prep(Request(SESSION, OpCode.RECONFIG, ReconfigRequest(joining(4), None, None, -1), SUPER), 0x100000001)
+    second = p.prep(Request(SESSION, OpCode.RECONFIG, ReconfigRequest(joining(5), None, None, -1), SUPER), 0x100000002)
+    assert (err(first), err(second)) == (0, Err.RECONFIGINPROGRESS)
+    p.committed(0x100000001)
+    three.active = three.seen = qv.parse(first[1].data.decode())
+    assert err(p.prep(Request(SESSION, OpCode.RECONFIG, ReconfigRequest(joining(5), None, None, -1), SUPER),
+                      0x100000003)) == 0
+
+
 def reconfig_txn(zxid: int, new: qv.QuorumVerifier) -> bytes:
     return encode_txn(TxnHeader(SESSION, 1, zxid, 0, OpCode.RECONFIG),
                       SetDataTxn("/zookeeper/config", new.with_version(zxid).data(), -1))

@@ -317,9 +317,10 @@ class SimClient:
     def _requests(self, c: ClientConn, now_ms: int) -> None:
         """Pipeline a few requests; sometimes end them with a closeSession."""
         if self.plan is not None:
-            req = self.plan(self.rng)
-            if req is not None:
-                self._send(c, OpCode.RECONFIG, "", encode(req), None, now_ms)
+            for _ in range(2 if self.rng.random() < 0.2 else 1):  # two at once: the second finds one under way
+                req = self.plan(self.rng)
+                if req is not None:
+                    self._send(c, OpCode.RECONFIG, "", encode(req), None, now_ms)
             return
         for _ in range(self.rng.randint(1, 4)):
             self._one(c, now_ms)

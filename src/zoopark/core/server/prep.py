@@ -107,6 +107,7 @@ class Prep:
         self._fixed: dict[int, tuple[tuple, tuple[ACL, ...]]] = {}
         self.reconfig_enabled = False  # reconfigEnabled
         self.ensemble: reconfig.Ensemble | None = None  # a leader's: what a reconfig is checked against
+        self._reconfig_at: int | None = None  # the zxid of a reconfig prepped and not yet committed
 
     # ---- overlay -----------------------------------------------------------------------------
 
@@ -135,6 +136,8 @@ class Prep:
 
     def committed(self, zxid: int) -> None:
         """Drop overlay entries made by txns up to `zxid`, which the tree now reflects."""
+        if self._reconfig_at is not None and self._reconfig_at <= zxid:
+            self._reconfig_at = None
         order, changes = self._order, self.changes
         while order and order[0][0] <= zxid:
             z, path = order.popleft()
@@ -143,6 +146,7 @@ class Prep:
                 del changes[path]
 
     def reset(self) -> None:
+        self._reconfig_at = None
         self.changes.clear()
         self._order.clear()
 
@@ -248,6 +252,8 @@ class Prep:
         self._check_session(req)
         if self.ensemble is None:  # standalone: reconfiguration is not supported
             raise PrepError(Err.UNIMPLEMENTED)
+        if self._reconfig_at is not None:  # prepped in this step, not yet proposed (ZooKeeper proposes at once)
+            raise PrepError(Err.RECONFIGINPROGRESS)
         try:
             new = reconfig.new_config(rec, zxid, self.ensemble)
         except reconfig.ReconfigError as e:
@@ -257,6 +263,7 @@ class Prep:
         node = self._existing(CONFIG)
         self._check_acl(node, aclmod.WRITE, req.auth)
         self._put(CONFIG, zxid, node.copy())
+        self._reconfig_at = zxid
         return reconfig.txn(new)
 
     def _create(self, op: int, rec, req: Request, zxid: int):

@@ -129,9 +129,14 @@ class Leader:
         return all(c.has_quorum(sids) for c in self._configs())
 
     def _configs(self) -> tuple[qv.QuorumVerifier, ...]:
+        """The active configuration, every one proposed since (outstanding reconfigs: one, unless a second
+        slipped past the prep's check), and the last one seen."""
         config, seen = self.config, self.last_seen
         assert config is not None and seen is not None
-        return (config, seen) if seen.version > config.version else (config,)
+        out = [config, *(c for c in self._reconfigs.values() if c.version > config.version)]
+        if seen.version > config.version and seen not in out:
+            out.append(seen)
+        return tuple(out)
 
     def quorum_synced(self, config: qv.QuorumVerifier) -> bool:
         """Leader.isQuorumSynced: we (if a voter of `config`) and the followers in broadcast that `config`
