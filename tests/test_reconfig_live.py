@@ -92,7 +92,12 @@ def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
         clients += [plain, admin]
         spare = [free_port() for _ in range(3)]
         joining = f"server.100=127.0.0.1:{spare[0]}:{spare[1]}:observer;127.0.0.1:{spare[2]}"
-        out = [
+        # The configuration's version before any reconfig: the first epoch's (ZOOKEEPER-1783), on every member.
+        readers = [connect(p.port) for p in members.values()]
+        clients += readers
+        first = {c.get("/zookeeper/config")[0].decode().rsplit("\n", 1)[1] for c in readers}
+        out = [f"initial: {sorted(first)}"]
+        out += [
             _outcome(lambda: plain.reconfig(joining=joining, leaving=None, new_members=None)),
             _outcome(lambda: plain.reconfig(joining="some thing", leaving=None, new_members=None)),
             _outcome(lambda: admin.reconfig(joining="server.7=127.0.0.1:1:1;2", leaving=None, new_members=None)),
@@ -139,7 +144,7 @@ def test_reconfig_answers_as_zookeeper() -> None:
     zk = reconfig_answers(ZooKeeperProcess)
     ours = reconfig_answers(ZooParkProcess)
     assert ours == zk
-    assert zk[0] == "NoAuthError" and zk[1] == "BadArgumentsError" and zk[8].startswith("ok:")
+    assert zk[1] == "NoAuthError" and zk[2] == "BadArgumentsError" and zk[9].startswith("ok:")
 
 
 def test_grow_and_remove_the_leader_under_load() -> None:

@@ -164,12 +164,6 @@ class Leader:
         self.started_ms = now_ms
         self.next_ping_ms = now_ms
         out: list = []
-        assert self.config is not None and self.last_seen is not None
-        if self.reconfig_enabled and self.config.version == 0 == self.last_seen.version and self.last_zxid:
-            # ZOOKEEPER-1783: a configuration that never had a version gets our last zxid as its version, and
-            # becomes active with the epoch (as every member learns from NEWLEADER).
-            self.last_seen = self.config.with_version(self.last_zxid)
-            out.append(SeenConfig(self.last_seen))
         for zxid, txn in self.window:
             if zxid > self.last_delivered:
                 out.append(Deliver(zxid, txn))
@@ -345,7 +339,14 @@ class Leader:
             return []
         epoch = max([self.accepted_epoch] + [lr.accepted_epoch for lr in self.learners.values()]) + 1
         self.epoch = epoch
-        return [PersistEpoch("acceptedEpoch", epoch, (EpochPersisted("acceptedEpoch", epoch),))]
+        out: list = []
+        assert self.config is not None and self.last_seen is not None
+        if self.reconfig_enabled and self.config.version == 0 == self.last_seen.version:
+            # ZOOKEEPER-1783: a configuration that never had a version gets the new epoch's first zxid as its
+            # version, and becomes active with the epoch (every member learns it from NEWLEADER).
+            self.last_seen = self.config.with_version(make_zxid(epoch, 0))
+            out.append(SeenConfig(self.last_seen))
+        return [*out, PersistEpoch("acceptedEpoch", epoch, (EpochPersisted("acceptedEpoch", epoch),))]
 
     def _on_ackepoch(self, lr: _Learner, p: QuorumPacket, now_ms: int) -> list:
         if lr.phase != "info" or not self.epoch_persisted:
