@@ -259,3 +259,17 @@ def test_a_non_voter_does_not_answer_its_own_notification():
     e.start(0, 0, 0)
     mine = Notification(PeerState.LOOKING, 1, 0, 1, 0, 2, b"")
     assert e.receive(1, mine, 0) == []
+
+
+def test_a_one_voter_ensemble_establishes_alone():
+    """standaloneEnabled=false with one voter (an ensemble that can grow): the leader is a quorum by itself,
+    so with no ACKEPOCH or NEWLEADER ACK to wait for it writes its epochs and serves."""
+    lead = Leader(1, frozenset({1}), 0, 0, 0, [], lambda: (0, b""), 0, config=config(1), reconfig_enabled=True)
+    out = lead.start(0)
+    assert SeenConfig(config(1, version=make_zxid(1, 0))) in out  # ZOOKEEPER-1783: the first epoch's zxid
+    out = lead.on_epoch_persisted(_persisted("acceptedEpoch", 1), 0)
+    assert [(a.name, a.epoch) for a in out if type(a).__name__ == "PersistEpoch"] == [("currentEpoch", 1)]
+    out = lead.on_epoch_persisted(_persisted("currentEpoch", 1), 0)
+    assert lead.established and any(isinstance(a, Activated) for a in out)
+    z, _ = lead.propose(plain_txn)
+    assert [a.zxid for a in lead.on_synced(z) if isinstance(a, Deliver)] == [z]

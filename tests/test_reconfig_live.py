@@ -267,3 +267,65 @@ def test_a_mixed_ensemble_reconfigures_across_implementations() -> None:
         for p in members.values():
             p.stop()
             p.cleanup()
+
+
+def test_one_member_grows_to_three_and_back_under_load() -> None:
+    """A one-member ensemble (standaloneEnabled=false) grows to three and shrinks back to one while a
+    client writes: the new members start with a configuration naming all three (version 0), adopt the
+    running one from its leader's notifications (version 100000000, newer), follow it as non-voters, and
+    become voters by the reconfig; every write acknowledged is there at the end."""
+    ports = ensemble_ports((1, 2, 3))
+    client_ports = {i: free_port() for i in ports}
+    one = reconfig_config({1: ports[1]}, client_ports, standalone=False)[1]
+    three = reconfig_config(ports, client_ports, standalone=False)[1]
+    members = {1: member(ZooParkProcess, 1, one, port=client_ports[1])}
+    clients: list[KazooClient] = []
+    acked: list[str] = []
+    stop = threading.Event()
+    try:
+        members[1].start()
+        wait_until("member 1 leads", lambda: server_mode(members[1].port) == "leader")
+        admin = connect(members[1].port, auth=True)
+        writer = connect(members[1].port)
+        clients += [admin, writer]
+        writer.ensure_path("/load")
+
+        def load() -> None:
+            for n in range(100_000):
+                if stop.is_set():
+                    return
+                try:
+                    acked.append(writer.create(f"/load/n-{n}", b"x"))
+                except KazooException:
+                    continue
+        t = threading.Thread(target=load, daemon=True)
+        t.start()
+        for i in (2, 3):  # one at a time: two newcomers could otherwise elect each other under their config
+            members[i] = member(ZooParkProcess, i, three, port=client_ports[i])
+            members[i].start(wait=False)
+            wait_until(f"member {i} follows", lambda i=i: server_mode(members[i].port) == "follower")
+        line = {i: f"server.{i}=127.0.0.1:{ports[i][0]}:{ports[i][1]}:participant;127.0.0.1:{client_ports[i]}"
+                for i in ports}
+        data, _ = admin.reconfig(joining=f"{line[2]},{line[3]}", leaving=None, new_members=None)
+        assert sorted(re.findall(r"server\.(\d+)=", data.decode())) == ["1", "2", "3"]
+        assert mntr(members[1].port)["zk_quorum_size"] == "3"
+        n_before = len(acked)
+        wait_until("writes go on with three voters", lambda: len(acked) > n_before + 20)
+        data, _ = admin.reconfig(joining=None, leaving="2,3", new_members=None)
+        assert sorted(re.findall(r"server\.(\d+)=", data.decode())) == ["1"]
+        n_before = len(acked)
+        wait_until("writes go on with one voter", lambda: len(acked) > n_before + 20)
+        stop.set()
+        t.join(timeout=60)
+        for i in (2, 3):  # removed, they follow as non-voters and serve what the leader commits
+            reader = connect(members[i].port)
+            clients.append(reader)
+            reader.sync("/load")
+            assert {f"/load/{c}" for c in reader.get_children("/load")} >= set(acked)
+        assert {f"/load/{c}" for c in admin.get_children("/load")} >= set(acked)
+    finally:
+        stop.set()
+        close_clients(clients)
+        for p in members.values():
+            p.stop()
+            p.cleanup()

@@ -730,7 +730,11 @@ def main(argv: list[str] | None = None) -> int:
     ops = failed = activated = 0
     reconfigs: Counter[int] = Counter()
     for s in seeds:
-        r = run_seed(s, ping_pong=args.ping_pong, reconfig=args.reconfig)
+        try:
+            r = run_seed(s, ping_pong=args.ping_pong, reconfig=args.reconfig)
+        except BaseException:
+            print(f"seed {s} failed")
+            raise
         ops += sum(cl.ops_done for cl in r.clients)
         failed += sum(cl.ops_failed for cl in r.clients)
         for cl in r.clients:

@@ -216,10 +216,16 @@ class Leader:
             for lr in self.learners.values():
                 out.append(ToPeer(lr.sid, info))
             out += self._maybe_sync_all()
+            if not self._writing_current and self.quorum(self.epoch_acks | {self.my_id}):
+                # We alone are a quorum (one voter, standaloneEnabled=false): no ACKEPOCH to wait for.
+                self._writing_current = True
+                out.append(PersistEpoch("currentEpoch", e.epoch, (EpochPersisted("currentEpoch", e.epoch),)))
         elif e.name == "currentEpoch" and e.epoch == self.epoch:
             self.current_epoch = e.epoch
             self.current_epoch_persisted = True
             out += self._maybe_sync_all()
+            if not self.established and self.quorum(self.newleader_acks | {self.my_id}):
+                out += self._establish(now_ms)  # a quorum of one: no NEWLEADER ACK to wait for
         return out
 
     @_until_stepped_down
