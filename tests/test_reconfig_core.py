@@ -273,3 +273,26 @@ def test_a_one_voter_ensemble_establishes_alone():
     assert lead.established and any(isinstance(a, Activated) for a in out)
     z, _ = lead.propose(plain_txn)
     assert [a.zxid for a in lead.on_synced(z) if isinstance(a, Deliver)] == [z]
+
+
+def test_the_epoch_is_settled_by_the_active_configuration_and_newleader_by_both():
+    """A reconfig was proposed but not committed (voters 2, 3 with 1 observing; proposed: 1, 3): a new leader
+    fixes its epoch with a quorum of the active voters alone (getEpochToPropose / waitForEpochAck), and
+    NEWLEADER needs a quorum of each configuration, where the observer's ACK counts for the proposed one
+    (simulator seed 608 with --reconfig elected forever without establishing)."""
+    active = config(2, 3, observers=(1,), version=0x500000003)
+    proposed = config(1, 3, version=0x500000004)
+    lead = Leader(3, active.voters, 4, 4, 0, [], lambda: (0, b""), 0, config=active, last_seen=proposed,
+                  reconfig_enabled=True)
+    lead.start(0)
+    out = lead.on_packet(2, QuorumPacket(PacketType.FOLLOWERINFO, make_zxid(4, 0), struct.pack(">qiq", 2, 0x10000, 0)), 0)
+    assert [(a.name, a.epoch) for a in out if type(a).__name__ == "PersistEpoch"] == [("acceptedEpoch", 5)]
+    lead.on_packet(1, QuorumPacket(PacketType.OBSERVERINFO, make_zxid(4, 0), struct.pack(">qiq", 1, 0x10000, 0)), 0)
+    lead.on_epoch_persisted(_persisted("acceptedEpoch", 5), 0)
+    lead.on_packet(2, QuorumPacket(PacketType.ACKEPOCH, 0, struct.pack(">i", 4)), 0)
+    lead.on_packet(1, QuorumPacket(PacketType.ACKEPOCH, 0, struct.pack(">i", 4)), 0)
+    lead.on_epoch_persisted(_persisted("currentEpoch", 5), 0)
+    lead.on_packet(2, QuorumPacket(PacketType.ACK, make_zxid(5, 0)), 0)
+    assert not lead.established  # {2, 3} of the active, but only 3 of the proposed {1, 3}
+    out = lead.on_packet(1, QuorumPacket(PacketType.ACK, make_zxid(5, 0)), 0)
+    assert lead.established and Activated(proposed, 3) in out

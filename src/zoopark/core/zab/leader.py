@@ -216,7 +216,7 @@ class Leader:
             for lr in self.learners.values():
                 out.append(ToPeer(lr.sid, info))
             out += self._maybe_sync_all()
-            if not self._writing_current and self.quorum(self.epoch_acks | {self.my_id}):
+            if not self._writing_current and self._epoch_quorum():
                 # We alone are a quorum (one voter, standaloneEnabled=false): no ACKEPOCH to wait for.
                 self._writing_current = True
                 out.append(PersistEpoch("currentEpoch", e.epoch, (EpochPersisted("currentEpoch", e.epoch),)))
@@ -340,8 +340,11 @@ class Leader:
         above all of them; persisted as our acceptedEpoch before any learner hears it."""
         if self.epoch is not None:
             return []
-        present = {sid for sid, lr in self.learners.items() if not lr.observer} | {self.my_id}
-        if not self.quorum(present):
+        # getEpochToPropose counts the active configuration's voters only (a reconfig under way is settled
+        # by NEWLEADER, which needs a quorum of both).
+        assert self.config is not None
+        present = {sid for sid in self.learners if sid in self.config.voters} | {self.my_id}
+        if not self.config.has_quorum(present):
             return []
         epoch = max([self.accepted_epoch] + [lr.accepted_epoch for lr in self.learners.values()]) + 1
         self.epoch = epoch
@@ -353,6 +356,11 @@ class Leader:
             self.last_seen = self.config.with_version(make_zxid(epoch, 0))
             out.append(SeenConfig(self.last_seen))
         return [*out, PersistEpoch("acceptedEpoch", epoch, (EpochPersisted("acceptedEpoch", epoch),))]
+
+    def _epoch_quorum(self) -> bool:
+        """waitForEpochAck: a quorum of the active configuration's voters has acknowledged the epoch."""
+        assert self.config is not None
+        return self.config.has_quorum(self.epoch_acks | {self.my_id})
 
     def _on_ackepoch(self, lr: _Learner, p: QuorumPacket, now_ms: int) -> list:
         if lr.phase != "info" or not self.epoch_persisted:
@@ -369,7 +377,7 @@ class Leader:
         lr.phase = "epoch_acked"
         self.epoch_acks.add(lr.sid)
         if not self.current_epoch_persisted and not self._writing_current and self.epoch is not None \
-                and self.quorum(self.epoch_acks | {self.my_id}):
+                and self._epoch_quorum():
             self._writing_current = True  # no learner is synced until it is on disk
             return [PersistEpoch("currentEpoch", self.epoch, (EpochPersisted("currentEpoch", self.epoch),))]
         return self._maybe_sync_all()

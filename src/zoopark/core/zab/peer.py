@@ -67,6 +67,7 @@ class ZabPeer:
         self.reload_ms = reload_ms
         self.round_at_ms: int | None = None
         self.designated: int | None = None  # the leader a reconfig named, taken without an election
+        self._next_leader: int | None = None
         self.role: Leader | Learner | None = None
         self.follow_since_ms = 0
         self.state = PeerState.LOOKING
@@ -183,6 +184,9 @@ class ZabPeer:
         else:
             leader_change = leader is not None and leader not in config.voters
         major = was_observer != self.observer or leader_change
+        # Where a role that ends goes next (updateServerState): the leader named, or without one the leader
+        # we had if it stays a voter; else an election.
+        self._next_leader = designated if designated is not None else None if leader_change else leader
         return major, [Activated(config, designated)]
 
     def on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes], now_ms: int) -> list:
@@ -295,7 +299,7 @@ class ZabPeer:
                     continue
                 major, acts = self._activate(a.config, a.designated)
                 leave = leave or major
-                named = a.designated
+                named = self._next_leader
                 out += acts
                 continue
             if t is Append and not isinstance(self.role, Leader):
