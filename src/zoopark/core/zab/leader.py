@@ -261,7 +261,8 @@ class Leader:
             return
         zxid = next(iter(self.outstanding))
         voting = {sid for sid in heard if not self.learners[sid].observer} | {self.my_id}
-        if all(c.has_quorum(voting) for c in self._needs[zxid]):
+        assert self.config is not None
+        if all(c.has_quorum(voting) for c in self._needs.get(zxid, (self.config,))):
             self._stuck_since = None
             return
         if self._stuck_since is None:
@@ -300,7 +301,10 @@ class Leader:
             self.last_seen = new
             self._reconfigs[zxid] = new
             seen.append(SeenConfig(new))
-        self._needs[zxid] = self._configs()
+        config, last_seen = self.config, self.last_seen
+        assert config is not None and last_seen is not None
+        if self._reconfigs or last_seen.version > config.version:
+            self._needs[zxid] = self._configs()  # else the active configuration's quorum alone
         self._unsynced.append(zxid)
         self._txns[zxid] = txn
         size = len(txn)
@@ -494,12 +498,14 @@ class Leader:
                 break
             zxid = next(iter(self.outstanding))  # proposals are added in zxid order
             acks = self.outstanding[zxid]
-            if not all(c.has_quorum(acks) for c in self._needs[zxid]):
+            needs = self._needs.get(zxid)
+            if not (self.config.has_quorum(acks) if needs is None else all(c.has_quorum(acks) for c in needs)):
                 break
             new = self._reconfigs.pop(zxid, None)
             designated = self._designated(new, zxid) if new is not None else None
             del self.outstanding[zxid]
-            del self._needs[zxid]
+            if needs is not None:
+                del self._needs[zxid]
             self.last_committed = zxid
             commit = QuorumPacket(PacketType.COMMIT, zxid)
             txn = self._txns.pop(zxid)
@@ -529,7 +535,7 @@ class Leader:
         candidates = (self.outstanding[zxid] & new.voters) - {self.my_id}
         best = min(candidates)
         for z in [z for z in self.outstanding if z > zxid]:
-            for c in self._needs[z]:
+            for c in self._needs.get(z, (new,)):
                 candidates &= self.outstanding[z] & c.voters
                 if not candidates:
                     return best

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..jute.constants import OpCode
 from ..jute.records import SetDataTxn
@@ -184,14 +184,16 @@ class QuorumVerifier:
 
     members: tuple[Member, ...]
     version: int = 0
+    # Derived once (every commit asks for a quorum): the participants, the observers, half the participants.
+    voters: frozenset[int] = field(init=False, repr=False, compare=False)
+    observers: frozenset[int] = field(init=False, repr=False, compare=False)
+    _half: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def voters(self) -> frozenset[int]:
-        return frozenset(m.id for m in self.members if not m.observer)
-
-    @property
-    def observers(self) -> frozenset[int]:
-        return frozenset(m.id for m in self.members if m.observer)
+    def __post_init__(self) -> None:
+        voters = frozenset(m.id for m in self.members if not m.observer)
+        object.__setattr__(self, "voters", voters)
+        object.__setattr__(self, "observers", frozenset(m.id for m in self.members if m.observer))
+        object.__setattr__(self, "_half", len(voters) // 2)
 
     @property
     def ids(self) -> frozenset[int]:
@@ -202,8 +204,7 @@ class QuorumVerifier:
 
     def has_quorum(self, acks: set[int] | frozenset[int]) -> bool:
         """QuorumMaj.containsQuorum over the voters among `acks`."""
-        voters = self.voters
-        return len(acks & voters) * 2 > len(voters)
+        return len(acks & self.voters) > self._half
 
     def with_version(self, version: int) -> QuorumVerifier:
         return QuorumVerifier(self.members, version)
