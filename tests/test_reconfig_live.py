@@ -97,6 +97,10 @@ def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
         clients += readers
         first = {c.get("/zookeeper/config")[0].decode().rsplit("\n", 1)[1] for c in readers}
         out = [f"initial: {sorted(first)}"]
+        fired = [threading.Event() for _ in readers]  # a data watch on /zookeeper/config on every member
+        seen: list[str] = []
+        for c, ev in zip(readers, fired, strict=True):
+            c.get("/zookeeper/config", watch=lambda e, ev=ev: (seen.append(f"{e.type} {e.path}"), ev.set()))
         out += [
             _outcome(lambda: plain.reconfig(joining=joining, leaving=None, new_members=None)),
             _outcome(lambda: plain.reconfig(joining="some thing", leaving=None, new_members=None)),
@@ -109,6 +113,8 @@ def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
             _outcome(lambda: admin.reconfig(joining=None, leaving="x", new_members=None)),
             _outcome(lambda: admin.reconfig(joining=joining, leaving=None, new_members=None)),
         ]
+        wait_until("the watches fire", lambda: all(ev.is_set() for ev in fired), 30)
+        out.append(f"watches: {sorted(seen)}")
         data, _ = admin.get("/zookeeper/config")
         version = int(data.decode().rsplit("version=", 1)[1], 16)
         out += [
@@ -145,6 +151,7 @@ def test_reconfig_answers_as_zookeeper() -> None:
     ours = reconfig_answers(ZooParkProcess)
     assert ours == zk
     assert zk[1] == "NoAuthError" and zk[2] == "BadArgumentsError" and zk[9].startswith("ok:")
+    assert zk[10] == "watches: " + str(["CHANGED /zookeeper/config"] * 3)
 
 
 def test_grow_and_remove_the_leader_under_load() -> None:

@@ -282,14 +282,15 @@ class MemberMachine:
         self.observer = self.my_id in config.observers
         self.core_settings = replace(self.core_settings, quorum_config=config.data(), quorum_config_version=config.version)
         core = self.core
+        what = f"designated leader {a.designated}" if a.designated is not None else "no designated leader"
+        out: list = [WriteConfig(config, True), Note("info", f"configuration version {config.version:x} active "
+                                                             f"({what}): voters {sorted(config.voters)}, "
+                                                             f"observers {sorted(config.observers)}")]
         if core is not None:
             core.settings = replace(core.settings, quorum_config=config.data(), quorum_config_version=config.version)
-        tree = core.tree if core is not None else self.tree
-        tree.init_config_node(config.data(), config.version, self.now_ms)
-        what = f"designated leader {a.designated}" if a.designated is not None else "no designated leader"
-        return [WriteConfig(config, True), Note("info", f"configuration version {config.version:x} active "
-                                                        f"({what}): voters {sorted(config.voters)}, "
-                                                        f"observers {sorted(config.observers)}")]
+            return out + self._core_actions(core.config_changed(config.data(), config.version))
+        self.tree.init_config_node(config.data(), config.version, self.now_ms)
+        return out
 
     def _role_changed(self, a: za.RoleChanged) -> list:
         if a.role == "LOOKING":

@@ -200,6 +200,15 @@ class ServerCore:
         prep.ensemble = self.ensemble
         return prep
 
+    def config_changed(self, data: bytes, version: int) -> list[Action]:
+        """A configuration is active: /zookeeper/config says it, and its watches fire (ZooKeeper's
+        initConfigInZKDatabase, a setData of the node: mzxid the version, node version -1)."""
+        events: list[WatchEvent] = []
+        self.tree.set_data(CONFIG, data, -1, version, self.now_ms, events)
+        out: list[Action] = []
+        self._deliver(events, out)
+        return out
+
     def lead_ensemble(self, ensemble: Ensemble) -> None:
         """A leader's core: reconfig requests are checked against what its member knows of the ensemble."""
         self.ensemble = ensemble
