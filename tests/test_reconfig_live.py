@@ -336,3 +336,21 @@ def test_one_member_grows_to_three_and_back_under_load() -> None:
         for p in members.values():
             p.stop()
             p.cleanup()
+
+
+@needs("zookeeper")
+@pytest.mark.parametrize("enabled", [False, True])
+def test_a_standalone_server_answers_reconfig_as_zookeeper(enabled: bool) -> None:
+    """A standalone server cannot be reconfigured: RECONFIGDISABLED without reconfigEnabled, UNIMPLEMENTED
+    with it, on zoopark as on ZooKeeper 3.8."""
+    answers = []
+    for cls in (ZooKeeperProcess, ZooParkProcess):
+        extra = {"reconfigEnabled": str(enabled).lower(), "DigestAuthenticationProvider.superDigest": f"super:{DIGEST}"}
+        with cls(extra=extra) as p:
+            p.start()
+            c = connect(p.port, auth=True)
+            try:
+                answers.append(_outcome(lambda c=c: c.reconfig(joining=None, leaving="1", new_members=None)))
+            finally:
+                close_clients([c])
+    assert answers[0] == answers[1] == ("UnimplementedError" if enabled else "ReconfigDisabledError")
