@@ -148,8 +148,12 @@ class ZabPeer:
             adopted = self._newer_config(n.config)
             if adopted is not None:
                 # FastLeaderElection's receiver: a LOOKING member that hears of a newer configuration takes
-                # it and starts its election again under it (the notification is dropped).
+                # it and, if its members differ, starts its election again under it (the notification is
+                # dropped).
+                same = adopted.same_members(self.config)
                 out = self._activate(adopted, None)[1]
+                if same:
+                    return out + self._guard(lambda: self.election.receive(sid, n, now_ms), now_ms)
                 if self.election.started:
                     out += self._guard(lambda: self.election.start(now_ms, self.last_zxid, self.current_epoch),
                                        now_ms)
@@ -161,9 +165,7 @@ class ZabPeer:
             config = qv.parse(text.decode())
         except (qv.BadServer, UnicodeDecodeError):
             return None
-        if config.version <= self.config.version or config.same_members(self.config):
-            return None
-        return config
+        return config if config.version > self.config.version else None
 
     def _activate(self, config: qv.QuorumVerifier, designated: int | None) -> tuple[bool, list]:
         """QuorumPeer.processReconfig: `config` is active (an older or equal version changes nothing).
