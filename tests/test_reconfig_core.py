@@ -296,3 +296,16 @@ def test_the_epoch_is_settled_by_the_active_configuration_and_newleader_by_both(
     assert not lead.established  # {2, 3} of the active, but only 3 of the proposed {1, 3}
     out = lead.on_packet(1, QuorumPacket(PacketType.ACK, make_zxid(5, 0)), 0)
     assert lead.established and Activated(proposed, 3) in out
+
+
+def test_an_observer_made_a_participant_by_newleader_follows_the_same_leader_again():
+    """NEWLEADER's configuration makes an observer a participant: at UPTODATE it ends its role (its learner
+    type changed) and follows the same leader as a follower, without an election (updateServerState)."""
+    old, new = config(1, 2, 3, observers=(4,)), config(1, 2, 3, 4, version=0x100000005)
+    peer = ZabPeer(4, old.voters, _disk(), lambda: (0, b""), verifier=old, reconfig_enabled=True)
+    peer.role = Learner(4, 1, 1, 1, make_zxid(1, 0), make_zxid(1, 0), reconfig_enabled=True, phase="newleader",
+                        new_epoch=1, observer=True, newleader_config=new)
+    out = peer.on_packet(1, QuorumPacket(PacketType.UPTODATE, make_zxid(1, 0)), 0)
+    changes = [(a.role, a.leader) for a in out if type(a).__name__ == "RoleChanged"]
+    assert changes[-2:] == [("LOOKING", None), ("FOLLOWING", 1)]
+    assert isinstance(peer.role, Learner) and not peer.role.observer and peer.config == new
