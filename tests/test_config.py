@@ -120,7 +120,7 @@ def test_super_digest_under_zookeepers_name(tmp_path, caplog):
 
 @pytest.mark.parametrize("line", ["maxCnxns=10", "zookeeper.maxCnxns=10", "zookeeper.ssl.ocsp=true",
                                   "ssl.crl=true", "zookeeper.ssl.quorum.ocsp=true",
-                                  "metricsProvider.exportJvmInfo=false", "reconfigEnabled=true",
+                                  "metricsProvider.exportJvmInfo=false",
                                   "localSessionsEnabled=true",
                                   "zookeeper.leaderServes=no",
                                   "quorum.auth.kerberos.servicePrincipal=zkquorum/host1"])
@@ -133,7 +133,7 @@ def test_zookeeper_settings_zoopark_does_not_implement_are_said_to_be_ignored(tm
     assert "unknown" not in caplog.text
 
 
-@pytest.mark.parametrize("line", ["secureClientPort=abc", "reconfigEnabled=maybe", "quorum.cnxn.threads.size=x"])
+@pytest.mark.parametrize("line", ["secureClientPort=abc", "syncEnabled=maybe", "quorum.cnxn.threads.size=x"])
 def test_unimplemented_settings_zookeeper_parses_still_need_good_values(tmp_path, line):
     """ZooKeeper parses these as it reads zoo.cfg and stops on a bad value: so does zoopark, naming the key."""
     with pytest.raises(ConfigError) as e:
@@ -142,7 +142,7 @@ def test_unimplemented_settings_zookeeper_parses_still_need_good_values(tmp_path
     assert set(config_module._CFG_IGNORED_VALUES) <= set(config_module._CFG_IGNORED)
 
 
-@pytest.mark.parametrize("line", ["maxCnxns=0", "reconfigEnabled=false", "leaderServes=yes", "skipACL=no",
+@pytest.mark.parametrize("line", ["maxCnxns=0", "syncEnabled=true", "leaderServes=yes", "skipACL=no",
                                   "zookeeper.closeSessionTxn.enabled=true"])
 def test_a_setting_asking_for_what_zoopark_does_is_not_a_warning(tmp_path, caplog, line):
     with caplog.at_level(logging.INFO, logger="zoopark.config"):

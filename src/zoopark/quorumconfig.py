@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from .core.tree import javaorder
+from .javaprops import properties_order
 
 if TYPE_CHECKING:
     from .config import Config
@@ -25,48 +25,11 @@ def java_host(host: str) -> str:
     return "[" + ":".join(f"{int(g, 16):x}" for g in ip.exploded.split(":")) + "]"
 
 
-def _properties_order(keys: list[str]) -> list[str]:
-    """The order java.util.Properties iterates keys `load` put in this order: since Java 9 it is a
-    ConcurrentHashMap(8), a table of 16 bins doubled when three quarters full; a bin lists its keys in insertion
-    order, except that a resize moves the keys before the bin's last run to the front in reverse
-    (ConcurrentHashMap.transfer)."""
-    n = 16
-    bins: list[list[tuple[int, str]]] = [[] for _ in range(n)]
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            continue  # a repeated key keeps its place and takes the last value
-        seen.add(key)
-        h = javaorder.java_hash(key)
-        h = (h ^ (h >> 16)) & 0x7FFFFFFF
-        bins[h & (n - 1)].append((h, key))
-        if len(seen) >= n - (n >> 2):
-            bins = _transfer(bins, n)
-            n *= 2
-    return [key for b in bins for _, key in b]
-
-
-def _transfer(bins: list[list[tuple[int, str]]], n: int) -> list[list[tuple[int, str]]]:
-    grown: list[list[tuple[int, str]]] = [[] for _ in range(2 * n)]
-    for i, b in enumerate(bins):
-        if not b:
-            continue
-        run_bit, last_run = b[0][0] & n, 0
-        for j in range(1, len(b)):
-            if b[j][0] & n != run_bit:
-                run_bit, last_run = b[j][0] & n, j
-        lo, hi = (b[last_run:], []) if run_bit == 0 else ([], b[last_run:])
-        for node in b[:last_run]:
-            (hi if node[0] & n else lo).insert(0, node)
-        grown[i], grown[i + n] = lo, hi
-    return grown
-
-
 def member_order(keys: list[str]) -> tuple[int, ...]:
     """The order QuorumMaj.toString lists members in: QuorumMaj puts the `server.N` keys in the order
     Properties iterates them into a HashMap<Long, QuorumServer> (16 buckets, doubled past three quarters full,
     bucket = the spread Long.hashCode), which it iterates by bucket, then insertion."""
-    ids = [int(k.split(".", 1)[1]) for k in _properties_order(keys) if k.startswith("server.")]
+    ids = [int(k.split(".", 1)[1]) for k in properties_order(keys) if k.startswith("server.")]
     capacity = 16
     while len(ids) > capacity * 3 // 4:
         capacity *= 2
