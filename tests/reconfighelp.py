@@ -15,8 +15,6 @@ from zoopark.core.tree.acl import digest_of
 
 from procs import (
     ServerProcess,
-    ZooKeeperProcess,
-    ZooParkProcess,
     close_clients,
     ensemble_config,
     free_port,
@@ -28,7 +26,6 @@ from references import ZKCLI
 
 SUPER_AUTH = ("digest", "super:test")  # the user kazoo's own reconfig tests authenticate as
 SUPER_DIGEST = digest_of("super:test")
-KINDS = {"zookeeper": ZooKeeperProcess, "zoopark": ZooParkProcess}
 
 
 def reconfig_settings(reconfig_enabled: bool = True) -> dict[str, str]:
@@ -71,6 +68,20 @@ def start_ensemble(kinds: dict[int, type[ServerProcess]], extra: dict[str, str] 
         m = member(cls, i, settings)
         m.quorum_ports, m.sid = ports[i], i
         members.append(m)
+    return start_together(members)
+
+
+def dynamic_ensemble(kinds: dict[int, type[ServerProcess]]) -> list[ServerProcess]:
+    """Members `kinds` (not started) whose zoo.cfg names a dynamic file listing them all with client addresses."""
+    members = {sid: new_member(cls, sid, {}) for sid, cls in kinds.items()}
+    text = "".join(server_line(i, o) + "\n" for i, o in members.items())
+    for m in members.values():
+        (m.tmp / "zoo.cfg.dynamic").write_text(text)
+    return list(members.values())
+
+
+def start_together(members: list[ServerProcess]) -> list[ServerProcess]:
+    """Start the members at once, wait until each serves and one leads; on failure stop them all."""
     try:
         for m in members:
             m.start(wait=False)
@@ -135,5 +146,6 @@ def zkcli(port: int, script: str, auth: bool = True) -> tuple[str, str]:
     return out, err
 
 
-__all__ = ["KINDS", "SUPER_AUTH", "SUPER_DIGEST", "config_of", "hosts", "new_member", "reconfig_settings",
-           "server_line", "start_ensemble", "stop_all", "super_client", "wait_members", "zkcli"]
+__all__ = ["SUPER_AUTH", "SUPER_DIGEST", "config_of", "dynamic_ensemble", "hosts", "new_member",
+           "reconfig_settings", "server_line", "start_ensemble", "start_together", "stop_all", "super_client",
+           "wait_members", "zkcli"]
