@@ -331,3 +331,28 @@ def check_files(root: Path, members, text: str, backup: bool) -> None:
             assert ours["zoo.cfg.bak"] == theirs["zoo.cfg.bak"]
         shutil.copy(m.tmp / "zoo.cfg", m.tmp / "zoo.cfg.before")
 
+
+
+def test_an_ipv6_member_binds_its_bare_address(tmp_path) -> None:
+    """[::1] in a server line is the address ::1 (what a socket binds), printed back in brackets."""
+    (tmp_path / "zoo.cfg").write_text(BASE.format(dir=tmp_path) + "server.1=[::1]:2888:3888;[::1]:2181\n"
+                                      "server.2=[0:0:0:0:0:0:0:1]:2889:3889;2182\n")
+    (tmp_path / "myid").write_text("1\n")
+    cfg = load_config(tmp_path / "zoo.cfg")
+    assert [(s.host, s.client_address) for s in cfg.servers] == [("::1", "::1"), ("0:0:0:0:0:0:0:1", None)]
+    assert cfg.client_port_address == "::1" and cfg.client_port == 2181
+    assert quorum_config_text(cfg).startswith("server.1=[0:0:0:0:0:0:0:1]:2888:3888:participant;"
+                                              "[0:0:0:0:0:0:0:1]:2181\n")
+
+
+def test_a_pending_proposal_is_read_back_at_start(tmp_path) -> None:
+    """With a dynamicConfigFile, <zoo.cfg>.dynamic.next (a proposal seen, not committed) is read at start, as
+    QuorumPeerConfig reads it into the last seen configuration."""
+    (tmp_path / "zoo.cfg").write_text(BASE.format(dir=tmp_path) + f"clientPort=2181\ndynamicConfigFile={tmp_path}/d.5\n")
+    (tmp_path / "d.5").write_text(f"server.1={S1}\nserver.2={S2}\n")
+    (tmp_path / "myid").write_text("1\n")
+    assert load_config(tmp_path / "zoo.cfg").next_dynamic_text is None
+    pending = f"server.1={S1}:participant\nserver.2={S2}:participant\nserver.3={S3}:participant\nversion=9"
+    (tmp_path / "zoo.cfg.dynamic.next").write_text(pending)
+    cfg = load_config(tmp_path / "zoo.cfg")
+    assert cfg.next_dynamic_text == pending and cfg.config_version == 5 and len(cfg.servers) == 2

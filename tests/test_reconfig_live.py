@@ -33,6 +33,7 @@ from reconfighelp import (
     config_of,
     dynamic_ensemble,
     new_member,
+    reconfig_settings,
     server_line,
     start_ensemble,
     start_together,
@@ -127,6 +128,23 @@ def test_reconfig_disabled(cls) -> None:
         assert (out, err) == ("", "KeeperErrorCode = Reconfig is disabled\n")
     finally:
         stop_all(members)
+
+
+@pytest.mark.parametrize("cls", [pytest.param(ZooKeeperProcess, id="zookeeper"),
+                                 pytest.param(ZooParkProcess, id="zoopark")])
+def test_zoo_cfg_is_backed_up_at_start(cls) -> None:
+    """Members whose zoo.cfg holds the server lines copy it to zoo.cfg.bak at start when reconfigEnabled is on,
+    byte for byte; with it off, or standalone, nothing is written. (zoopark does this already.)"""
+    enabled, disabled = three(cls), three(cls, reconfig_enabled=False)
+    alone = cls(extra=reconfig_settings())
+    try:
+        alone.start()
+        for m in enabled:
+            assert (m.tmp / "zoo.cfg.bak").read_text() == m.config_text()
+        for m in [*disabled, alone]:
+            assert sorted(f.name for f in m.tmp.iterdir() if f.name.startswith("zoo.cfg")) == ["zoo.cfg"]
+    finally:
+        stop_all([*enabled, *disabled, alone])
 
 
 # ---- zkCli and the files ----------------------------------------------------------------------------------

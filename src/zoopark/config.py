@@ -568,8 +568,8 @@ def _address_port(key: str, host: str, port: str) -> int:
 
 def _server(key: str, value: str) -> ServerSpec:
     """server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort], as QuorumServer
-    reads it: a host may be an [IPv6] literal; the role in any case; a client part that is a bare port listens
-    on every address."""
+    reads it: a host may be an [IPv6] literal (kept without its brackets, as sockets take it; quorumconfig
+    prints it in them); the role in any case; a client part that is a bare port listens on every address."""
     sid_text = key[len("server."):]
     if not re.fullmatch(r"[+-]?[0-9]+", sid_text):
         raise ConfigError(f'{key}: the server id "{sid_text}" is not a number')
@@ -602,8 +602,6 @@ def _server(key: str, value: str) -> ServerSpec:
         if role not in ("participant", "observer"):
             raise ConfigError(f"{key}: Unrecognised peertype: {server[3]}")
         observer = role == "observer"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # an IPv6 literal is kept in its brackets, as it is printed
     return ServerSpec(sid, host, quorum_port, election_port, observer, client_address, client_port)
 
 
