@@ -64,6 +64,7 @@ STATIC_LINES = ["tickTime=2000", "initLimit=10", "syncLimit=5", "dataDir=/var/li
                 "autopurge.purgeInterval=1", "dynamicConfigFile=/etc/zookeeper/zoo.cfg.dynamic.100000000",
                 "clientPortListenBacklog=10", "weight.1=1", "group.1=1:2:3", "  spaced.key  =  a value  ",
                 "colon.key: value", "escaped\\ key=v", "continued=a\\\n    b", "# a comment", "! another", "",
+                "note=café \\u00e9",
                 "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
                 "metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider",
                 "server.1=127.0.0.1:2888:3888", "server.2=127.0.0.1:2889:3889;2182", "server.12=localhost:1:2:observer"]

@@ -420,10 +420,10 @@ def test_a_pending_proposal_leaves_next_on_the_leader(cls) -> None:
     """While a reconfig cannot commit (both followers stopped), the leader holds it in zoo.cfg.dynamic.next,
     version included; once it commits, .next is gone and zoo.cfg.dynamic.<version> is active."""
     members = start_ensemble({1: cls, 2: cls, 3: cls}, extra={"tickTime": "2000", "syncLimit": "10"})
+    spare = new_member(cls, 4, {})  # never started: the observer the pending reconfig adds
     try:
         roles = wait_settled(members)
         leader, followers = roles["leader"][0], roles["follower"]
-        spare = new_member(cls, 4, {})
         with super_client([leader]) as zk:
             for f in followers:
                 f.proc.send_signal(signal.SIGSTOP)
@@ -442,9 +442,8 @@ def test_a_pending_proposal_leaves_next_on_the_leader(cls) -> None:
         assert text.endswith(f"version={version}")
         wait_until(".next gone", lambda: not nxt.exists())
         assert f"zoo.cfg.dynamic.{version}" in (leader.tmp / "zoo.cfg").read_text()
-        spare.cleanup()
     finally:
-        stop_all(members)
+        stop_all([*members, spare])
 
 
 # ---- mixed ensembles ---------------------------------------------------------------------------------------

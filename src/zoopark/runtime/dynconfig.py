@@ -11,7 +11,8 @@
 
 Byte for byte as ZooKeeper: a dynamic file is its `key=value` lines sorted as strings, joined by newlines, with
 no final one; the rewritten zoo.cfg lists the other keys in java.util.Properties' iteration order (comments and
-blank lines are gone), each `key=value` trimmed. Each file is written as AtomicFileWritingIdiom writes it:
+blank lines are gone), each `key=value` trimmed, read as ISO 8859-1 and written as UTF-8 (so a non-ASCII byte
+comes back doubled, as ZooKeeper does it). Each file is written as AtomicFileWritingIdiom writes it:
 `<name>.tmp`, fsync, rename over the target (and here the directory fsynced too, so the rename is durable).
 The names are the config file's path as given, plus the suffixes, as ZooKeeper builds them.
 """
@@ -151,7 +152,7 @@ def write_activated(cfg: Config, text: str) -> None:
     dynamic = dynamic_file_name(cfg.config_path, version)
     try:
         atomic_write(dynamic, dynamic_file_text(text, keep_version=False).encode())
-        static = Path(cfg.config_path).read_text()
+        static = Path(cfg.config_path).read_text(encoding="latin-1")  # Properties.load(InputStream): ISO 8859-1
         new_static = static_file_text(static, os.path.realpath(dynamic), gives_client_address(text, cfg.my_id))
         atomic_write(cfg.config_path, new_static.encode())
     except OSError as e:
