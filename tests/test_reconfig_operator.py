@@ -477,9 +477,11 @@ def test_mixed_ensemble_reconfig(via) -> None:
 
 @KIND
 def test_bad_reconfigs_change_nothing(cls) -> None:
-    """Refused reconfigs (no auth, a garbage server line, a stale fromConfig, removing every member) leave the
+    """Refused reconfigs (no auth, a garbage server line, a joining line without its client port, a stale
+    fromConfig, removing every member, a new member list most of whose members are not synced) leave the
     configuration and its version as they were."""
     members = three(cls)
+    spares: list[ServerProcess] = []
     try:
         with super_client(members) as zk:
             before = config_of(zk)
@@ -490,12 +492,17 @@ def test_bad_reconfigs_change_nothing(cls) -> None:
                     anonymous.reconfig(joining=None, leaving="3", new_members=None)
             finally:
                 close_clients([anonymous])
+            absent = [new_member(cls, sid, {}) for sid in (4, 5)]  # never started
+            spares.extend(absent)
+            nobody_synced = ",".join([server_line(1, members[0])] + [server_line(m.sid, m) for m in absent])
             for kw, error in (({"joining": "server.7=garbage"}, BadArgumentsError),
+                              ({"joining": "server.7=127.0.0.1:1:2"}, BadArgumentsError),  # no client port
                               ({"leaving": "3", "from_config": before[1] + 1}, BadVersionError),
-                              ({"leaving": "1,2,3"}, (BadArgumentsError, NewConfigNoQuorumError))):
+                              ({"leaving": "1,2,3"}, BadArgumentsError),
+                              ({"new_members": nobody_synced}, NewConfigNoQuorumError)):
                 with pytest.raises(error):
                     reconfig(zk, **kw)
             assert config_of(zk) == before
     finally:
-        stop_all(members)
+        stop_all([*members, *spares])
 
