@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -192,6 +194,7 @@ class Normalizer:
         text = re.sub(r"dynamic\.([0-9a-f]+)\b", lambda m: f"dynamic.{self.version(m.group(1))}", text)
         text = re.sub(r"mZxid = 0x([0-9a-f]+)", lambda m: f"mZxid = {self.version(m.group(1))}", text)
         text = re.sub(r"mtime = .*", "mtime = <time>", text)
+        text = re.sub(r"(?m)^([0-9a-f]+)(?= \S*:\d)", lambda m: self.version(m.group(1)), text)  # config -c
         for path in sorted((k for k in self.names if k.startswith("/")), key=len, reverse=True):
             text = text.replace(path, self.names[path])
         return re.sub(r"\b\d{4,5}\b", lambda m: self.names.get(m.group(0), m.group(0)), text)
@@ -242,6 +245,31 @@ def test_zkcli_reconfig_and_config_as_zookeeper(cls, zookeepers_zkcli_run) -> No
                                     "Arguments are not valid : ", "version No is not valid : ",
                                     "Arguments are not valid : "]
     assert "Committed new configuration:\nserver.1=127.0.0.1:Q1:E1:participant;127.0.0.1:C1\n" in out
+
+
+SHELL_EXTRA = "config -c\nreconfig -v xyz -remove 4\nreconfig -add a -members b\nreconfig -file a -members b\n" \
+              "reconfig -bogus\nreconfig -remove\nconfig -s -w\n"
+
+
+def test_zoopark_shell_reconfig_and_config_as_zkcli() -> None:
+    """`zoopark shell` runs the same config / reconfig script as zkCli against a ZooKeeper ensemble, and prints
+    the same lines on the same streams (after zkCli's run, so its versions are later ones: each transcript's
+    versions are named in order)."""
+    ms = start_together(dynamic_ensemble({1: ZooKeeperProcess, 2: ZooKeeperProcess, 3: ZooKeeperProcess}))
+    spare = new_member(ZooKeeperProcess, 4, {})
+    try:
+        members_file = ms[0].tmp / "members.txt"
+        members_file.write_text("".join(server_line(m.sid, m) + "\n" for m in ms))
+        script = zkcli_script(ms, spare, members_file) + SHELL_EXTRA
+        out, err = zkcli(ms[0].port, script, auth=False)
+        shell = subprocess.run([sys.executable, "-m", "zoopark", "shell", "-server", ms[0].hosts], input=script,
+                               capture_output=True, text=True, timeout=120)
+        theirs, ours = Normalizer(ms, spare), Normalizer(ms, spare)
+        assert ours(shell.stdout) == theirs(out)
+        assert ours(shell.stderr) == theirs(err)
+        assert "Can't use -file and -members together (conflicting non-incremental modes)\n" in err
+    finally:
+        stop_all([*ms, spare])
 
 
 # ---- growing, shrinking, the leader, observers ------------------------------------------------------------

@@ -626,7 +626,7 @@ def _read_dynamic_file(path: str) -> tuple[list[tuple[str, str]], int]:
     return items, version
 
 
-def _servers(items: list[tuple[str, str]]) -> dict[int, ServerSpec]:
+def parse_servers(items: list[tuple[str, str]]) -> dict[int, ServerSpec]:
     servers: dict[int, ServerSpec] = {}
     for key, value in items:
         if key.startswith("server."):
@@ -637,8 +637,8 @@ def _servers(items: list[tuple[str, str]]) -> dict[int, ServerSpec]:
     return servers
 
 
-def _check_participants(servers: dict[int, ServerSpec], standalone_enabled: bool) -> None:
-    """QuorumPeerConfig.parseDynamicConfig's refusals."""
+def check_participants(servers: dict[int, ServerSpec], standalone_enabled: bool, warnings: bool = True) -> None:
+    """QuorumPeerConfig.parseDynamicConfig's refusals (and, with `warnings`, its complaints in the log)."""
     voters = sum(1 for s in servers.values() if not s.observer)
     observers = len(servers) - voters
     if voters == 0:
@@ -648,14 +648,15 @@ def _check_participants(servers: dict[int, ServerSpec], standalone_enabled: bool
         if observers:
             raise ConfigError("server.N: Observers w/o participants is an invalid configuration")
     elif voters == 1 and standalone_enabled:
-        log.error("Invalid configuration, only one server specified (ignoring): running standalone "
-                  "(standaloneEnabled=false makes it a one-member ensemble)")
+        if warnings:
+            log.error("Invalid configuration, only one server specified (ignoring): running standalone "
+                      "(standaloneEnabled=false makes it a one-member ensemble)")
         if observers:
             raise ConfigError("server.N: Observers w/o quorum is an invalid configuration (one participant runs "
                               "standalone unless standaloneEnabled=false)")
-    elif voters <= 2:
+    elif warnings and voters <= 2:
         log.warning("No server failure will be tolerated. You need at least 3 servers.")
-    elif voters % 2 == 0:
+    elif warnings and voters % 2 == 0:
         log.warning("Non-optimal configuration, consider an odd number of servers.")
 
 
@@ -747,8 +748,8 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
                 pass
             except OSError as e:
                 log.warning("NextQuorumVerifier is initiated to null: %s", e)
-    servers = _servers(server_items)
-    _check_participants(servers, values.get("standalone_enabled", True))
+    servers = parse_servers(server_items)
+    check_participants(servers, values.get("standalone_enabled", True))
     cfg = Config(servers=tuple(sorted(servers.values(), key=lambda s: s.id)), extra=tuple(extra),
                  ignored=tuple(ignored), member_order=member_order(order_keys), config_path=config_path, **values)
     _validate_auth(cfg)
