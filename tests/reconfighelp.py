@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import ConnectionLoss, SessionExpiredError
 
 from zoopark.core.tree.acl import digest_of
 
@@ -130,7 +131,14 @@ def config_of(zk: KazooClient) -> tuple[dict[int, str], int]:
 
 
 def wait_members(zk: KazooClient, ids: set[int], timeout: float = 60.0) -> None:
-    wait_until(f"/zookeeper/config lists {sorted(ids)}", lambda: set(config_of(zk)[0]) == ids, timeout)
+    """Until /zookeeper/config lists exactly `ids` (asked again after a connection loss: the ensemble may be
+    changing leaders)."""
+    def listed() -> bool:
+        try:
+            return set(config_of(zk)[0]) == ids
+        except (ConnectionLoss, SessionExpiredError):
+            return False
+    wait_until(f"/zookeeper/config lists {sorted(ids)}", listed, timeout)
 
 
 def zkcli(port: int, script: str, auth: bool = True) -> tuple[str, str]:
