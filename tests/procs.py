@@ -108,7 +108,7 @@ class ServerProcess:
             "maxClientCnxns": "0",
         }
         lines.update(self.extra)
-        return "".join(f"{k}={v}\n" for k, v in lines.items())
+        return "".join(f"{k}={v}\n" for k, v in lines.items() if v is not None)  # extra's None: no such line
 
     def command(self, cfg: Path) -> list[str]:
         raise NotImplementedError
@@ -120,8 +120,13 @@ class ServerProcess:
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)
         log.close()
-        if not wait:
-            return self
+        if wait:
+            self.wait_serving(timeout)
+        return self
+
+    def wait_serving(self, timeout: float = 60.0) -> ServerProcess:
+        """Until srvr shows a Mode (the server serves); a process that exits meanwhile fails at once."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

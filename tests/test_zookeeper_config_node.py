@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from zoopark.config import parse_config
+from zoopark.config import ConfigError, parse_config
 from zoopark.core.server.core import ServerCore
 from zoopark.core.server.settings import CoreSettings
 from zoopark.core.tree.datatree import CONFIG
@@ -66,7 +66,8 @@ def test_text_is_zookeepers_quorum_maj_to_string(tmp_path) -> None:
     """The member order (HashMap over java.util.Properties' order), roles, client addresses and version, as
     ZooKeeper's own QuorumMaj prints them, for 150 random configurations (seed 11)."""
     rng = random.Random(11)
-    required = ["initLimit=10", "syncLimit=5", f"dataDir={tmp_path}", "clientPort=2181"]
+    # standaloneEnabled=false: QuorumPeerConfig refuses a lone participant with observers otherwise
+    required = ["initLimit=10", "syncLimit=5", f"dataDir={tmp_path}", "clientPort=2181", "standaloneEnabled=false"]
     others = ["tickTime=2000", "4lw.commands.whitelist=*", "admin.enableServer=false", "snapCount=1000",
               "maxClientCnxns=0", "autopurge.purgeInterval=1", "clientPortAddress=0.0.0.0"]
     configs = []
@@ -85,6 +86,10 @@ def test_text_is_zookeepers_quorum_maj_to_string(tmp_path) -> None:
         (tmp_path / "myid").write_text(mine[len("server."):].split("=", 1)[0] + "\n")
         if ";" in mine:  # clientPort may only repeat the server line's
             text = text.replace("clientPort=2181\n", f"clientPort={mine.split(';')[1].split(':')[-1]}\n")
+        if not any(ln.startswith("server.") and ":observer" not in ln for ln in text.splitlines()):
+            with pytest.raises(ConfigError, match="participants"):  # QuorumPeerConfig refuses it too
+                parse_config(text, tmp_path)
+            continue
         assert quorum_config_text(parse_config(text, tmp_path)) == expected, text
 
 

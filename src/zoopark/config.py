@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import jaas
-from .core.zab import verifier
+from . import jaas, javaprops
 from .core.zab.verifier import Member as ServerSpec
 from .quorumconfig import java_host, member_order
 
@@ -111,6 +110,14 @@ def _client_auth(key: str, v: str) -> str:
     return t
 
 
+def _java_bool(key: str, v: str) -> bool:
+    """QuorumPeerConfig.parseBoolean: true or false in any case, nothing else."""
+    s = v.strip().lower()
+    if s not in ("true", "false"):
+        raise ConfigError(f"{key}: Invalid option {v.strip()} for {key}. Choose 'true' or 'false.'")
+    return s == "true"
+
+
 def _hex(key: str, v: str) -> int:
     try:
         return int(v.strip(), 16)
@@ -143,8 +150,9 @@ _CFG_KEYS: dict[str, tuple[str, _Parse]] = {
     "maxSessionTimeout": ("max_session_timeout_cfg", _int),
     "peerType": ("peer_type", _str),
     "electionAlg": ("election_alg", _int),
-    "standaloneEnabled": ("standalone_enabled", _bool),
-    "reconfigEnabled": ("reconfig_enabled", _bool),
+    "standaloneEnabled": ("standalone_enabled", _java_bool),
+    "reconfigEnabled": ("reconfig_enabled", _java_bool),  # the reconfig request; dynamic files (runtime.dynconfig)
+    "dynamicConfigFile": ("dynamic_config_file", _str),  # the ensemble's server lines and (in its name) version
     "autopurge.snapRetainCount": ("autopurge_snap_retain_count", _int),
     "autopurge.purgeInterval": ("autopurge_purge_interval_h", _int),
     "metricsProvider.className": ("metrics_provider_class", _str),
@@ -242,7 +250,7 @@ AUTH_PROVIDER_SCHEMES = {
 _CFG_IGNORED: dict[str, str | None] = {
     "localSessionsEnabled": "false", "localSessionsUpgradingEnabled": "false", "observerMasterPort": None, "clientPortListenBacklog": None,
     "connectToLearnerMasterLimit": None, "quorumListenOnAllIPs": "false", "syncEnabled": "true",
-    "dynamicConfigFile": None, "portUnification": "false",
+    "portUnification": "false",
     "quorum.auth.kerberos.servicePrincipal": None,
     "quorum.cnxn.threads.size": None,
     "jvm.pause.info-threshold.ms": None, "jvm.pause.warn-threshold.ms": None, "jvm.pause.sleep.time.ms": None,
@@ -435,6 +443,10 @@ class Config:
     ssl_quorum_client_auth: str = "need"
     ssl_quorum_hostname_verification: bool = True
     x509_super_user: str | None = None
+    reconfig_enabled: bool = False
+    dynamic_config_file: str | None = None  # dynamicConfigFile as given (relative: to the working directory)
+    config_path: str | None = None  # the config file as given on the command line (the dynamic files' stem)
+    next_dynamic_text: str | None = None  # <config>.dynamic.next at start-up: a proposed, uncommitted config
     member_order: tuple[int, ...] = ()  # server ids in the order ZooKeeper lists them (see _member_order)
     ignored: tuple[tuple[str, str], ...] = field(default=())  # ZooKeeper settings zoopark does not implement
     extra: tuple[tuple[str, str], ...] = field(default=())  # keys ZooKeeper 3.8 does not read either
@@ -485,7 +497,9 @@ class Config:
 
     @property
     def is_standalone(self) -> bool:
-        return not self.servers or (len(self.servers) == 1 and self.standalone_enabled)
+        """QuorumPeerConfig.isDistributed's negation: standaloneEnabled=false makes even one participant an
+        ensemble member (one that can grow by reconfig)."""
+        return self.standalone_enabled and sum(1 for s in self.servers if not s.observer) <= 1
 
     @property
     def snap_dir(self) -> Path:
@@ -501,46 +515,161 @@ class Config:
 
 
 def parse_properties(text: str) -> list[tuple[str, str]]:
-    out = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        for sep in ("=", ":"):
-            if sep in line:
-                k, v = line.split(sep, 1)
-                break
-        else:
-            k, v = line, ""
-        out.append((k.strip(), v.strip()))
-    return out
+    """zoo.cfg's entries in file order as java.util.Properties.load reads them, keys and values trimmed."""
+    return [(k.strip(), v.strip()) for k, v in javaprops.load(text)]
+
+
+_WRONG_FORMAT = (" does not have the form server_config or server_config;client_config where server_config is the "
+                 "pipe separated list of host:port:port or host:port:port:type and client_config is port or host:port")
+
+
+def _java_split(s: str, sep: str) -> list[str]:
+    """String.split: trailing empty parts dropped (unless nothing matched)."""
+    parts = s.split(sep)
+    if len(parts) == 1:
+        return parts
+    while parts and not parts[-1]:
+        parts.pop()
+    return parts
+
+
+def _host_and_port(s: str) -> list[str]:
+    """ConfigUtils.getHostAndPort: `host:port...`, or `[IPv6]:port...` with the brackets taken off."""
+    if not s.startswith("["):
+        return _java_split(s, ":")
+    i = s.find("]")
+    if i < 0:
+        raise ConfigError(f"{s} starts with '[' but has no matching ']:'")
+    if i + 2 == len(s):
+        raise ConfigError(f"{s} doesn't have a port after colon")
+    if i + 2 < len(s):
+        return [s[1:i]] + _java_split(s[i + 2:], ":")
+    return [s.replace("[", "").replace("]", "")]
+
+
+def _address_port(key: str, host: str, port: str) -> int:
+    """new InetSocketAddress(host, Integer.parseInt(port)): a number, in range (0 too, for Java; not here)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", port):
+        raise ConfigError(f"{key}: Address unresolved: {host}:{port}")
+    p = int(port)
+    if not 1 <= p <= 65535:
+        raise ConfigError(f"{key}: port out of range:{p}")
+    return p
 
 
 def _server(key: str, value: str) -> ServerSpec:
-    """server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort]"""
+    """server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort], as QuorumServer
+    reads it: a host may be an [IPv6] literal (kept without its brackets, as sockets take it; quorumconfig
+    prints it in them); the role in any case; a client part that is a bare port listens on every address."""
+    sid_text = key[len("server."):]
+    if not re.fullmatch(r"[+-]?[0-9]+", sid_text):
+        raise ConfigError(f'{key}: the server id "{sid_text}" is not a number')
+    sid = int(sid_text)
+    parts = _java_split(value, ";")
+    addresses = _java_split(parts[0], "|") if parts else [""]
+    client_address, client_port = None, None
+    if len(parts) == 2:
+        client = _host_and_port(parts[1])
+        if len(client) > 2:
+            raise ConfigError(f"{key}: {value}{_WRONG_FORMAT}")
+        if len(client) == 2:
+            client_address = client[0]
+        client_port = _address_port(key, client_address or "0.0.0.0", client[-1])
+    if len(addresses) > 1:
+        raise ConfigError(f"{key}: Multiple address feature is disabled, but multiple addresses were specified for "
+                          f"sid {sid} (zoopark does not implement multiAddress.enabled)")
+    server = _host_and_port(addresses[0])
+    if len(parts) > 2 or not 3 <= len(server) <= 4:
+        raise ConfigError(f"{key}: {value}{_WRONG_FORMAT}")
+    host = server[0]
+    quorum_port = _address_port(key, host, server[1])
+    election_port = _address_port(key, host, server[2])
+    if quorum_port == election_port:
+        raise ConfigError(f"{key}: Client and election port must be different! Please update the configuration "
+                          f"file on server.{sid}")
+    observer = False
+    if len(server) == 4:
+        role = server[3].strip().lower()
+        if role not in ("participant", "observer"):
+            raise ConfigError(f"{key}: Unrecognised peertype: {server[3]}")
+        observer = role == "observer"
+    return ServerSpec(sid, host, quorum_port, election_port, observer, client_address, client_port)
+
+
+def _read_dynamic_file(path: str) -> tuple[list[tuple[str, str]], int]:
+    """QuorumPeerConfig.parse's dynamic file: server lines only (no version inside: the version is the file
+    name's last extension, in hex, or 0)."""
     try:
-        return verifier.parse_server(key, value)
-    except verifier.BadServer as e:
-        raise ConfigError(str(e)) from None
+        with open(path, encoding="latin-1") as f:  # Properties.load(InputStream) reads ISO 8859-1
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"dynamicConfigFile: cannot read {path}: {e.strerror}") from None
+    items = parse_properties(text)
+    for key, _ in items:
+        if key == "version":
+            raise ConfigError(f"dynamicConfigFile: {path}: dynamic file shouldn't have version inside")
+        if key.startswith(("group", "weight")):
+            raise ConfigError(f"{key}: hierarchical quorums are not supported")
+        if not key.startswith("server."):
+            raise ConfigError(f"dynamicConfigFile: {path}: Unrecognised parameter: {key}")
+    suffix = path.rsplit(".", 1)[1] if "." in path else ""
+    version = int(suffix, 16) if re.fullmatch(r"[+-]?[0-9a-fA-F]+", suffix) else 0
+    return items, version
+
+
+def parse_servers(items: list[tuple[str, str]]) -> dict[int, ServerSpec]:
+    servers: dict[int, ServerSpec] = {}
+    for key, value in items:
+        if key.startswith("server."):
+            spec = _server(key, value)
+            if spec.id in servers:  # java.util.Properties keeps the last
+                log.warning("%s: server %d is given twice; the last line counts, as in ZooKeeper", key, spec.id)
+            servers[spec.id] = spec
+    return servers
+
+
+def check_participants(servers: dict[int, ServerSpec], standalone_enabled: bool, warnings: bool = True) -> None:
+    """QuorumPeerConfig.parseDynamicConfig's refusals (and, with `warnings`, its complaints in the log)."""
+    voters = sum(1 for s in servers.values() if not s.observer)
+    observers = len(servers) - voters
+    if voters == 0:
+        if not standalone_enabled:
+            raise ConfigError("standaloneEnabled: standaloneEnabled = false then number of participants should be "
+                              ">0 (server.N lines that are not observers)")
+        if observers:
+            raise ConfigError("server.N: Observers w/o participants is an invalid configuration")
+    elif voters == 1 and standalone_enabled:
+        if warnings:
+            log.error("Invalid configuration, only one server specified (ignoring): running standalone "
+                      "(standaloneEnabled=false makes it a one-member ensemble)")
+        if observers:
+            raise ConfigError("server.N: Observers w/o quorum is an invalid configuration (one participant runs "
+                              "standalone unless standaloneEnabled=false)")
+    elif warnings and voters <= 2:
+        log.warning("No server failure will be tolerated. You need at least 3 servers.")
+    elif warnings and voters % 2 == 0:
+        log.warning("Non-optimal configuration, consider an odd number of servers.")
 
 
 def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, str] | None = None,
-                 env: Mapping[str, str] | None = None) -> Config:
-    """`env`: the environment, for -Djava.security.auth.login.config in SERVER_JVMFLAGS / JVMFLAGS."""
+                 env: Mapping[str, str] | None = None, config_path: str | None = None) -> Config:
+    """`env`: the environment, for -Djava.security.auth.login.config in SERVER_JVMFLAGS / JVMFLAGS;
+    `config_path`: the file `text` came from (its `.dynamic.next` is read, and the dynamic files are named
+    after it)."""
     base_dir = base_dir or Path.cwd()
     values: dict[str, Any] = {}
-    servers: dict[int, ServerSpec] = {}
+    server_items: list[tuple[str, str]] = []
     extra: list[tuple[str, str]] = []
     ignored: list[tuple[str, str]] = []
     items = parse_properties(text) + list((overrides or {}).items())
+    dynamic = any(k == "dynamicConfigFile" for k, _ in items)
     for key, value in items:
         name = _property_name(key)
         kind = key_kind(key)
         if key.startswith("server."):
-            spec = _server(key, value)
-            if spec.id in servers:
-                raise ConfigError(f"{key}: server id {spec.id} is given twice")
-            servers[spec.id] = spec
+            if dynamic:
+                raise ConfigError(f"parameter: {key} must be in a separate dynamic config file")
+            server_items.append((key, value))
         elif kind == "refused":
             raise ConfigError(f"{key}: hierarchical quorums are not supported")
         elif name.startswith("authProvider."):
@@ -596,8 +725,24 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
         found = jaas.jvm_flag_property(flags, jaas.JAAS_PROPERTY)
         if found:
             values["jaas_config"] = found
+    order_keys = [k for k, _ in items]
+    if dynamic:
+        # QuorumMaj of the dynamic file's lines, with the version (from the file name) set after them; the
+        # static file's `version` is only a system property then
+        server_items, version = _read_dynamic_file(values["dynamic_config_file"])
+        values["config_version"] = version
+        order_keys = [k for k, _ in server_items] + ["version"]
+        if config_path is not None:
+            try:
+                values["next_dynamic_text"] = Path(config_path + ".dynamic.next").read_text(encoding="latin-1")
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                log.warning("NextQuorumVerifier is initiated to null: %s", e)
+    servers = parse_servers(server_items)
+    check_participants(servers, values.get("standalone_enabled", True))
     cfg = Config(servers=tuple(sorted(servers.values(), key=lambda s: s.id)), extra=tuple(extra),
-                 ignored=tuple(ignored), member_order=member_order([k for k, _ in items]), **values)
+                 ignored=tuple(ignored), member_order=member_order(order_keys), config_path=config_path, **values)
     _validate_auth(cfg)
     return _validate(cfg, base_dir, set(values))
 
@@ -729,8 +874,8 @@ def _validate(cfg: Config, base_dir: Path, given: set[str]) -> Config:
     if cfg.client_port is not None and (cfg.client_port != me.client_port or (
             "client_port_address" in given and not _wildcard(cfg.client_port_address)
             and java_host(cfg.client_port_address) != java_host(address))):
-        raise ConfigError(f"clientPort: {cfg.client_port_address}:{cfg.client_port} differs from server.{my_id}'s "
-                          f"client address {address}:{me.client_port}")
+        raise ConfigError(f"clientPort: {java_host(cfg.client_port_address)}:{cfg.client_port} differs from "
+                          f"server.{my_id}'s client address {java_host(address)}:{me.client_port}")
     return dataclasses.replace(cfg, my_id=my_id, client_port=me.client_port, client_port_address=address)
 
 
@@ -827,4 +972,5 @@ def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Co
         text = p.read_text()
     except OSError as e:
         raise ConfigError(f"cannot read {p}: {e.strerror}") from None
-    return dataclasses.replace(parse_config(text, p.parent, overrides, os.environ), source_text=text)
+    return dataclasses.replace(parse_config(text, p.parent, overrides, os.environ, str(path)),
+                               source_text=text)

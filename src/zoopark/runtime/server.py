@@ -388,7 +388,10 @@ def run_server(cfg: Config) -> None:
 
 async def _main(cfg: Config) -> None:
     if not cfg.is_standalone:
+        from . import dynconfig
         from .member import Member
+
+        dynconfig.write_backup(cfg)  # as QuorumPeerConfig.parse does, before the member starts
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -37,6 +37,8 @@ from ..recipes.records import (
 from ..recipes.watches import PersistentWatches
 from .quota import USAGE as QUOTA_USAGE
 from .quota import CliError, QuotaCommands
+from .reconfig import USAGE as RECONFIG_USAGE
+from .reconfig import ReconfigCommands, Usage
 
 PERMS = {"r": 1, "w": 2, "c": 4, "d": 8, "a": 16}
 USAGE = {
@@ -62,6 +64,7 @@ USAGE = {
     "history": "history",
     "quit": "quit",
     **QUOTA_USAGE,
+    **RECONFIG_USAGE,
 }
 
 
@@ -144,8 +147,10 @@ class Shell:
             "getAllChildrenNumber": self.all_children, "history": self.show_history, "quit": self.quit,
             "help": self.help,
             "setquota": self.setquota, "listquota": self.listquota, "delquota": self.delquota,
+            "config": self.config, "reconfig": self.reconfig,
         }
         self.quotas = QuotaCommands(out, err)
+        self.reconfigs = ReconfigCommands(out, err)
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -376,6 +381,15 @@ class Shell:
 
     def delquota(self, args: list[str]) -> None:
         self.quotas.delquota(self._zk(), args)
+
+    def config(self, args: list[str]) -> None:
+        self.reconfigs.config(self._zk(), args, self._watcher)
+
+    def reconfig(self, args: list[str]) -> None:
+        try:
+            self.reconfigs.reconfig(self._zk(), args)
+        except Usage:
+            raise UsageError("") from None
 
     def remove_watches(self, args: list[str]) -> None:
         opts, rest = options(args, "cdal")
