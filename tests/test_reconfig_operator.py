@@ -3,9 +3,7 @@ reconfig tests, zkCli's `reconfig` / `config` and the files each member writes (
 prints and writes in the same scenario), growing 1 → 3 → 5 and shrinking back under client load with no lost
 write, removing the leader, an observer promoted and demoted, a proposal's .next file, and mixed ensembles.
 
-Every test runs against ZooKeeper too, so the expectations are ZooKeeper's behaviour, checked on every run.
-The zoopark runs wait for the reconfig core (branch reconfigzab): they are strict xfails until it lands, and
-must then pass as they are."""
+Every test runs against ZooKeeper too, so the expectations are ZooKeeper's behaviour, checked on every run."""
 
 from __future__ import annotations
 
@@ -58,9 +56,8 @@ from references import needs
 
 pytestmark = [needs("zookeeper"), pytest.mark.xdist_group("reconfig")]
 
-NEEDS_CORE = pytest.mark.xfail(strict=True, reason="needs the reconfig core (branch reconfigzab)")
 KIND = pytest.mark.parametrize("cls", [pytest.param(ZooKeeperProcess, id="zookeeper"),
-                                       pytest.param(ZooParkProcess, id="zoopark", marks=NEEDS_CORE)])
+                                       pytest.param(ZooParkProcess, id="zoopark")])
 
 
 def three(cls: type[ServerProcess], **kw) -> list[ServerProcess]:
@@ -480,7 +477,6 @@ def test_a_pending_proposal_leaves_next_on_the_leader(cls) -> None:
 # ---- mixed ensembles ---------------------------------------------------------------------------------------
 
 
-@NEEDS_CORE
 @pytest.mark.parametrize("via", ["zoopark", "zookeeper"])
 def test_mixed_ensemble_reconfig(via) -> None:
     """Two ZooKeeper members and a zoopark member: a reconfig sent to the member of kind `via` removes a member
