@@ -11,11 +11,12 @@ replaces only `__init__` with one that stores each field through its slot's desc
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
 
 
+@dataclass_transform(frozen_default=True)
 def value(cls: type[T]) -> type[T]:
     return fast_init(dataclasses.dataclass(frozen=True, slots=True)(cls))
 
@@ -23,7 +24,7 @@ def value(cls: type[T]) -> type[T]:
 def fast_init(cls: type[T]) -> type[T]:
     """Replace a frozen slots dataclass's `__init__` with descriptor stores; a class that needs more than
     positional-or-keyword fields with plain defaults (factories, __post_init__, init=False) keeps its own."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # a dataclass by now
     if hasattr(cls, "__post_init__") or any(
             not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING for f in fields):
         return cls
@@ -41,5 +42,5 @@ def fast_init(cls: type[T]) -> type[T]:
     exec(compile(src, f"<value {cls.__name__}>", "exec"), env)  # noqa: S102 - generated from the fields
     init = env["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[misc,method-assign]
     return cls

@@ -7,9 +7,10 @@ itself was checked against jute.maxbuffer by the framer).
 
 from __future__ import annotations
 
+import builtins
 import struct
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -19,6 +20,18 @@ INT_INT = struct.Struct(">ii")
 INT_LONG_INT = struct.Struct(">iqi")
 
 
+class Record(Protocol):
+    """What every jute record has: its own writer (records.py)."""
+
+    def write(self, w: Writer, /) -> None: ...
+
+
+class RecordType(Protocol):
+    """A record class: its reader (a staticmethod) returns an instance."""
+
+    def read(self, r: Reader, /) -> Any: ...
+
+
 class JuteError(Exception):
     """The peer sent bytes that are not a valid record: close that connection, nothing else."""
 
@@ -26,7 +39,7 @@ class JuteError(Exception):
 class Reader:
     __slots__ = ("buf", "pos", "end")
 
-    def __init__(self, buf: bytes | memoryview, pos: int = 0, end: int | None = None) -> None:
+    def __init__(self, buf: bytes | bytearray | memoryview, pos: int = 0, end: int | None = None) -> None:
         self.buf = buf
         self.pos = pos
         self.end = len(buf) if end is None else end
@@ -44,13 +57,13 @@ class Reader:
     def int(self) -> int:
         return INT.unpack_from(self.buf, self._need(4))[0]
 
-    def long(self) -> int:
+    def long(self) -> builtins.int:
         return LONG.unpack_from(self.buf, self._need(8))[0]
 
     def bool(self) -> bool:
         return self.buf[self._need(1)] != 0
 
-    def _length(self) -> int:
+    def _length(self) -> builtins.int:
         """A buffer's or string's length; -1 is null. Any other negative length is a malformed record, as
         BinaryInputArchive.checkLength rejects it (it is not another spelling of null)."""
         n = self.int()
@@ -104,7 +117,7 @@ class Writer:
     def int(self, v: int) -> None:
         self.parts.append(INT.pack(v))
 
-    def long(self, v: int) -> None:
+    def long(self, v: builtins.int) -> None:
         self.parts.append(LONG.pack(v))
 
     def bool(self, v: bool) -> None:

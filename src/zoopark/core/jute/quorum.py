@@ -97,7 +97,7 @@ class QuorumWireError(ValueError):
     pass
 
 
-def _packet_at(buf: bytes | memoryview, pos: int) -> tuple[QuorumPacket, int] | None:
+def _packet_at(buf: bytes | bytearray | memoryview, pos: int) -> tuple[QuorumPacket, int] | None:
     """The packet starting at `pos` and where it ends, or None while it is incomplete."""
     end = len(buf)
     if end - pos < 16:

@@ -1,150 +1,327 @@
-"""Declarative jute records: a frozen slots dataclass whose annotations name jute types.
+"""The jute records' schema (ZooKeeper 3.8's zookeeper.jute), and the generator of records.py from it.
 
-`@record` generates `read(r)` and `write(w)` from the field annotations once, at import, as straight-line
-code, so a record costs what a hand-written codec would. Field type names:
-    Int, Long, Bool, Buffer (bytes | None), UString (str), OptString (str | None),
-    Strings (vector<ustring>), a record class name, or Vec[Name] (vector of a record).
+records.py is generated, checked in, and never edited by hand: `python -m zoopark.tools.jutegen` writes it
+again and tests/test_jutegen.py fails when the checked-in file differs from what this schema generates. The
+generated module is plain, typed Python (a class per record with its `__init__`, `read` and `write` written
+out), so mypy checks it and mypyc compiles it like any other module; nothing is generated at import.
+
+Field types: Int, Long, Bool, Buffer (bytes | None), UString (str), OptString (str | None),
+Strings (vector<ustring>), a record's name, or Vec[Name] (a vector of a record).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import sys
-from typing import Any, TypeAlias
 
-from ..values import value
-from .io import INT, LONG, JuteError, Reader, Writer
-
-Int: TypeAlias = int
-Long: TypeAlias = int
-Bool: TypeAlias = bool
-Buffer: TypeAlias = bytes | None
-UString: TypeAlias = str
-OptString: TypeAlias = str | None
-Strings: TypeAlias = list[str] | None
+# (section, record, "field Type, field Type, ..."): field order and types are the wire format.
+RECORDS: tuple[tuple[str, str, str], ...] = (
+    ("org.apache.zookeeper.data", "Id", "scheme UString, id UString"),
+    ("", "ACL", "perms Int, id Id"),
+    ("", "Stat", "czxid Long, mzxid Long, ctime Long, mtime Long, version Int, cversion Int, aversion Int, "
+     "ephemeral_owner Long, data_length Int, num_children Int, pzxid Long"),
+    ("", "StatPersisted", "czxid Long, mzxid Long, ctime Long, mtime Long, version Int, cversion Int, "
+     "aversion Int, ephemeral_owner Long, pzxid Long"),
+    ("", "ClientInfo", "auth_scheme UString, user UString"),
+    ("org.apache.zookeeper.proto", "ConnectRequest",
+     "protocol_version Int, last_zxid_seen Long, time_out Int, session_id Long, passwd Buffer"),
+    ("", "ConnectResponse", "protocol_version Int, time_out Int, session_id Long, passwd Buffer"),
+    ("", "SetWatches", "relative_zxid Long, data_watches Strings, exist_watches Strings, child_watches Strings"),
+    ("", "SetWatches2", "relative_zxid Long, data_watches Strings, exist_watches Strings, child_watches Strings, "
+     "persistent_watches Strings, persistent_recursive_watches Strings"),
+    ("", "RequestHeader", "xid Int, type Int"),
+    ("", "MultiHeader", "type Int, done Bool, err Int"),
+    ("", "AuthPacket", "type Int, scheme UString, auth Buffer"),
+    ("", "ReplyHeader", "xid Int, zxid Long, err Int"),
+    ("", "GetDataRequest", "path UString, watch Bool"),
+    ("", "SetDataRequest", "path UString, data Buffer, version Int"),
+    ("", "ReconfigRequest",
+     "joining_servers OptString, leaving_servers OptString, new_members OptString, cur_config_id Long"),
+    ("", "SetDataResponse", "stat Stat"),
+    ("", "GetSASLRequest", "token Buffer"),
+    ("", "SetSASLRequest", "token Buffer"),
+    ("", "SetSASLResponse", "token Buffer"),
+    ("", "CreateRequest", "path UString, data Buffer, acl Vec[ACL], flags Int"),
+    ("", "CreateTTLRequest", "path UString, data Buffer, acl Vec[ACL], flags Int, ttl Long"),
+    ("", "DeleteRequest", "path UString, version Int"),
+    ("", "GetChildrenRequest", "path UString, watch Bool"),
+    ("", "GetAllChildrenNumberRequest", "path UString"),
+    ("", "GetChildren2Request", "path UString, watch Bool"),
+    ("", "CheckVersionRequest", "path UString, version Int"),
+    ("", "SyncRequest", "path UString"),
+    ("", "SyncResponse", "path UString"),
+    ("", "GetACLRequest", "path UString"),
+    ("", "SetACLRequest", "path UString, acl Vec[ACL], version Int"),
+    ("", "SetACLResponse", "stat Stat"),
+    ("", "AddWatchRequest", "path UString, mode Int"),
+    ("", "WatcherEvent", "type Int, state Int, path UString"),
+    ("", "ErrorResponse", "err Int"),
+    ("", "CreateResponse", "path UString"),
+    ("", "Create2Response", "path UString, stat Stat"),
+    ("", "ExistsRequest", "path UString, watch Bool"),
+    ("", "ExistsResponse", "stat Stat"),
+    ("", "GetDataResponse", "data Buffer, stat Stat"),
+    ("", "GetChildrenResponse", "children Strings"),
+    ("", "GetAllChildrenNumberResponse", "total_number Int"),
+    ("", "GetChildren2Response", "children Strings, stat Stat"),
+    ("", "GetACLResponse", "acl Vec[ACL], stat Stat"),
+    ("", "CheckWatchesRequest", "path UString, type Int"),
+    ("", "RemoveWatchesRequest", "path UString, type Int"),
+    ("", "GetEphemeralsRequest", "prefix_path UString"),
+    ("", "GetEphemeralsResponse", "ephemerals Strings"),
+    ("", "WhoAmIResponse", "client_info Vec[ClientInfo]"),
+    ("org.apache.zookeeper.server.quorum / persistence", "LearnerInfo",
+     "serverid Long, protocol_version Int, config_version Long"),
+    ("", "QuorumPacket", "type Int, zxid Long, data Buffer, authinfo Vec[Id]"),
+    ("", "FileHeader", "magic Int, version Int, dbid Long"),
+    ("org.apache.zookeeper.txn", "TxnDigest", "version Int, tree_digest Long"),
+    ("", "TxnHeader", "client_id Long, cxid Int, zxid Long, time Long, type Int"),
+    ("", "CreateTxnV0", "path UString, data Buffer, acl Vec[ACL], ephemeral Bool"),
+    ("", "CreateTxn", "path UString, data Buffer, acl Vec[ACL], ephemeral Bool, parent_cversion Int"),
+    ("", "CreateTTLTxn", "path UString, data Buffer, acl Vec[ACL], parent_cversion Int, ttl Long"),
+    ("", "CreateContainerTxn", "path UString, data Buffer, acl Vec[ACL], parent_cversion Int"),
+    ("", "DeleteTxn", "path UString"),
+    ("", "SetDataTxn", "path UString, data Buffer, version Int"),
+    ("", "CheckVersionTxn", "path UString, version Int"),
+    ("", "SetACLTxn", "path UString, acl Vec[ACL], version Int"),
+    ("", "SetMaxChildrenTxn", "path UString, max Int"),
+    ("", "CreateSessionTxn", "time_out Int"),
+    ("", "CloseSessionTxn", "paths2_delete Strings"),
+    ("", "ErrorTxn", "err Int"),
+    ("", "Txn", "type Int, data Buffer"),
+    ("", "MultiTxn", "txns Vec[Txn]"),
+)
 
 _VEC = re.compile(r"^Vec\[(\w+)\]$")
-_PRIMITIVES = ("Int", "Long", "Bool", "Buffer", "UString", "OptString", "Strings")
+_PY_TYPES = {"Int": "int", "Long": "int", "Bool": "bool", "Buffer": "bytes | None", "UString": "str",
+             "OptString": "str | None", "Strings": "Sequence[str] | None"}
+_FIXED = {"Int": ("i", 4), "Long": ("q", 8)}  # runs of these are read and written with one struct
+
+_HEADER = '''\
+"""The records of ZooKeeper 3.8's zookeeper.jute: data, client protocol and transactions.
+
+GENERATED from core/jute/schema.py by `python -m zoopark.tools.jutegen`: do not edit by hand (a test
+compares this file with what the schema generates). Field order and types are the wire format; names
+follow zookeeper.jute in snake_case.
+
+Each record is a final slots dataclass whose fields are Final (mypy rejects an assignment; compiled,
+the attributes are read-only) with its `__init__` written out: a dataclass-made `__init__` would stay
+interpreted under mypyc and, for a frozen dataclass, store each field through object.__setattr__.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, NoReturn, final
+
+from .io import INT, LONG, JuteError, Reader, Writer
+
+_INT = INT.unpack_from
+_LONG = LONG.unpack_from
+_INT_PACK = INT.pack
+_LONG_PACK = LONG.pack
+_NULL = b"\\xff\\xff\\xff\\xff"
 
 
-class Vec(list):  # marker for annotations only: Vec[ACL] is a vector of ACL records
-    def __class_getitem__(cls, item: Any) -> Any:
-        return list
-
-
-# Straight-line code for each primitive: reading works on the locals buf / pos / end (the Reader's, written
-# back before a nested record or a vector is read, and at the end), writing appends to the Writer's parts.
-# The checks and their errors are Reader's (io.py), one function call per record instead of several per field.
-_READ = {
-    "Int": "if pos + 4 > end: _short(4, pos, end)\n{v} = _INT(buf, pos)[0]\npos += 4",
-    "Long": "if pos + 8 > end: _short(8, pos, end)\n{v} = _LONG(buf, pos)[0]\npos += 8",
-    "Bool": "if pos + 1 > end: _short(1, pos, end)\n{v} = buf[pos] != 0\npos += 1",
-}
-_READ_LENGTH = ("if pos + 4 > end: _short(4, pos, end)\nn = _INT(buf, pos)[0]\npos += 4\n"
-                "if n == -1:\n    {v} = {null}\nelse:\n    if n < -1: _bad_length(n, pos - 4)\n"
-                "    if pos + n > end: _short(n, pos, end)\n")
-_READ["Buffer"] = _READ_LENGTH.replace("{null}", "None") + "    {v} = bytes(buf[pos:pos + n])\n    pos += n"
-_READ_TEXT = ("    try:\n        {v} = str(buf[pos:pos + n], 'utf-8')\n    except UnicodeDecodeError:\n"
-              "        _not_utf8(pos)\n    pos += n")
-_READ["UString"] = _READ_LENGTH.replace("{null}", "''") + _READ_TEXT
-_READ["OptString"] = _READ_LENGTH.replace("{null}", "None") + _READ_TEXT
-_WRITE = {
-    "Int": "a(_INT_PACK({v}))",
-    "Long": "a(_LONG_PACK({v}))",
-    "Bool": "a(b'\\x01' if {v} else b'\\x00')",
-    "Buffer": "v = {v}\nif v is None:\n    a(_NULL)\nelse:\n    a(_INT_PACK(len(v)))\n    a(v)",
-    "UString": "v = {v}\nif v is None:\n    a(_NULL)\nelse:\n    v = v.encode('utf-8')\n    a(_INT_PACK(len(v)))\n"
-               "    a(v)",
-    "Strings": "w.strings({v})",
-}
-_WRITE["OptString"] = _WRITE["UString"]
-
-
-def _short(n: int, pos: int, end: int) -> None:
+def _short(n: int, pos: int, end: int) -> NoReturn:
     raise JuteError(f"record truncated: need {n} bytes at offset {pos}, frame has {end}")
 
 
-def _bad_length(n: int, pos: int) -> None:
+def _bad_length(n: int, pos: int) -> NoReturn:
     raise JuteError(f"unreasonable length {n} at offset {pos}")
 
 
-def _not_utf8(pos: int) -> None:
+def _not_utf8(pos: int) -> NoReturn:
     raise JuteError(f"string at offset {pos} is not UTF-8")
 
 
-_ENV = {"Reader": Reader, "_short": _short, "_bad_length": _bad_length, "_not_utf8": _not_utf8,
-        "_INT": INT.unpack_from, "_LONG": LONG.unpack_from, "_INT_PACK": INT.pack, "_LONG_PACK": LONG.pack,
-        "_NULL": b"\xff\xff\xff\xff"}
+# Nearly every request carries one of a handful of ACLs: decode each distinct byte string once and hand out
+# the same tuple again, so that later stages can recognise it by identity. (ACL vectors decode to tuples.)
+_ACL_VECTORS: dict[bytes, tuple[ACL, ...]] = {}
+_ACL_VECTORS_MAX = 4096
 
 
-def _indent(code: str) -> str:
-    return "".join(f"    {line}\n" for line in code.splitlines())
+def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
+    start = r.pos
+    n = r.int()
+    if n == -1:
+        return None
+    if n < 0:
+        return ()  # as Reader.vector: an empty vector
+    buf, pos, end = r.buf, r.pos, r.end
+    try:
+        for _ in range(n):
+            pos += 4
+            for _ in range(2):
+                ln: int = _INT(buf, pos)[0]
+                pos += 4 + max(ln, 0)
+    except struct.error:
+        pos = end + 1
+    if pos <= end:
+        raw = bytes(buf[start:pos])
+        acls = _ACL_VECTORS.get(raw)
+        if acls is not None:
+            r.pos = pos
+            return acls
+    r.pos = start + 4
+    if n > r.remaining():
+        raise JuteError(f"vector of {n} ACLs at offset {start} exceeds the frame")
+    acls = tuple([ACL.read(r) for _ in range(n)])
+    if pos <= end and len(_ACL_VECTORS) < _ACL_VECTORS_MAX:
+        _ACL_VECTORS[bytes(buf[start:r.pos])] = acls
+    return acls
+'''
+
+_FOOTER = '''
+
+STAT: Final = _S_qqqqiiiqiiq  # a node's serialized Stat, kept ready by the tree
+EMPTY_STAT: Final = Stat(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+ANYONE_ID: Final = Id("world", "anyone")
+OPEN_ACL_UNSAFE: Final = (ACL(31, ANYONE_ID),)
+CREATOR_ALL_ACL: Final = (ACL(31, Id("auth", "")),)
+READ_ACL_UNSAFE: Final = (ACL(1, ANYONE_ID),)
+'''
 
 
-def _codegen(cls: type) -> None:
-    module = sys.modules[cls.__module__].__dict__
-    env: dict[str, Any] = {**_ENV, "cls": cls}
-    reads, writes, names = [], [], []
-    for i, f in enumerate(dataclasses.fields(cls)):
-        t = f.type if isinstance(f.type, str) else f.type.__name__
-        v, attr = f"v{i}", f"self.{f.name}"
-        names.append(v)
-        m = _VEC.match(t)
-        if t in _READ:
-            reads.append(_READ[t].format(v=v))
-            writes.append(_WRITE[t].format(v=attr))
-            continue
-        # what another reader reads: the position goes back to the Reader and comes back from it
-        if t == "Strings":
-            call = "r.vector(Reader.ustring)"
-            writes.append(_WRITE[t].format(v=attr))
-        elif m:
-            item = m.group(1)
-            env[item] = module[item]
-            call = f"{item}.read_vector(r)" if hasattr(module[item], "read_vector") else f"r.vector({item}.read)"
-            writes.append(f"w.vector({attr}, _w_{item})")
-            env[f"_w_{item}"] = _item_writer
+def _fields(spec: str) -> list[tuple[str, str]]:
+    out = []
+    for part in spec.split(","):
+        name, typ = part.split()
+        out.append((name, typ))
+    return out
+
+
+def _py_type(t: str) -> str:
+    m = _VEC.match(t)
+    if m:
+        return f"Sequence[{m.group(1)}] | None"
+    return _PY_TYPES.get(t, t)
+
+
+def _runs(fields: list[tuple[str, str]]) -> list[list[int]]:
+    """Consecutive fixed-width fields grouped (indices); every other field alone."""
+    runs: list[list[int]] = []
+    for i, (_, t) in enumerate(fields):
+        if t in _FIXED and runs and fields[runs[-1][-1]][1] in _FIXED:
+            runs[-1].append(i)
         else:
-            env[t] = module[t]
-            call = f"{t}.read(r)"
-            writes.append(f"{attr}.write(w)")
-        reads.append(f"r.pos = pos\n{v} = {call}\npos = r.pos")
-    src = "def read(r):\n    buf = r.buf\n    pos = r.pos\n    end = r.end\n"
-    src += "".join(_indent(code) for code in reads)
-    src += f"    r.pos = pos\n    return cls({', '.join(names)})\n"
-    src += "def write(self, w):\n    a = w.parts.append\n" + "".join(_indent(code) for code in writes)
-    exec(compile(src, f"<jute {cls.__name__}>", "exec"), env)  # noqa: S102 - generated from annotations
-    cls.read = staticmethod(env["read"])
-    cls.write = env["write"]
+            runs.append([i])
+    return runs
 
 
-def _item_writer(w: Writer, item: Any) -> None:
-    item.write(w)
+def _struct_name(fmt: str) -> str:
+    return f"_S_{fmt}"
 
 
-def record(cls: type) -> type:
-    """Turn a class with jute-typed annotations into a frozen slots dataclass with read/write/to_bytes."""
-    dc = value(cls)
-    pending.append(dc)
-    return dc
+def _read_length(v: str, null: str) -> list[str]:
+    return ["if pos + 4 > end:", "    _short(4, pos, end)", "n = _INT(buf, pos)[0]", "pos += 4",
+            "if n == -1:", f"    {v} = {null}", "else:", "    if n < -1:", "        _bad_length(n, pos - 4)",
+            "    if pos + n > end:", "        _short(n, pos, end)"]
 
 
-pending: list[type] = []
+def _read_field(v: str, t: str) -> list[str]:
+    if t == "Int":
+        return ["if pos + 4 > end:", "    _short(4, pos, end)", f"{v} = _INT(buf, pos)[0]", "pos += 4"]
+    if t == "Long":
+        return ["if pos + 8 > end:", "    _short(8, pos, end)", f"{v} = _LONG(buf, pos)[0]", "pos += 8"]
+    if t == "Bool":
+        return ["if pos + 1 > end:", "    _short(1, pos, end)", f"{v} = buf[pos] != 0", "pos += 1"]
+    if t == "Buffer":
+        return _read_length(v, "None") + [f"    {v} = bytes(buf[pos:pos + n])", "    pos += n"]
+    if t in ("UString", "OptString"):
+        return _read_length(v, "''" if t == "UString" else "None") + [
+            "    try:", f"        {v} = str(buf[pos:pos + n], 'utf-8')", "    except UnicodeDecodeError:",
+            "        _not_utf8(pos)", "    pos += n"]
+    # what another reader reads: the position goes back to the Reader and comes back from it
+    m = _VEC.match(t)
+    if t == "Strings":
+        call = "r.vector(Reader.ustring)"
+    elif m and m.group(1) == "ACL":
+        call = "_read_acl_vector(r)"
+    elif m:
+        call = f"r.vector({m.group(1)}.read)"
+    else:
+        call = f"{t}.read(r)"
+    return ["r.pos = pos", f"{v} = {call}", "pos = r.pos"]
 
 
-def finalize() -> None:
-    """Generate codecs for every record declared so far (call at the end of a records module)."""
-    while pending:
-        _codegen(pending.pop(0))
+def _write_field(v: str, t: str) -> list[str]:
+    if t == "Int":
+        return [f"a(_INT_PACK({v}))"]
+    if t == "Long":
+        return [f"a(_LONG_PACK({v}))"]
+    if t == "Bool":
+        return [f"a(b'\\x01' if {v} else b'\\x00')"]
+    if t == "Buffer":
+        return [f"d = {v}", "if d is None:", "    a(_NULL)", "else:", "    a(_INT_PACK(len(d)))", "    a(d)"]
+    if t in ("UString", "OptString"):
+        s = "s" if t == "UString" else "o"
+        return [f"{s} = {v}", f"if {s} is None:", "    a(_NULL)", "else:", f"    b = {s}.encode('utf-8')",
+                "    a(_INT_PACK(len(b)))", "    a(b)"]
+    if t == "Strings":
+        return [f"w.strings({v})"]
+    if _VEC.match(t):
+        return [f"items = {v}", "if items is None:", "    a(_NULL)", "else:", "    a(_INT_PACK(len(items)))",
+                "    for item in items:", "        item.write(w)"]
+    return [f"{v}.write(w)"]
 
 
-def to_bytes(rec: Any) -> bytes:
-    w = Writer()
-    rec.write(w)
-    return w.getvalue()
+def _record(name: str, fields: list[tuple[str, str]], structs: set[str]) -> list[str]:
+    out = ["", "", "@final", "@dataclass(init=False, unsafe_hash=True, slots=True)", f"class {name}:"]
+    out += [f"    {f}: Final[{_py_type(t)}]" for f, t in fields]
+    params = ", ".join(f"{f}: {_py_type(t)}" for f, t in fields)
+    out += ["", f"    def __init__(self, {params}) -> None:"]
+    out += [f"        self.{f} = {f}" for f, _ in fields]
+    body: list[str] = ["buf = r.buf", "pos = r.pos", "end = r.end"]
+    body += [f"v{i}: {_py_type(t)}" for i, (_, t) in enumerate(fields)]
+    writes: list[str] = ["a = w.parts.append"]
+    for run in _runs(fields):
+        if len(run) > 1:
+            fmt = "".join(_FIXED[fields[i][1]][0] for i in run)
+            size = sum(_FIXED[fields[i][1]][1] for i in run)
+            structs.add(fmt)
+            s = _struct_name(fmt)
+            body += [f"if pos + {size} > end:", f"    _short({size}, pos, end)", f"t = {s}.unpack_from(buf, pos)"]
+            body += [f"v{i} = t[{k}]" for k, i in enumerate(run)]
+            body.append(f"pos += {size}")
+            writes.append(f"a({s}.pack(" + ", ".join(f"self.{fields[i][0]}" for i in run) + "))")
+        else:
+            i = run[0]
+            body += _read_field(f"v{i}", fields[i][1])
+            writes += _write_field(f"self.{fields[i][0]}", fields[i][1])
+    body += ["r.pos = pos", f"return {name}(" + ", ".join(f"v{i}" for i in range(len(fields))) + ")"]
+    body = _tidy(body)
+    if not any("a(" in line for line in writes):
+        writes = writes[1:]
+    out += ["", "    @staticmethod", f"    def read(r: Reader) -> {name}:"] + [f"        {line}" for line in body]
+    out += ["", "    def write(self, w: Writer) -> None:"] + [f"        {line}" for line in writes]
+    return out
 
 
-def from_bytes(cls: Any, data: bytes) -> Any:
-    r = Reader(data)
-    return cls.read(r)
+def _tidy(body: list[str]) -> list[str]:
+    """Drop the position's round trips between two other readers, and locals nothing reads."""
+    out: list[str] = []
+    for line in body:
+        if out and line == "r.pos = pos" and out[-1] == "pos = r.pos":
+            out.pop()
+        else:
+            out.append(line)
+    if out[3:] and not any("pos" in line for line in out[3:] if line != "r.pos = pos"):
+        out = [line for line in out if line != "r.pos = pos" and line != "pos = r.pos"]
+    for name in ("buf", "end", "pos"):
+        if not any(re.search(rf"\b{name}\b", line) for line in out if not line.startswith(f"{name} = ")):
+            out = [line for line in out if not line.startswith(f"{name} = ")]
+    return out
+
+
+def render() -> str:
+    """The text of records.py."""
+    structs: set[str] = set()
+    body: list[str] = []
+    for section, name, spec in RECORDS:
+        if section:
+            body += ["", "", f"# ---- {section} ".ljust(110, "-")]
+        body += _record(name, _fields(spec), structs)
+    struct_lines = [""] + [f'{_struct_name(f)} = struct.Struct(">{f}")' for f in sorted(structs)]
+    return _HEADER + "\n".join(struct_lines) + "\n".join(body) + "\n" + _FOOTER

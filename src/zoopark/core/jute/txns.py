@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from .constants import OpCode
 from .io import INT as _INT
-from .io import JuteError, Reader, Writer, encode_buffer, encode_string
+from .io import JuteError, Reader, RecordType, Writer, encode_buffer, encode_string
 from .records import (
+    ACL,
     CheckVersionTxn,
     CloseSessionTxn,
     CreateContainerTxn,
@@ -24,7 +26,7 @@ from .records import (
     TxnHeader,
 )
 
-TXN_RECORDS: dict[int, type] = {
+TXN_RECORDS: dict[int, RecordType] = {
     OpCode.CREATE: CreateTxn,
     OpCode.CREATE2: CreateTxn,
     OpCode.CREATE_TTL: CreateTTLTxn,
@@ -89,12 +91,12 @@ def multi_txn(parts: list[tuple[int, object]]) -> MultiTxn:
     return MultiTxn([Txn(t, encode(rec)) for t, rec in parts])
 
 
-_ACL_BYTES: dict[int, tuple[tuple, bytes]] = {}
+_ACL_BYTES: dict[int, tuple[Sequence[ACL] | None, bytes]] = {}
 _HDR = struct.Struct(">qiqqi")
 _TAIL_CREATE = struct.Struct(">?i")
 
 
-def acl_bytes(acl) -> bytes:
+def acl_bytes(acl: Sequence[ACL] | None) -> bytes:
     """The serialized vector<ACL>; cached by the identity of the (interned, long-lived) tuple."""
     hit = _ACL_BYTES.get(id(acl))
     if hit is not None and hit[0] is acl:
@@ -110,11 +112,10 @@ def acl_bytes(acl) -> bytes:
 def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
     """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
     head = _HDR.pack(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type)
-    t = type(record)
-    if t is CreateTxn:  # the commonest writes skip the generic writer
+    if isinstance(record, CreateTxn):  # the commonest writes skip the generic writer (the classes are final)
         return b"".join((head, encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
                          _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
-    if t is SetDataTxn:
+    if isinstance(record, SetDataTxn):
         return b"".join((head, encode_string(record.path), encode_buffer(record.data), _INT.pack(record.version)))
     w = Writer()
     w.raw(head)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import field
 
+from ..jute.records import TxnHeader
 from ..values import value
 
 # ---- inputs ----------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class Touch:
 class Committed:
     """An ensemble's follower: the leader committed this txn (delivered in zxid order)."""
 
-    hdr: object  # TxnHeader
+    hdr: TxnHeader
     txn: object
 
 
@@ -159,4 +160,4 @@ class Log:
 
 
 Input = Connected | Frame | Disconnected | Tick | LogSynced | LogFailed
-Action = Send | Close | AppendLog | Log
+Action = Send | Close | AppendLog | Log | Forward | Revalidate | Propose

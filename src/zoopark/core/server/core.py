@@ -74,6 +74,7 @@ class Conn:
     id: int
     remote_ip: str
     auth: list[Id]
+    stats: ConnStats
     session: int | None = None
     handshake_done: bool = False
     closing: bool = False
@@ -82,7 +83,6 @@ class Conn:
     nonce: bytes = b""  # for this connection's DIGEST-MD5 challenge
     sasl: SaslMechanism | None = None  # the connection's SASL exchange, once begun (one per connection)
     early: list[bytes] | None = None  # frames sent before the new session was logged (Java clients do)
-    stats: ConnStats | None = None
     x509_subject: str | None = None  # a verified TLS client certificate's subject
 
 
@@ -433,6 +433,8 @@ class ServerCore:
         except JuteError:
             record = _MALFORMED
         hdr = self._header(r.session, r.cxid, r.op)
+        txn_type: int
+        txn: object
         if record is _MALFORMED:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:
@@ -629,6 +631,8 @@ class ServerCore:
 
     def _submit_write(self, sid: int, conn: Conn, p: Pending, out: list[Action]) -> None:
         hdr = self._header(sid, p.xid, p.op)
+        txn_type: int
+        txn: object
         if p.record is _MALFORMED:
             txn_type, txn = OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
         else:

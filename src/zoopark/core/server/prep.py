@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode
 from ..jute.records import (
@@ -240,7 +241,7 @@ class Prep:
         if op == OpCode.CLOSE_SESSION:
             return op, self.close_session(req.session, zxid)
         if op == OpCode.DELETE_CONTAINER:
-            return op, self.delete_container(rec, zxid)
+            return op, self.delete_container(cast(str, rec), zxid)
         if op == OpCode.RECONFIG:
             return op, self._reconfig(rec, req, zxid)
         raise PrepError(Err.UNIMPLEMENTED)

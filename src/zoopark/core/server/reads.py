@@ -5,6 +5,9 @@ Each handler returns (err, body). They run only once the session's earlier write
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..jute.constants import AddWatchMode, Err, OpCode, WatcherType
 from ..jute.io import INT, Writer, encode_buffer
 from ..jute.records import (
@@ -176,7 +179,7 @@ def multi_read(ctx: ReadContext, ops) -> tuple[int, bytes]:
     return OK, w.getvalue()
 
 
-READS = {
+READS: dict[int, Callable[[ReadContext, Any], tuple[int, bytes]]] = {
     OpCode.GET_DATA: get_data,
     OpCode.EXISTS: exists,
     OpCode.GET_CHILDREN: get_children,

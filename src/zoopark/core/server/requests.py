@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 from ..jute.constants import OpCode
-from ..jute.io import JuteError, Reader, Writer
+from ..jute.io import JuteError, Reader, RecordType, Writer
 from ..jute.records import (
     AddWatchRequest,
     AuthPacket,
@@ -38,7 +38,7 @@ from ..jute.records import (
     SyncRequest,
 )
 
-REQUEST_RECORDS: dict[int, type | None] = {
+REQUEST_RECORDS: dict[int, RecordType | None] = {
     OpCode.CREATE: CreateRequest,
     OpCode.CREATE2: CreateRequest,
     OpCode.CREATE_CONTAINER: CreateRequest,
@@ -70,7 +70,7 @@ REQUEST_RECORDS: dict[int, type | None] = {
     OpCode.MULTI_READ: None,
 }
 
-_MULTI_OP_RECORDS: dict[int, type] = {
+_MULTI_OP_RECORDS: dict[int, RecordType] = {
     OpCode.CREATE: CreateRequest,
     OpCode.CREATE2: CreateRequest,
     OpCode.CREATE_CONTAINER: CreateRequest,

@@ -8,7 +8,7 @@ import bisect
 from ..jute.constants import OpCode
 
 # FinalRequestProcessor's lastOp names, shown as `lop` by cons.
-OP_NAMES = {
+OP_NAMES: dict[int, str] = {
     OpCode.PING: "PING", OpCode.CREATE_SESSION: "SESS", OpCode.MULTI: "MULT", OpCode.MULTI_READ: "MLTR",
     OpCode.CREATE: "CREA", OpCode.CREATE2: "CREA", OpCode.CREATE_TTL: "CREA", OpCode.CREATE_CONTAINER: "CREA",
     OpCode.DELETE: "DELE", OpCode.DELETE_CONTAINER: "DELE", OpCode.SET_DATA: "SETD", OpCode.RECONFIG: "RECO",

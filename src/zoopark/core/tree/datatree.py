@@ -7,6 +7,7 @@ what the client is told plus the watch events it fired. Nothing here knows about
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, Err, EventType, OpCode
@@ -258,10 +259,11 @@ class DataTree:
     def _apply_multi(self, hdr: TxnHeader, txn: MultiTxn, rc: TxnResult) -> None:
         from ..jute.txns import decode_txn  # local: txns imports records only
 
-        failed = any(sub.type == OpCode.ERROR for sub in txn.txns)
+        subs = txn.txns or ()
+        failed = any(sub.type == OpCode.ERROR for sub in subs)
         post_failed = False
         rc.multi = []
-        for sub in txn.txns:
+        for sub in subs:
             sub_type, record = sub.type, decode_txn(sub.type, sub.data or b"")
             if sub_type == OpCode.ERROR:
                 post_failed = True
@@ -406,7 +408,7 @@ class DataTree:
         self._digest_in(path, node)
         return node.stat_bytes()
 
-    def kill_session(self, session: int, zxid: int, paths: list[str] | None, events: list[WatchEvent]) -> None:
+    def kill_session(self, session: int, zxid: int, paths: Sequence[str] | None, events: list[WatchEvent]) -> None:
         """Delete a closed or expired session's ephemerals (those the txn names, else the tree's own)."""
         mine = self.ephemerals.pop(session, set())
         for path in paths if paths is not None else sorted(mine):

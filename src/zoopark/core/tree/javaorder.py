@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from ..jute.records import Id
+
 INITIAL_CAPACITY = 8
 
 
@@ -58,10 +60,10 @@ def id_hash(scheme: str, ident: str) -> int:
     return result & 0xFFFFFFFF
 
 
-def auth_ordered(ids: list) -> list:
+def auth_ordered(ids: Iterable[Id]) -> list[Id]:
     """A connection's auth ids in ZooKeeper's order: a ConcurrentHashMap-backed set of 16 buckets (it never
     holds the 13 ids that would grow it), iterated by bucket, then insertion."""
-    def key(i) -> int:
+    def key(i: Id) -> int:
         h = id_hash(i.scheme, i.id)
         return ((h ^ (h >> 16)) & 0x7FFFFFFF) & 15
     return sorted(ids, key=key)
