@@ -132,7 +132,7 @@ def _packet_at(buf: bytes | bytearray | memoryview, pos: int) -> tuple[QuorumPac
     return QuorumPacket(typ, zxid, data, auth), p
 
 
-def _string_pair(buf, pos: int) -> tuple[Id, int] | None:
+def _string_pair(buf: bytes | bytearray | memoryview, pos: int) -> tuple[Id, int] | None:
     out = []
     for _ in range(2):
         if len(buf) - pos < 4:
@@ -161,7 +161,7 @@ class SnapScanner:
         self.left = 0
         self.body_end = 0
 
-    def _int(self, buf, p: int) -> int | None:
+    def _int(self, buf: bytes | bytearray | memoryview, p: int) -> int | None:
         return struct.unpack_from(">i", buf, p)[0] if len(buf) - p >= 4 else None
 
     def feed(self, buf: bytes | bytearray) -> int | None:

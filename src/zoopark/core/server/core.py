@@ -11,21 +11,25 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from ..jute.constants import XID_AUTH, XID_PING, Err, EventType, KeeperState, OpCode
 from ..jute.io import JuteError, Reader
 from ..jute.records import (
+    AuthPacket,
     ConnectRequest,
     ConnectResponse,
     CreateSessionTxn,
+    DeleteTxn,
     ErrorTxn,
+    GetSASLRequest,
     Id,
     SetSASLResponse,
     TxnHeader,
     WatcherEvent,
 )
 from ..jute.txns import decode_txn, encode_txn
-from ..session import LOCAL_OWNER, SessionTable, generate_password, initial_session_id
+from ..session import LOCAL_OWNER, Session, SessionTable, generate_password, initial_session_id
 from ..tree import acl as aclmod
 from ..tree.datatree import CONFIG, DataTree, TxnResult, WatchEvent
 from . import reads, reaper
@@ -92,7 +96,7 @@ class Pending:
 
     xid: int
     op: int
-    record: object
+    record: Any  # a request record (Any, not object: mypyc 2.4 cannot name object in a dataclass field)
     conn: int
     write: bool
     arrived_ms: int = 0
@@ -107,7 +111,7 @@ class Pending:
 class Proposal:
     zxid: int
     hdr: TxnHeader
-    txn: object
+    txn: Any  # a txn record
     pending: Pending | None = None  # the client request it answers
     connect: tuple[int, int] | None = None  # (conn, negotiated timeout) for a createSession
 
@@ -591,7 +595,7 @@ class ServerCore:
             s.conn = None
             self.tree.remove_session_watches(sid)
 
-    def _resume_session(self, conn: Conn, s, timeout: int, out: list[Action]) -> None:
+    def _resume_session(self, conn: Conn, s: Session, timeout: int, out: list[Action]) -> None:
         self._detach(s.id, conn, out)
         if not self.follower:
             s.owner = LOCAL_OWNER  # LeaderZooKeeperServer.revalidateSession: the leader serves it now
@@ -672,7 +676,7 @@ class ServerCore:
         assert prop.pending is None or _answers(prop.pending, hdr, prop.txn), (prop.pending, hdr)
         self._answer_commit(hdr, rc, prop.pending, closed, out)
 
-    def _apply(self, hdr: TxnHeader, txn: object, out: list[Action]) -> tuple[object, TxnResult]:
+    def _apply(self, hdr: TxnHeader, txn: object, out: list[Action]) -> tuple[Session | None, TxnResult]:
         """Apply a committed txn to the tree (a closeSession's session leaves the table first) and deliver
         the watch events; returns the closed session, if any, and the result."""
         closed = self.sessions.remove(hdr.client_id) if hdr.type == OpCode.CLOSE_SESSION else None
@@ -681,7 +685,8 @@ class ServerCore:
         self._deliver(rc.events, out)
         return closed, rc
 
-    def _answer_commit(self, hdr: TxnHeader, rc: TxnResult, p: Pending | None, closed, out: list[Action]) -> None:
+    def _answer_commit(self, hdr: TxnHeader, rc: TxnResult, p: Pending | None, closed: Session | None,
+                       out: list[Action]) -> None:
         """Reply to the request a commit answers; or, for a session the server closed (expired), close its
         connection and drop what it was owed."""
         if p is not None:
@@ -793,7 +798,7 @@ class ServerCore:
         err, body = reads.READS[op](reads.ReadContext(tree, sid, conn.auth), record)
         out.append(Send(conn.id, reply(xid, tree.last_zxid, err, b"" if err else body)))
 
-    def _local(self, sid: int, conn: Conn, xid: int, op: int, record, out: list[Action]) -> None:
+    def _local(self, sid: int, conn: Conn, xid: int, op: int, record: Any, out: list[Action]) -> None:
         if op == OpCode.AUTH:
             ids = self._authenticate(conn, record)
             if ids is None:
@@ -823,7 +828,7 @@ class ServerCore:
             self._deliver(events, out)
             out.append(Send(conn.id, reply(xid, self.tree.last_zxid, 0)))
 
-    def _sasl(self, sid: int, conn: Conn, xid: int, record, out: list[Action]) -> None:
+    def _sasl(self, sid: int, conn: Conn, xid: int, record: GetSASLRequest, out: list[Action]) -> None:
         """One round of the connection's SASL exchange (ZooKeeperServer.processSasl)."""
         try:
             if conn.sasl is None:
@@ -891,7 +896,7 @@ class ServerCore:
         ids = [Id("super", subject)] if subject == self.settings.x509_super_user else []
         return [*ids, Id("x509", subject)]
 
-    def _authenticate(self, conn: Conn, packet) -> list[Id] | None:
+    def _authenticate(self, conn: Conn, packet: AuthPacket) -> list[Id] | None:
         if packet.scheme == "digest":
             digest = aclmod.digest_of((packet.auth or b"").decode("utf-8", "replace"))
             ids = [Id("digest", digest)]
@@ -945,6 +950,7 @@ class ServerCore:
     def _reap_containers(self, out: list[Action]) -> None:
         for path in reaper.candidates(self.tree, self.now_ms, self.settings.container_max_per_minute):
             hdr = self._header(0, 0, OpCode.DELETE_CONTAINER)
+            txn: DeleteTxn | ErrorTxn
             try:
                 txn = self.prep.delete_container(path, hdr.zxid)
             except PrepError as e:

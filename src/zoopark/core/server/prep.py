@@ -8,8 +8,9 @@ multi rolls back the overlay entries the multi made.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode
 from ..jute.records import (
@@ -26,6 +27,8 @@ from ..jute.records import (
     DeleteTxn,
     ErrorTxn,
     Id,
+    MultiTxn,
+    ReconfigRequest,
     SetACLRequest,
     SetACLTxn,
     SetDataRequest,
@@ -82,7 +85,7 @@ class View:
 class Request:
     session: int
     op: int
-    record: object
+    record: Any  # a request record (Any, not object: mypyc 2.4 cannot name object in a dataclass field)
     auth: list[Id]
     owner: int | None = None  # the member the request came through (None: no owner check)
 
@@ -105,7 +108,7 @@ class Prep:
         self.changes: dict[str, tuple[int, View | None]] = {}
         self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
         self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
-        self._fixed: dict[int, tuple[tuple, tuple[ACL, ...]]] = {}
+        self._fixed: dict[int, tuple[Sequence[ACL], tuple[ACL, ...]]] = {}
         self.reconfig_enabled = False  # reconfigEnabled
         self.ensemble: reconfig.Ensemble | None = None  # a leader's: what a reconfig is checked against
         self._reconfig_at: int | None = None  # the zxid of a reconfig prepped and not yet committed
@@ -200,7 +203,7 @@ class Prep:
             raise PrepError(Err.BADVERSION)
         return current + 1
 
-    def _fixup(self, acl, auth: list[Id], path: str) -> tuple[ACL, ...]:
+    def _fixup(self, acl: Sequence[ACL] | None, auth: list[Id], path: str) -> tuple[ACL, ...]:
         # The codec hands out one tuple per distinct ACL; an ACL without `auth` entries fixes up the same way
         # whoever asks, so its result is remembered by the tuple's identity.
         hit = self._fixed.get(id(acl))
@@ -246,7 +249,7 @@ class Prep:
             return op, self._reconfig(rec, req, zxid)
         raise PrepError(Err.UNIMPLEMENTED)
 
-    def _reconfig(self, rec, req: Request, zxid: int) -> SetDataTxn:
+    def _reconfig(self, rec: object, req: Request, zxid: int) -> SetDataTxn:
         """PrepRequestProcessor's reconfig case (core/server/reconfig.py), /zookeeper/config's ACL last."""
         if not self.reconfig_enabled:
             raise PrepError(Err.RECONFIGDISABLED)
@@ -255,6 +258,7 @@ class Prep:
             raise PrepError(Err.UNIMPLEMENTED)
         if self._reconfig_at is not None:  # prepped in this step, not yet proposed (ZooKeeper proposes at once)
             raise PrepError(Err.RECONFIGINPROGRESS)
+        assert isinstance(rec, ReconfigRequest)  # what REQUEST_RECORDS decodes a reconfig to
         try:
             new = reconfig.new_config(rec, zxid, self.ensemble)
         except reconfig.ReconfigError as e:
@@ -267,7 +271,7 @@ class Prep:
         self._reconfig_at = zxid
         return reconfig.txn(new)
 
-    def _create(self, op: int, rec, req: Request, zxid: int):
+    def _create(self, op: int, rec: object, req: Request, zxid: int) -> object:
         assert isinstance(rec, CreateRequest | CreateTTLRequest)
         mode = _MODES.get(rec.flags)
         if mode is None:
@@ -312,7 +316,7 @@ class Prep:
         self._put(path, zxid, View(0, 0, 0, owner, 0, acl, data_length(rec.data)))
         return txn
 
-    def _delete(self, rec, req: Request, zxid: int):
+    def _delete(self, rec: object, req: Request, zxid: int) -> DeleteTxn:
         assert isinstance(rec, DeleteRequest)
         self._check_session(req)
         path = rec.path
@@ -327,7 +331,7 @@ class Prep:
         self._put(path, zxid, None)
         return DeleteTxn(path)
 
-    def delete_container(self, path: str, zxid: int):
+    def delete_container(self, path: str, zxid: int) -> DeleteTxn:
         """The container / TTL reaper's delete (ZooKeeper's deleteContainer op)."""
         parent_path = self._parent_of(path)
         node = self._existing(path)
@@ -341,7 +345,7 @@ class Prep:
         self._put(path, zxid, None)
         return DeleteTxn(path)
 
-    def _set_data(self, rec, req: Request, zxid: int):
+    def _set_data(self, rec: object, req: Request, zxid: int) -> SetDataTxn:
         assert isinstance(rec, SetDataRequest)
         self._check_session(req)
         self._validate(rec.path)
@@ -356,7 +360,7 @@ class Prep:
         self._put(rec.path, zxid, changed)
         return SetDataTxn(rec.path, rec.data, version)
 
-    def _set_acl(self, rec, req: Request, zxid: int):
+    def _set_acl(self, rec: object, req: Request, zxid: int) -> SetACLTxn:
         assert isinstance(rec, SetACLRequest)
         self._check_session(req)
         self._validate(rec.path)
@@ -369,7 +373,7 @@ class Prep:
         self._put(rec.path, zxid, changed)
         return SetACLTxn(rec.path, acl, version)
 
-    def _check(self, rec, req: Request):
+    def _check(self, rec: object, req: Request) -> CheckVersionTxn:
         assert isinstance(rec, CheckVersionRequest)
         self._check_session(req)
         self._validate(rec.path)
@@ -395,7 +399,7 @@ class Prep:
             s.closing = True
         return CloseSessionTxn(sorted(paths))
 
-    def _multi(self, req: Request, zxid: int):
+    def _multi(self, req: Request, zxid: int) -> MultiTxn:
         ops: list[tuple[int, object]] = req.record  # type: ignore[assignment]
         parts: list[tuple[int, object]] = []
         failed: Err | None = None

@@ -11,18 +11,31 @@ from typing import Any
 from ..jute.constants import AddWatchMode, Err, OpCode, WatcherType
 from ..jute.io import INT, Writer, encode_buffer
 from ..jute.records import (
+    AddWatchRequest,
+    CheckWatchesRequest,
     ClientInfo,
+    ExistsRequest,
+    GetACLRequest,
     GetACLResponse,
+    GetAllChildrenNumberRequest,
     GetAllChildrenNumberResponse,
+    GetChildren2Request,
+    GetChildrenRequest,
     GetChildrenResponse,
+    GetDataRequest,
+    GetEphemeralsRequest,
     GetEphemeralsResponse,
     Id,
+    RemoveWatchesRequest,
+    SyncRequest,
     SyncResponse,
     WhoAmIResponse,
 )
 from ..tree import acl as aclmod
 from ..tree import javaorder
 from ..tree.datatree import DataTree
+from ..tree.node import Node
+from ..tree.watches import WatchTable
 from .requests import encode
 
 OK = 0
@@ -37,7 +50,7 @@ class ReadContext:
         self.auth = auth
 
 
-def _readable(ctx: ReadContext, path: str, perm: int = aclmod.READ):
+def _readable(ctx: ReadContext, path: str, perm: int = aclmod.READ) -> tuple[int, Node | None]:
     """(error, node): NONODE, NOAUTH, or OK and the node."""
     node = ctx.tree.nodes.get(path)
     if node is None:
@@ -47,16 +60,17 @@ def _readable(ctx: ReadContext, path: str, perm: int = aclmod.READ):
     return OK, node
 
 
-def get_data(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_data(ctx: ReadContext, rec: GetDataRequest) -> tuple[int, bytes]:
     err, node = _readable(ctx, rec.path)
     if err:
         return err, b""
+    assert node is not None  # OK comes with the node
     if rec.watch:
         ctx.tree.data_watches.add(rec.path, ctx.session)
     return OK, encode_buffer(node.data) + node.stat_bytes()
 
 
-def exists(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def exists(ctx: ReadContext, rec: ExistsRequest) -> tuple[int, bytes]:
     if "\0" in rec.path:
         return Err.BADARGUMENTS, b""
     if rec.watch:
@@ -67,42 +81,44 @@ def exists(ctx: ReadContext, rec) -> tuple[int, bytes]:
     return OK, node.stat_bytes()
 
 
-def _children(ctx: ReadContext, rec, with_stat: bool) -> tuple[int, bytes]:
+def _children(ctx: ReadContext, rec: GetChildrenRequest | GetChildren2Request, with_stat: bool) -> tuple[int, bytes]:
     err, node = _readable(ctx, rec.path)
     if err:
         return err, b""
+    assert node is not None  # OK comes with the node
     if rec.watch:
         ctx.tree.child_watches.add(rec.path, ctx.session)
     body = encode(GetChildrenResponse(ctx.tree.children(rec.path)))
     return OK, body + node.stat_bytes() if with_stat else body
 
 
-def get_children(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_children(ctx: ReadContext, rec: GetChildrenRequest) -> tuple[int, bytes]:
     return _children(ctx, rec, False)
 
 
-def get_children2(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_children2(ctx: ReadContext, rec: GetChildren2Request) -> tuple[int, bytes]:
     return _children(ctx, rec, True)
 
 
-def get_acl(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_acl(ctx: ReadContext, rec: GetACLRequest) -> tuple[int, bytes]:
     err, node = _readable(ctx, rec.path, aclmod.READ | aclmod.ADMIN)
     if err:
         return err, b""
+    assert node is not None  # OK comes with the node
     acl = list(node.acl)
     if not aclmod.check(node.acl, aclmod.ADMIN, ctx.auth):
         acl = aclmod.redact_digests(acl)
     return OK, encode(GetACLResponse(acl, node.stat()))
 
 
-def get_all_children_number(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_all_children_number(ctx: ReadContext, rec: GetAllChildrenNumberRequest) -> tuple[int, bytes]:
     err, _ = _readable(ctx, rec.path)
     if err:
         return err, b""
     return OK, encode(GetAllChildrenNumberResponse(ctx.tree.all_children_number(rec.path)))
 
 
-def get_ephemerals(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def get_ephemerals(ctx: ReadContext, rec: GetEphemeralsRequest) -> tuple[int, bytes]:
     mine = ctx.tree.ephemerals_of(ctx.session)
     prefix = rec.prefix_path
     if prefix is None or not prefix.strip() or prefix.strip() == "/":
@@ -112,11 +128,11 @@ def get_ephemerals(ctx: ReadContext, rec) -> tuple[int, bytes]:
     return OK, encode(GetEphemeralsResponse(out))
 
 
-def sync(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def sync(ctx: ReadContext, rec: SyncRequest) -> tuple[int, bytes]:
     return OK, encode(SyncResponse(rec.path))
 
 
-def who_am_i(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def who_am_i(ctx: ReadContext, rec: object) -> tuple[int, bytes]:
     infos = []
     for a in javaorder.auth_ordered(ctx.auth):
         user = a.id.split(":", 1)[0] if a.scheme == "digest" else (a.id if a.scheme in ("ip", "sasl") else "")
@@ -124,14 +140,14 @@ def who_am_i(ctx: ReadContext, rec) -> tuple[int, bytes]:
     return OK, encode(WhoAmIResponse(infos))
 
 
-def add_watch(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def add_watch(ctx: ReadContext, rec: AddWatchRequest) -> tuple[int, bytes]:
     if rec.mode not in (AddWatchMode.PERSISTENT, AddWatchMode.PERSISTENT_RECURSIVE):
         return Err.MARSHALLINGERROR, b""
     ctx.tree.add_watch(rec.path, ctx.session, rec.mode == AddWatchMode.PERSISTENT_RECURSIVE)
     return OK, INT.pack(0)
 
 
-def _watch_tables(ctx: ReadContext, type_: int):
+def _watch_tables(ctx: ReadContext, type_: int) -> tuple[WatchTable, ...]:
     if type_ == WatcherType.CHILDREN:
         return (ctx.tree.child_watches,)
     if type_ == WatcherType.DATA:
@@ -141,7 +157,7 @@ def _watch_tables(ctx: ReadContext, type_: int):
     return ()
 
 
-def check_watches(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def check_watches(ctx: ReadContext, rec: CheckWatchesRequest) -> tuple[int, bytes]:
     if rec.type not in WatcherType._value2member_map_:
         return Err.MARSHALLINGERROR, b""
     tables = _watch_tables(ctx, rec.type)
@@ -149,7 +165,7 @@ def check_watches(ctx: ReadContext, rec) -> tuple[int, bytes]:
     return (OK, b"") if found else (Err.NOWATCHER, b"")
 
 
-def remove_watches(ctx: ReadContext, rec) -> tuple[int, bytes]:
+def remove_watches(ctx: ReadContext, rec: RemoveWatchesRequest) -> tuple[int, bytes]:
     if rec.type not in WatcherType._value2member_map_:
         return Err.MARSHALLINGERROR, b""
     removed = False
@@ -158,7 +174,7 @@ def remove_watches(ctx: ReadContext, rec) -> tuple[int, bytes]:
     return (OK, b"") if removed else (Err.NOWATCHER, b"")
 
 
-def multi_read(ctx: ReadContext, ops) -> tuple[int, bytes]:
+def multi_read(ctx: ReadContext, ops: list[tuple[int, Any]]) -> tuple[int, bytes]:
     w = Writer()
     from ..jute.records import MultiHeader
 

@@ -5,10 +5,15 @@ Bodies are built from the Stat bytes the tree hands back, without decoding them 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jute.constants import OpCode
-from ..jute.io import encode_buffer, encode_string
+from ..jute.io import Writer, encode_buffer, encode_string
 from ..tree.datatree import TxnResult
 from .requests import multi_response, reply
+
+if TYPE_CHECKING:  # core imports this module
+    from .core import Pending
 
 _CREATE2_LIKE = (OpCode.CREATE2, OpCode.CREATE_TTL, OpCode.CREATE_CONTAINER)
 
@@ -21,7 +26,7 @@ class _Raw:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def write(self, w) -> None:
+    def write(self, w: Writer) -> None:
         w.raw(self.data)
 
 
@@ -38,7 +43,7 @@ def _sub_result(rc: TxnResult) -> tuple[int, int, object | None]:
     return t, 0, None  # delete, check
 
 
-def write_reply(p, rc: TxnResult, last_zxid: int, config: bytes | None = None) -> bytes:
+def write_reply(p: Pending, rc: TxnResult, last_zxid: int, config: bytes | None = None) -> bytes:
     """The framed reply to write request `p` whose txn produced `rc`; a reconfig's is a GetDataResponse of
     the configuration now in /zookeeper/config (`config`) and its Stat."""
     if rc.type == OpCode.MULTI and rc.multi is not None:

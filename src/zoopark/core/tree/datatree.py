@@ -127,7 +127,7 @@ class DataTree:
     def ephemerals_of(self, session: int) -> set[str]:
         return self.ephemerals.get(session, set())
 
-    def intern_acl(self, acl: tuple[ACL, ...] | list[ACL]) -> tuple[ACL, ...]:
+    def intern_acl(self, acl: Sequence[ACL]) -> tuple[ACL, ...]:
         """The one shared tuple for this ACL (ZooKeeper's ACL cache). Interned tuples live as long as the tree,
         so recognising one by identity is safe and skips hashing the records."""
         if self._acl_ids.get(id(acl)) is acl:
@@ -137,7 +137,7 @@ class DataTree:
         self._acl_ids[id(got)] = got
         return got
 
-    def _new_node(self, data: bytes | None, acl, zxid: int, time_ms: int, owner: int) -> Node:
+    def _new_node(self, data: bytes | None, acl: Sequence[ACL], zxid: int, time_ms: int, owner: int) -> Node:
         return Node(data, self.intern_acl(acl), zxid, time_ms, owner)
 
     # ---- watches -----------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class DataTree:
         elif t == OpCode.SET_ACL:
             assert isinstance(txn, SetACLTxn)
             rc.path = txn.path
-            rc.stat = self.set_acl(txn.path, txn.acl, txn.version)
+            rc.stat = self.set_acl(txn.path, txn.acl or (), txn.version)  # null: none, as a create's
         elif t == OpCode.CLOSE_SESSION:
             paths = txn.paths2_delete if isinstance(txn, CloseSessionTxn) and txn.paths2_delete else None
             self.kill_session(hdr.client_id, hdr.zxid, paths, rc.events)
@@ -243,7 +243,7 @@ class DataTree:
             self._apply_multi(hdr, txn, rc)
         # createSession and anything else: nothing in the tree.
 
-    def _apply_create(self, hdr: TxnHeader, txn, rc: TxnResult) -> None:
+    def _apply_create(self, hdr: TxnHeader, txn: object, rc: TxnResult) -> None:
         if isinstance(txn, CreateContainerTxn):
             owner = CONTAINER_EPHEMERAL_OWNER
         elif isinstance(txn, CreateTTLTxn):
@@ -279,7 +279,7 @@ class DataTree:
             if sub_rc.err and not rc.err:
                 rc.err = sub_rc.err
 
-    def create_node(self, path: str, data: bytes | None, acl, owner: int, parent_cversion: int, zxid: int,
+    def create_node(self, path: str, data: bytes | None, acl: Sequence[ACL], owner: int, parent_cversion: int, zxid: int,
                     time_ms: int, events: list[WatchEvent]) -> bytes:
         parent_path, name = split(path)
         parent = self.nodes.get(parent_path)
@@ -397,7 +397,7 @@ class DataTree:
         node.changed()
         self._digest_in(path, node)
 
-    def set_acl(self, path: str, acl, version: int) -> bytes:
+    def set_acl(self, path: str, acl: Sequence[ACL], version: int) -> bytes:
         node = self.nodes.get(path)
         if node is None:
             raise TreeError(Err.NONODE)

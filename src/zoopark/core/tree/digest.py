@@ -10,13 +10,15 @@ from __future__ import annotations
 import struct
 import zlib
 
+from .node import Node
+
 DIGEST_VERSION = 2
 _STAT = struct.Struct(">qqqqqiiiq")
 _EXCLUDED = "/zookeeper/"
 _MASK64 = (1 << 64) - 1
 
 
-def node_digest(path: str, data: bytes, czxid: int, mzxid: int, pzxid: int, ctime: int, mtime: int,
+def node_digest(path: str, data: bytes | None, czxid: int, mzxid: int, pzxid: int, ctime: int, mtime: int,
                 version: int, cversion: int, aversion: int, owner: int) -> int:
     if path.startswith(_EXCLUDED):
         return 0
@@ -28,7 +30,7 @@ def node_digest(path: str, data: bytes, czxid: int, mzxid: int, pzxid: int, ctim
     return zlib.crc32(_STAT.pack(czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner), crc)
 
 
-def of(path: str, node) -> int:
+def of(path: str, node: Node) -> int:
     return node_digest(path, node.data, node.czxid, node.mzxid, node.pzxid, node.ctime, node.mtime,
                        node.version, node.cversion, node.aversion, node.owner)
 

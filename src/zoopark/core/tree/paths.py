@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class InvalidPath(ValueError):
     pass
@@ -81,7 +83,7 @@ def join(parent: str, child: str) -> str:
     return "/" + child if parent == "/" else parent + "/" + child
 
 
-def ancestors_and_self(path: str):
+def ancestors_and_self(path: str) -> Iterator[str]:
     """The path, then each parent up to and including '/' (ZooKeeper's PathParentIterator order)."""
     yield path
     while path != "/":

@@ -225,7 +225,6 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     unpack_int = _INT.unpack_from
     unpack_tail = _NODE_TAIL.unpack_from
     tail_size = _NODE_TAIL.size
-    new = Node.__new__
     count = 0
     while True:
         (plen,) = unpack_int(buf, pos)
@@ -249,17 +248,14 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
             pos += dlen
         (acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid) = unpack_tail(buf, pos)
         pos += tail_size
-        node = new(Node)
-        node.data = data
         try:
-            node.acl = acls[acl]
+            node_acl = acls[acl]
         except KeyError:
             raise SnapshotError(pos - tail_size, f"node {path!r} names ACL {acl}, not in the ACL cache") from None
-        node.czxid, node.mzxid, node.ctime, node.mtime = czxid, mzxid, ctime, mtime
+        # Through __init__ (a compiled class's __new__ runs it too), then what a new node does not share
+        node = Node(data, node_acl, czxid, ctime, owner)
+        node.mzxid, node.mtime, node.pzxid = mzxid, mtime, pzxid
         node.version, node.cversion, node.aversion = version, cversion, aversion
-        node.owner, node.pzxid = owner, pzxid
-        node.children = None
-        node._stat = None
         if not path:
             nodes["/"] = node
         else:
