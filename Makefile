@@ -8,15 +8,27 @@ PYTEST_ARGS ?=
 CHARTJS := 4.5.1
 VENDORED := src/zoopark/admin/static/chart.umd.min.js
 
-.PHONY: serve test venv zookeeper test-packages lint unit bench clean
+.PHONY: serve test venv compiled zookeeper test-packages lint unit bench clean
 
-$(STAMP): pyproject.toml
+# The package, editable; its compiled core is built by the next rule (ZOOPARK_PURE=1: not twice).
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	ZOOPARK_PURE=1 $(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-venv: $(STAMP) $(VENDORED)
+# The hot-path core compiled with mypyc (setup.py; the modules are listed in src/zoopark/_build.py), in place
+# beside the sources and rebuilt when one changes. If it cannot be built, the pure source runs (a process
+# also runs the pure source while any compiled module is older than its source, so a stale build never runs).
+CORE_SOURCES := $(filter-out %/__init__.py %/schema.py,$(wildcard $(addprefix src/zoopark/core/,jute/*.py tree/*.py session/*.py server/*.py)))
+COMPILED := $(VENV)/.compiled
+$(COMPILED): $(STAMP) setup.py src/zoopark/_build.py $(CORE_SOURCES)
+	$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -e '^copying ' -e BetaConfiguration -e 'warnings.warn' || true
+	touch $(COMPILED)
+
+compiled: $(COMPILED)
+
+venv: $(COMPILED) $(VENDORED)
 
 # The dashboard's chart library, from the npm registry, into the package (not committed).
 $(VENDORED):
@@ -48,7 +60,7 @@ test-packages: $(STAMP)
 	fi
 	@$(BIN)/python -c "import gssapi, kerberos" 2>/dev/null || $(BIN)/pip install -q -e '.[test,kerberos]'
 
-serve: $(STAMP) $(VENDORED)
+serve: $(COMPILED) $(VENDORED)
 	mkdir -p data
 	$(BIN)/zoopark server conf/zoo.cfg
 
@@ -56,11 +68,19 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench examples
 
-test: $(STAMP) $(VENDORED) zookeeper test-packages lint
-	ZOOPARK_REQUIRE_REFERENCES=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+# Everything on the compiled core; then the pure core's own tests and the seeded simulators again on the pure
+# source (ZOOPARK_PURE=1), so both builds keep the same behaviour.
+PURE_TESTS ?= tests/test_build.py tests/test_typing.py tests/test_jutegen.py tests/test_codec_golden.py \
+	tests/test_core_semantics.py tests/test_follower_core.py tests/test_fuzz.py tests/test_quotas_core.py \
+	tests/test_sasl_core.py tests/test_quorum_sasl_core.py tests/test_quorum_wire.py tests/test_snapshot_format.py \
+	tests/test_zab_scripts.py tests/test_zab_sim.py tests/test_member_sim.py tests/test_role_fence.py
+test: $(COMPILED) $(VENDORED) zookeeper test-packages lint
+	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_PURE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PURE_TESTS)
 
-bench: $(STAMP) zookeeper
+bench: $(COMPILED) zookeeper
 	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) data .pytest_cache build $(VENDORED)
+	find src -name '*.so' -delete

@@ -23,9 +23,12 @@ def _server(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"zoopark: invalid configuration {args.config}: {e}", file=sys.stderr)
         return 2
+    from . import _build
     from .persist.recovery import RecoveryError
     from .persist.txnlog import CorruptLog
     from .runtime.server import run_server
+
+    logging.getLogger("zoopark.server").info("core: %s", _build.RUNNING)  # compiled, or pure and why
 
     try:
         run_server(cfg)
