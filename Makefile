@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml setup.py
 # beside the sources and rebuilt when one changes. If it cannot be built, the pure source runs (a process
 # also runs the pure source while any compiled module is older than its source, so a stale build never runs).
 CORE_SOURCES := $(filter-out %/__init__.py %/schema.py,$(wildcard $(addprefix src/zoopark/core/,jute/*.py tree/*.py session/*.py server/*.py)))
-COMPILED := $(VENV)/.compiled
+# setup.py writes the manifest of what it compiled only after a build that succeeded (so a failed or
+# interrupted build is tried again next time).
+COMPILED := src/zoopark/native.sources
 $(COMPILED): $(STAMP) setup.py src/zoopark/_build.py $(CORE_SOURCES)
 	$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -e '^copying ' -e BetaConfiguration -e 'warnings.warn' || true
-	touch $(COMPILED)
 
 compiled: $(COMPILED)
 
@@ -58,7 +59,7 @@ test-packages: $(STAMP)
 	    chromium-driver libcurator-discovery-java default-jdk-headless krb5-kdc krb5-admin-server krb5-user \
 	    libkrb5-dev iptables; \
 	fi
-	@$(BIN)/python -c "import gssapi, kerberos" 2>/dev/null || $(BIN)/pip install -q -e '.[test,kerberos]'
+	@$(BIN)/python -c "import gssapi, kerberos" 2>/dev/null || ZOOPARK_PURE=1 $(BIN)/pip install -q -e '.[test,kerberos]'
 
 serve: $(COMPILED) $(VENDORED)
 	mkdir -p data

@@ -2,7 +2,10 @@
 it (in batches per connection, then the fsync's LogSynced), without sockets, disk or the event loop. What it
 measures is what a compiled core or a leaner path would save, apart from I/O and waiting.
 
-    python -m bench.corepath [--op set|create|get] [--ops N] [--batch B] [--rounds R] [--profile]
+    python -m bench.corepath [--op set|create|get] [--ops N] [--batch B] [--rounds R] [--clock wall|cpu] [--profile]
+
+It runs the compiled core when one is built (`make compiled`), the pure source with ZOOPARK_PURE=1, and says
+which. `--clock cpu` counts this process's CPU time instead of wall time: steadier on a shared machine.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import cProfile
 import gc
 import pstats
 import time
+from collections.abc import Callable
 
+import zoopark
 from zoopark.core.server.actions import AppendLog, Connected, Frame, LogSynced, Send
 from zoopark.core.server.core import ServerCore
 from zoopark.core.server.settings import CoreSettings
@@ -28,7 +33,7 @@ def _session(core: ServerCore, conn: int, now: int) -> None:
             core.step(LogSynced(a.entries[-1][0]), now)
 
 
-def run(op: str, ops: int, batch: int) -> tuple[float, int]:
+def run(op: str, ops: int, batch: int, clock: Callable[[], float] = time.perf_counter) -> tuple[float, int]:
     """Seconds for `ops` requests in batches of `batch` frames (each batch: frames in, one fsync's LogSynced,
     replies out); the number of replies seen."""
     core = ServerCore(CoreSettings())
@@ -47,7 +52,7 @@ def run(op: str, ops: int, batch: int) -> tuple[float, int]:
     replies = 0
     gc.collect()
     step = core.step
-    t0 = time.perf_counter()
+    t0 = clock()
     for start in range(0, ops, batch):
         last = None
         for f in frames[start:start + batch]:
@@ -61,7 +66,7 @@ def run(op: str, ops: int, batch: int) -> tuple[float, int]:
             for a in step(LogSynced(last), now):
                 if type(a) is Send:
                     replies += 1
-    return time.perf_counter() - t0, replies
+    return clock() - t0, replies
 
 
 def main() -> None:
@@ -70,6 +75,7 @@ def main() -> None:
     ap.add_argument("--ops", type=int, default=50_000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
     if a.profile:
@@ -79,8 +85,11 @@ def main() -> None:
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
         return
-    best = min(run(a.op, a.ops, a.batch)[0] for _ in range(a.rounds))
-    print(f"{a.op}: {best / a.ops * 1e6:.2f} us per request (best of {a.rounds} x {a.ops}, batches of {a.batch})")
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
+    best = min(run(a.op, a.ops, a.batch, clock)[0] for _ in range(a.rounds))
+    build = getattr(getattr(zoopark, "_build", None), "RUNNING", "pure")
+    print(f"{a.op}: {best / a.ops * 1e6:.2f} us per request (best of {a.rounds} x {a.ops}, batches of {a.batch}, "
+          f"{a.clock} clock, {build} core)")
 
 
 if __name__ == "__main__":

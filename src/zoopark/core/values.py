@@ -6,6 +6,12 @@ core, its executor and the simulator). A frozen dataclass's generated `__init__`
 request makes a few dozen of them, that was an eighth of the core's CPU. `value` keeps the class exactly as
 `dataclass(frozen=True, slots=True)` makes it (equality, hash, repr, FrozenInstanceError on assignment) and
 replaces only `__init__` with one that stores each field through its slot's descriptor.
+
+The modules mypyc compiles (zoopark/_build.py) do not use it: mypyc cannot make a class with an unknown
+decorator native, and the `__init__` a dataclass generates stays interpreted there. Their values (the jute
+records, the server's inputs and actions) are `@final @dataclass(init=False, unsafe_hash=True, slots=True)`
+classes with `Final` fields and a written-out `__init__`; `dataclass_transform` below lets mypy see a
+`@value` class as the frozen dataclass it is.
 """
 
 from __future__ import annotations

@@ -106,6 +106,22 @@ class Pending:
     moved: bool = False  # answered by closing the connection: the session has moved to another member
     after_zxid: int = 0  # a follower's forwarded write: no txn proposed up to here can be its answer
 
+    # Written out (as Proposal's): compiled, a dataclass-made __init__ would stay interpreted (core/values.py).
+    def __init__(self, xid: int, op: int, record: Any, conn: int, write: bool, arrived_ms: int = 0,
+                 done: bool = False, reply: bytes = b"", close_after: bool = False, moved: bool = False,
+                 after_zxid: int = 0) -> None:
+        self.xid = xid
+        self.op = op
+        self.record = record
+        self.conn = conn
+        self.write = write
+        self.arrived_ms = arrived_ms
+        self.done = done
+        self.reply = reply
+        self.close_after = close_after
+        self.moved = moved
+        self.after_zxid = after_zxid
+
 
 @dataclass(slots=True, eq=False)
 class Proposal:
@@ -114,6 +130,14 @@ class Proposal:
     txn: Any  # a txn record
     pending: Pending | None = None  # the client request it answers
     connect: tuple[int, int] | None = None  # (conn, negotiated timeout) for a createSession
+
+    def __init__(self, zxid: int, hdr: TxnHeader, txn: Any, pending: Pending | None = None,
+                 connect: tuple[int, int] | None = None) -> None:
+        self.zxid = zxid
+        self.hdr = hdr
+        self.txn = txn
+        self.pending = pending
+        self.connect = connect
 
 
 def replay_txn(tree: DataTree, sessions: dict[int, int], hdr: TxnHeader, txn: object | None) -> None:

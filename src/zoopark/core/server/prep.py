@@ -69,6 +69,17 @@ class View:
     acl: tuple[ACL, ...]
     data_len: int = 0  # what a setData's quota check subtracts (ZooKeeper's ChangeRecord.data)
 
+    # Written out: compiled, a dataclass-made __init__ would stay interpreted (core/values.py).
+    def __init__(self, version: int, cversion: int, aversion: int, owner: int, child_count: int,
+                 acl: tuple[ACL, ...], data_len: int = 0) -> None:
+        self.version = version
+        self.cversion = cversion
+        self.aversion = aversion
+        self.owner = owner
+        self.child_count = child_count
+        self.acl = acl
+        self.data_len = data_len
+
     def copy(self) -> View:
         return View(self.version, self.cversion, self.aversion, self.owner, self.child_count, self.acl,
                     self.data_len)
@@ -88,6 +99,13 @@ class Request:
     record: Any  # a request record (Any, not object: mypyc 2.4 cannot name object in a dataclass field)
     auth: list[Id]
     owner: int | None = None  # the member the request came through (None: no owner check)
+
+    def __init__(self, session: int, op: int, record: Any, auth: list[Id], owner: int | None = None) -> None:
+        self.session = session
+        self.op = op
+        self.record = record
+        self.auth = auth
+        self.owner = owner
 
 
 class Prep:

@@ -51,6 +51,14 @@ class WatchEvent:
     path: str
     acl: tuple[ACL, ...] | None = None
 
+    # Written out (here and in the core's other per-request dataclasses): compiled, a dataclass-made
+    # __init__ would stay interpreted (core/values.py).
+    def __init__(self, session: int, type: EventType, path: str, acl: tuple[ACL, ...] | None = None) -> None:
+        self.session = session
+        self.type = type
+        self.path = path
+        self.acl = acl
+
 
 @dataclass(slots=True)
 class TxnResult:
@@ -61,6 +69,16 @@ class TxnResult:
     stat: bytes | None = None  # the serialized Stat after the change, ready for the reply
     multi: list[TxnResult] | None = None
     events: list[WatchEvent] = field(default_factory=list)
+
+    def __init__(self, type: int, zxid: int, err: int = 0, path: str | None = None, stat: bytes | None = None,
+                 multi: list[TxnResult] | None = None, events: list[WatchEvent] | None = None) -> None:
+        self.type = type
+        self.zxid = zxid
+        self.err = err
+        self.path = path
+        self.stat = stat
+        self.multi = multi
+        self.events = [] if events is None else events
 
 
 class TreeError(Exception):
