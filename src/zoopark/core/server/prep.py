@@ -281,8 +281,8 @@ class Prep:
             new = reconfig.new_config(rec, zxid, self.ensemble)
         except reconfig.ReconfigError as e:
             raise PrepError(e.err) from e
-        except reconfig.ReconfigFailed as e:
-            raise PrepFailed(str(e)) from e
+        except reconfig.ReconfigFailed as failed:  # its own name: compiled, `e` is typed by the clause above
+            raise PrepFailed(str(failed)) from failed
         node = self._existing(CONFIG)
         self._check_acl(node, aclmod.WRITE, req.auth)
         self._put(CONFIG, zxid, node.copy())
