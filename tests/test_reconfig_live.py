@@ -128,12 +128,40 @@ def reconfig_answers(cls: type[ServerProcess]) -> list[str]:
         config, stat = admin.get("/zookeeper/config")
         out.append(f"node: {normalise(config.decode())} mzxid==version:"
                    f"{stat.mzxid == int(config.decode().rsplit('=', 1)[1], 16)} version:{stat.version}")
+        out += server_line_answers(admin, members_line(admin, 1))
         return out
     finally:
         close_clients(clients)
         for p in members.values():
             p.stop()
             p.cleanup()
+
+
+def server_line_answers(admin: KazooClient, line1: str) -> list[str]:
+    """Server lines that QuorumServer accepts or refuses, in joining servers and in a new member list: an IPv6
+    literal, a role in capitals, several addresses, a port out of range or not a number, an unclosed bracket;
+    a joining member on another's loopback port (checkAddressDuplicate leaves loopback out); a member list
+    with another key, with observers alone, with a version that is not hex."""
+    p = [free_port() for _ in range(3)]
+    q1 = line1.split(":")[1]
+    answers = []
+    for joining in [f"server.20=[::1]:{p[0]}:{p[1]}:observer;[::1]:{p[2]}",
+                    f"server.21=127.0.0.1:{p[0]}:{p[1]}:OBSERVER;{p[2]}",
+                    f"server.22=127.0.0.1:{p[0]}:{p[1]}|127.0.0.1:{p[2]}:{p[0]}:observer;{p[2]}",
+                    f"server.23=127.0.0.1:70000:{p[1]}:observer;{p[2]}",
+                    f"server.23=127.0.0.1:{p[0]}:{p[1]}:observer;x",
+                    f"server.23=[::1:{p[0]}:{p[1]}:observer;{p[2]}",
+                    f"server.23=127.0.0.1:{p[0]}:{p[1]}:voter;{p[2]}",
+                    f"server.24=127.0.0.1:{q1}:{p[1]}:observer;{p[2]}",
+                    f"server.+25=127.0.0.1:{p[0]}:{p[1]}:observer;{p[2]}"]:
+        answers.append(_outcome(lambda j=joining: admin.reconfig(joining=j, leaving=None, new_members=None)))
+    answers.append(_outcome(lambda: admin.reconfig(joining=None, leaving="20,21,24,25", new_members=None)))
+    for members in [f"server.1={line1},tickTime=2000",
+                    f"server.1={line1.replace('participant', 'observer')}",
+                    f"server.1={line1},version=xyz",
+                    f"server.1={line1},server.y=127.0.0.1:{p[0]}:{p[1]};{p[2]}"]:
+        answers.append(_outcome(lambda m=members: admin.reconfig(joining=None, leaving=None, new_members=m)))
+    return answers
 
 
 def members_line(client: KazooClient, sid: int) -> str:
@@ -146,12 +174,16 @@ def test_reconfig_answers_as_zookeeper() -> None:
     """The same reconfig requests, on three ZooKeeper 3.8 servers and on three zoopark members, get the same
     answers: NOAUTH without super, BADARGUMENTS for bad server lines and for fewer than two voters, the new
     configuration (with the joining observer, then without it), BADVERSION for a future config id,
-    NEWCONFIGNOQUORUM, and /zookeeper/config as the last reconfig left it."""
+    NEWCONFIGNOQUORUM, and /zookeeper/config as the last reconfig left it; then server lines QuorumServer reads
+    (IPv6, roles in any case, a signed id, a loopback port shared) or refuses (BADARGUMENTS for a ConfigException,
+    MARSHALLINGERROR for a RuntimeException), the new members listed in the order ZooKeeper answers them."""
     zk = reconfig_answers(ZooKeeperProcess)
     ours = reconfig_answers(ZooParkProcess)
     assert ours == zk
     assert zk[1] == "NoAuthError" and zk[2] == "BadArgumentsError" and zk[9].startswith("ok:")
     assert zk[10] == "watches: " + str(["CHANGED /zookeeper/config"] * 3)
+    assert [a.split(":", 1)[0] for a in zk[15:]] == ["ok", "ok", "BadArgumentsError", "MarshallingError"] + \
+        ["BadArgumentsError"] * 3 + ["ok"] * 3 + ["BadArgumentsError"] + ["MarshallingError"] * 3
 
 
 def test_grow_and_remove_the_leader_under_load() -> None:

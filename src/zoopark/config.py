@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import jaas, javaprops
+from .core.zab.verifier import BadServer, parse_server
 from .core.zab.verifier import Member as ServerSpec
 from .quorumconfig import java_host, member_order
 
@@ -519,81 +520,12 @@ def parse_properties(text: str) -> list[tuple[str, str]]:
     return [(k.strip(), v.strip()) for k, v in javaprops.load(text)]
 
 
-_WRONG_FORMAT = (" does not have the form server_config or server_config;client_config where server_config is the "
-                 "pipe separated list of host:port:port or host:port:port:type and client_config is port or host:port")
-
-
-def _java_split(s: str, sep: str) -> list[str]:
-    """String.split: trailing empty parts dropped (unless nothing matched)."""
-    parts = s.split(sep)
-    if len(parts) == 1:
-        return parts
-    while parts and not parts[-1]:
-        parts.pop()
-    return parts
-
-
-def _host_and_port(s: str) -> list[str]:
-    """ConfigUtils.getHostAndPort: `host:port...`, or `[IPv6]:port...` with the brackets taken off."""
-    if not s.startswith("["):
-        return _java_split(s, ":")
-    i = s.find("]")
-    if i < 0:
-        raise ConfigError(f"{s} starts with '[' but has no matching ']:'")
-    if i + 2 == len(s):
-        raise ConfigError(f"{s} doesn't have a port after colon")
-    if i + 2 < len(s):
-        return [s[1:i]] + _java_split(s[i + 2:], ":")
-    return [s.replace("[", "").replace("]", "")]
-
-
-def _address_port(key: str, host: str, port: str) -> int:
-    """new InetSocketAddress(host, Integer.parseInt(port)): a number, in range (0 too, for Java; not here)."""
-    if not re.fullmatch(r"[+-]?[0-9]+", port):
-        raise ConfigError(f"{key}: Address unresolved: {host}:{port}")
-    p = int(port)
-    if not 1 <= p <= 65535:
-        raise ConfigError(f"{key}: port out of range:{p}")
-    return p
-
-
 def _server(key: str, value: str) -> ServerSpec:
-    """server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort], as QuorumServer
-    reads it: a host may be an [IPv6] literal (kept without its brackets, as sockets take it; quorumconfig
-    prints it in them); the role in any case; a client part that is a bare port listens on every address."""
-    sid_text = key[len("server."):]
-    if not re.fullmatch(r"[+-]?[0-9]+", sid_text):
-        raise ConfigError(f'{key}: the server id "{sid_text}" is not a number')
-    sid = int(sid_text)
-    parts = _java_split(value, ";")
-    addresses = _java_split(parts[0], "|") if parts else [""]
-    client_address, client_port = None, None
-    if len(parts) == 2:
-        client = _host_and_port(parts[1])
-        if len(client) > 2:
-            raise ConfigError(f"{key}: {value}{_WRONG_FORMAT}")
-        if len(client) == 2:
-            client_address = client[0]
-        client_port = _address_port(key, client_address or "0.0.0.0", client[-1])
-    if len(addresses) > 1:
-        raise ConfigError(f"{key}: Multiple address feature is disabled, but multiple addresses were specified for "
-                          f"sid {sid} (zoopark does not implement multiAddress.enabled)")
-    server = _host_and_port(addresses[0])
-    if len(parts) > 2 or not 3 <= len(server) <= 4:
-        raise ConfigError(f"{key}: {value}{_WRONG_FORMAT}")
-    host = server[0]
-    quorum_port = _address_port(key, host, server[1])
-    election_port = _address_port(key, host, server[2])
-    if quorum_port == election_port:
-        raise ConfigError(f"{key}: Client and election port must be different! Please update the configuration "
-                          f"file on server.{sid}")
-    observer = False
-    if len(server) == 4:
-        role = server[3].strip().lower()
-        if role not in ("participant", "observer"):
-            raise ConfigError(f"{key}: Unrecognised peertype: {server[3]}")
-        observer = role == "observer"
-    return ServerSpec(sid, host, quorum_port, election_port, observer, client_address, client_port)
+    """A zoo.cfg server line, read by the same parser as a reconfig's (QuorumServer's rules and messages)."""
+    try:
+        return parse_server(key, value)
+    except BadServer as e:
+        raise ConfigError(f"{key}: {e}") from None
 
 
 def _read_dynamic_file(path: str) -> tuple[list[tuple[str, str]], int]:

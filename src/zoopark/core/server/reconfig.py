@@ -48,11 +48,14 @@ def new_config(rec: ReconfigRequest, zxid: int, ens: Ensemble) -> qv.QuorumVerif
                                             f"seen version is {last_seen.version}")
     if rec.new_members is not None:
         try:
-            new = qv.parse(rec.new_members).with_version(zxid)
+            new = _members(rec.new_members, ens.standalone_enabled).with_version(zxid)
+        except qv.Unchecked as e:
+            raise ReconfigFailed(str(e)) from None
         except qv.BadServer as e:
             raise ReconfigError(Err.BADARGUMENTS, str(e)) from None
     else:
-        new = qv.from_members(_incremental(rec, last_seen), zxid)
+        members, capacity = _incremental(rec, last_seen)
+        new = qv.from_members(members, zxid, capacity)
     voters = len(new.voters)
     if ens.standalone_enabled and voters < 2:
         raise ReconfigError(Err.BADARGUMENTS, "Reconfig failed - new configuration must include at least 2 "
@@ -66,8 +69,27 @@ def new_config(rec: ReconfigRequest, zxid: int, ens: Ensemble) -> qv.QuorumVerif
     return new
 
 
-def _incremental(rec: ReconfigRequest, last_seen: qv.QuorumVerifier) -> list[qv.Member]:
+def _members(text: str, standalone_enabled: bool) -> qv.QuorumVerifier:
+    """A non-incremental reconfig's member list as QuorumPeerConfig.parseDynamicConfig reads it: only server
+    lines and a version; its refusals of no participant, or observers without a quorum, are
+    IllegalArgumentExceptions (Unchecked)."""
+    new = qv.parse(text, strict=True)
+    if not new.voters:
+        if not standalone_enabled:
+            raise qv.Unchecked("standaloneEnabled = false then number of participants should be >0")
+        if new.observers:
+            raise qv.Unchecked("Observers w/o participants is an invalid configuration")
+    elif len(new.voters) == 1 and standalone_enabled and new.observers:
+        raise qv.Unchecked("Observers w/o quorum is an invalid configuration")
+    return new
+
+
+def _incremental(rec: ReconfigRequest, last_seen: qv.QuorumVerifier) -> tuple[list[qv.Member], int]:
+    """The new members in the order they were put in the HashMap ZooKeeper copies the last seen members into,
+    and that map's table size (the copy's, doubled as joiners fill it): the order the new configuration
+    prints its members in."""
     members = {m.id: m for m in last_seen.members}
+    capacity = qv.copy_capacity(len(members))
     for leaving in _split(rec.leaving_servers):
         try:
             members.pop(int(leaving), None)
@@ -78,11 +100,10 @@ def _incremental(rec: ReconfigRequest, last_seen: qv.QuorumVerifier) -> list[qv.
         if len(parts) != 2:
             raise ReconfigError(Err.BADARGUMENTS, "Wrong format of server string")
         try:
-            sid = int(parts[0][parts[0].rfind(".") + 1:])
-        except ValueError:
-            raise ReconfigFailed(f"{parts[0]!r}: the server id is not a number") from None
-        try:
+            sid = qv.parse_id(parts[0][parts[0].rfind(".") + 1:])
             m = qv.parse_server(f"server.{sid}", parts[1])
+        except qv.Unchecked as e:
+            raise ReconfigFailed(f"{joiner}: {e}") from None
         except qv.BadServer:
             raise ReconfigError(Err.BADARGUMENTS, "Reconfiguration failed") from None
         if m.client_port is None:
@@ -94,7 +115,9 @@ def _incremental(rec: ReconfigRequest, last_seen: qv.QuorumVerifier) -> list[qv.
             raise ReconfigError(Err.BADARGUMENTS, "Reconfiguration failed") from None
         members.pop(sid, None)
         members[sid] = m
-    return list(members.values())
+        if len(members) > capacity * 3 // 4:
+            capacity *= 2
+    return list(members.values()), capacity
 
 
 def _split(s: str | None, sep: str = ",") -> list[str]:

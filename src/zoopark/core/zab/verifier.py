@@ -10,6 +10,7 @@ in the order Java's HashMap<Long, QuorumServer> iterates them).
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -56,58 +57,101 @@ def java_host(host: str) -> str:
     return "[" + ":".join(f"{int(g, 16):x}" for g in ip.exploded.split(":")) + "]"
 
 
-def _port(key: str, v: str) -> int:
-    try:
-        p = int(v.strip())
-    except ValueError:
-        raise BadServer(f"{key}: {v!r} is not an integer") from None
-    if not 1 <= p <= 65535:
-        raise BadServer(f"{key}: {p} is not a port number (1..65535)")
-    return p
+_WRONG_FORMAT = (" does not have the form server_config or server_config;client_config where server_config is the "
+                 "pipe separated list of host:port:port or host:port:port:type and client_config is port or host:port")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+class Unchecked(BadServer):
+    """What QuorumServer / QuorumMaj throw as a RuntimeException rather than a ConfigException (Long.parseLong's
+    NumberFormatException for a server id, InetSocketAddress's IllegalArgumentException for a port out of
+    range): a zoo.cfg is refused all the same, but a reconfig request answers it MARSHALLINGERROR, not
+    BADARGUMENTS."""
+
+
+def _java_split(s: str, sep: str) -> list[str]:
+    """String.split: trailing empty parts dropped (unless nothing matched)."""
+    parts = s.split(sep)
+    if len(parts) == 1:
+        return parts
+    while parts and not parts[-1]:
+        parts.pop()
+    return parts
 
 
 def _host_and_port(s: str) -> list[str]:
-    """ConfigUtils.getHostAndPort: a bracketed IPv6 literal stays whole, the rest splits on ':'."""
-    s = s.strip()
-    if s.startswith("["):
-        end = s.find("]")
-        if end < 0:
-            raise BadServer(f"{s}: an IPv6 address without its closing bracket")
-        rest = s[end + 1:]
-        if rest and not rest.startswith(":"):
-            raise BadServer(f"{s}: expected ':' after the IPv6 address")
-        return [s[:end + 1]] + (rest[1:].split(":") if rest else [])
-    return s.split(":")
+    """ConfigUtils.getHostAndPort: `host:port...`, or `[IPv6]:port...` with the brackets taken off (sockets take
+    the bare literal; java_host prints it in them)."""
+    if not s.startswith("["):
+        return _java_split(s, ":")
+    i = s.find("]")
+    if i < 0:
+        raise BadServer(f"{s} starts with '[' but has no matching ']:'")
+    if i + 2 == len(s):
+        raise BadServer(f"{s} doesn't have a port after colon")
+    if i + 2 < len(s):
+        return [s[1:i]] + _java_split(s[i + 2:], ":")
+    return [s.replace("[", "").replace("]", "")]
+
+
+def _address_port(shown_host: str, port: str) -> int:
+    """new InetSocketAddress(host, Integer.parseInt(port)): a number (else ConfigException), in range (else
+    IllegalArgumentException). Java takes 0 as "any free port"; zoopark needs a port others can reach."""
+    if not _INTEGER.fullmatch(port):
+        raise BadServer(f"Address unresolved: {shown_host}:{port}")
+    p = int(port)
+    if not 0 <= p <= 65535:
+        raise Unchecked(f"port out of range:{p}")
+    if p == 0:
+        raise BadServer(f"{shown_host}:0: zoopark needs a fixed port (Java would take any free one)")
+    return p
+
+
+def parse_id(key: str) -> int:
+    """`server.N`'s N as QuorumMaj reads it (Long.parseLong after the first '.')."""
+    sid_text = key[key.find(".") + 1:]
+    if not _INTEGER.fullmatch(sid_text):
+        raise Unchecked(f'the server id "{sid_text}" is not a number')
+    return int(sid_text)
 
 
 def parse_server(key: str, value: str) -> Member:
-    """`key` is `server.N`; `value` the rest (QuorumServer's constructor, single address)."""
-    try:
-        sid = int(key.strip().split(".", 1)[1])
-    except (ValueError, IndexError):
-        raise BadServer(f"{key}: the server id is not an integer") from None
-    addr, _, client = value.partition(";")
-    if ";" in client:
-        raise BadServer(f"{key}: {value!r} has more than one ';'")
-    parts = _host_and_port(addr)
-    if len(parts) not in (3, 4):
-        raise BadServer(f"{key}: {value!r} is not host:quorumPort:electionPort[:participant|observer]")
-    observer = False
-    if len(parts) == 4:
-        if parts[3] not in ("participant", "observer"):
-            raise BadServer(f"{key}: role {parts[3]!r} is neither participant nor observer")
-        observer = parts[3] == "observer"
-    quorum_port, election_port = _port(key, parts[1]), _port(key, parts[2])
-    if quorum_port == election_port:
-        raise BadServer(f"{key}: the quorum and election ports must be different")
+    """`key` is `server.N`; `value` the rest, read as QuorumServer's constructor reads it (multiAddress.enabled
+    off, its default): `host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort]`, a host
+    that may be an [IPv6] literal (kept without its brackets), the role in any case, a client part that is a
+    bare port listening on every address. Raises BadServer with ZooKeeper's message (Unchecked where ZooKeeper
+    throws a RuntimeException)."""
+    sid = parse_id(key)
+    parts = _java_split(value, ";")
+    addresses = _java_split(parts[0], "|") if parts else [""]
     client_address, client_port = None, None
-    if client.strip():
-        c = _host_and_port(client)
-        if len(c) > 2:
-            raise BadServer(f"{key}: {value!r} is not ...;[clientAddress:]clientPort")
-        client_address = c[0] if len(c) == 2 else None
-        client_port = _port(key, c[-1])
-    return Member(sid, parts[0], quorum_port, election_port, observer, client_address, client_port)
+    if len(parts) == 2:
+        client = _host_and_port(parts[1])
+        if len(client) > 2:
+            raise BadServer(f"{value}{_WRONG_FORMAT}")
+        if len(client) == 2:
+            client_address = client[0]
+        # ZooKeeper names the server's host here, which is not known yet: its message says null.
+        client_port = _address_port("null", client[-1])
+    if len(addresses) > 1:
+        raise BadServer(f"Multiple address feature is disabled, but multiple addresses were specified for sid {sid} "
+                        f"(zoopark does not implement multiAddress.enabled)")
+    server = _host_and_port(addresses[0])
+    if len(parts) > 2 or not 3 <= len(server) <= 4:
+        raise BadServer(f"{value}{_WRONG_FORMAT}")
+    host = server[0]
+    quorum_port = _address_port(host, server[1])
+    election_port = _address_port(host, server[2])
+    if quorum_port == election_port:
+        raise BadServer(f"Client and election port must be different! Please update the configuration file on "
+                        f"server.{sid}")
+    observer = False
+    if len(server) == 4:
+        role = server[3].strip().lower()
+        if role not in ("participant", "observer"):
+            raise BadServer(f"Unrecognised peertype: {server[3]}")
+        observer = role == "observer"
+    return Member(sid, host, quorum_port, election_port, observer, client_address, client_port)
 
 
 def _java_string_hash(s: str) -> int:
@@ -120,10 +164,20 @@ def _java_string_hash(s: str) -> int:
     return h
 
 
-def hashmap_order(ids: list[int]) -> tuple[int, ...]:
-    """The order a HashMap<Long, QuorumServer> filled with `ids` in this order iterates them: by bucket (the
-    spread Long.hashCode, 16 buckets doubled past three quarters full), then insertion."""
-    capacity = 16
+def copy_capacity(size: int) -> int:
+    """The table of `new HashMap<>(map)` for a map of `size` entries: tableSizeFor(size / 0.75 + 1), or the
+    default 16 for an empty one."""
+    if size == 0:
+        return 16
+    wanted, capacity = int(size / 0.75 + 1.0), 1
+    while capacity < wanted:
+        capacity *= 2
+    return capacity
+
+
+def hashmap_order(ids: list[int], capacity: int = 16) -> tuple[int, ...]:
+    """The order a HashMap<Long, QuorumServer> of `capacity` buckets filled with `ids` in this order iterates
+    them: by bucket (the spread Long.hashCode; the table doubles past three quarters full), then insertion."""
     while len(ids) > capacity * 3 // 4:
         capacity *= 2
 
@@ -221,15 +275,16 @@ class QuorumVerifier:
         return self.text().encode()
 
 
-def from_members(members: list[Member], version: int = 0) -> QuorumVerifier:
-    """QuorumMaj(Map): the members in a HashMap's order."""
+def from_members(members: list[Member], version: int = 0, capacity: int = 16) -> QuorumVerifier:
+    """QuorumMaj(Map): the members in the order of a HashMap of `capacity` buckets they were put in."""
     by_id = {m.id: m for m in members}
-    return QuorumVerifier(tuple(by_id[i] for i in hashmap_order(list(by_id))), version)
+    return QuorumVerifier(tuple(by_id[i] for i in hashmap_order(list(by_id), capacity)), version)
 
 
-def parse(text: str) -> QuorumVerifier:
+def parse(text: str, strict: bool = False) -> QuorumVerifier:
     """A configuration as QuorumMaj(Properties) reads it: `server.N=` lines (or commas between them) and
-    `version=<hex>`; other keys are ignored. Raises BadServer."""
+    `version=<hex>`; other keys are ignored, or with `strict` refused as parseDynamicConfig refuses them in a
+    reconfig's member list. Raises BadServer."""
     items: list[tuple[str, str]] = []
     for raw in text.replace(",", "\n").splitlines():
         line = raw.strip()
@@ -249,19 +304,39 @@ def parse(text: str) -> QuorumVerifier:
             try:
                 version = int(value, 16)
             except ValueError:
-                raise BadServer(f"version: {value!r} is not a hexadecimal number") from None
+                raise Unchecked(f"version: {value!r} is not a hexadecimal number") from None
         elif key.startswith(("group", "weight")):
             raise BadServer(f"{key}: hierarchical quorums are not supported")
+        elif strict:
+            raise BadServer(f"Unrecognised parameter: {key}")
     order = member_order([k for k, _ in items])
     return QuorumVerifier(tuple(servers[i] for i in order), version)
 
 
+def _reachable(host: str | None, port: int | None) -> tuple[object, int] | None:
+    """An address as checkAddressDuplicate compares it (InetSocketAddress.equals: the IP, the port), or None
+    for one it leaves out: a wildcard or loopback address, or none. A host name stands for itself (the core
+    resolves nothing), except localhost."""
+    if port is None:
+        return None
+    host = host or "0.0.0.0"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None if host.lower() == "localhost" else (host.lower(), port)
+    return None if ip.is_loopback or ip.is_unspecified else (ip, port)
+
+
 def check_addresses(new: Member, others: list[Member]) -> None:
-    """QuorumServer.checkAddressDuplicate: no two members share a quorum or election address."""
-    mine = {(new.host, new.quorum_port), (new.host, new.election_port)}
+    """QuorumServer.checkAddressDuplicate: no two members share a quorum, election or client address, wildcard
+    and loopback addresses aside (so members all on 127.0.0.1 are never refused, as in ZooKeeper)."""
+    mine = {a for a in (_reachable(new.host, new.quorum_port), _reachable(new.host, new.election_port),
+                        _reachable(new.client_address, new.client_port)) if a is not None}
     for o in others:
-        if o.id != new.id and mine & {(o.host, o.quorum_port), (o.host, o.election_port)}:
-            raise BadServer(f"server.{new.id} uses an address of server.{o.id}")
+        theirs = {_reachable(o.host, o.quorum_port), _reachable(o.host, o.election_port),
+                  _reachable(o.client_address, o.client_port)}
+        if o.id != new.id and mine & theirs:
+            raise BadServer(f"an address of server.{new.id} conflicts with one of server.{o.id}")
 
 
 def of_ids(voters: frozenset[int], observers: frozenset[int] = frozenset()) -> QuorumVerifier:
@@ -291,5 +366,5 @@ def of_txn(txn: bytes) -> QuorumVerifier | None:
         return None
 
 
-__all__ = ["of_ids", "of_txn", "BadServer", "Member", "QuorumVerifier", "check_addresses", "from_members", "hashmap_order",
+__all__ = ["of_ids", "of_txn", "BadServer", "Member", "Unchecked", "parse_id", "QuorumVerifier", "check_addresses", "copy_capacity", "from_members", "hashmap_order",
            "java_host", "member_order", "parse", "parse_server", "properties_order"]
