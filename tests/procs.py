@@ -113,9 +113,11 @@ class ServerProcess:
     def command(self, cfg: Path) -> list[str]:
         raise NotImplementedError
 
-    def start(self, timeout: float = 60.0, wait: bool = True) -> ServerProcess:
+    def start(self, timeout: float = 60.0, wait: bool = True, keep_config: bool = False) -> ServerProcess:
+        """`keep_config`: start from zoo.cfg as the last run left it (a reconfig rewrites it)."""
         cfg = self.tmp / "zoo.cfg"
-        cfg.write_text(self.config_text())
+        if not keep_config:
+            cfg.write_text(self.config_text())
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)

@@ -21,7 +21,7 @@ import pytest
 from reconfighelp import server_line, start_ensemble, stop_all, super_client
 from zoopark import javaprops
 from zoopark.config import Config, ConfigError, load_config
-from zoopark.quorumconfig import quorum_config_text
+from zoopark.quorumconfig import last_seen, quorum_config_text
 from zoopark.runtime import dynconfig
 
 from procs import ZooKeeperProcess, wait_settled, wait_until, zk_classpath
@@ -357,3 +357,11 @@ def test_a_pending_proposal_is_read_back_at_start(tmp_path) -> None:
     (tmp_path / "zoo.cfg.dynamic.next").write_text(pending)
     cfg = load_config(tmp_path / "zoo.cfg")
     assert cfg.next_dynamic_text == pending and cfg.config_version == 5 and len(cfg.servers) == 2
+    assert last_seen(cfg) is None  # reconfigEnabled is off: QuorumPeer keeps no last seen configuration
+    (tmp_path / "zoo.cfg").write_text(BASE.format(dir=tmp_path) + f"clientPort=2181\ndynamicConfigFile={tmp_path}/d.5\n"
+                                      "reconfigEnabled=true\n")
+    seen = last_seen(load_config(tmp_path / "zoo.cfg"))
+    assert seen is not None and seen.version == 9 and seen.voters == {1, 2, 3}
+    (tmp_path / "zoo.cfg.dynamic.next").write_text(pending.replace(":participant\nserver.3", ":voter\nserver.3"))
+    with pytest.raises(ConfigError, match="Unrecognised peertype: voter"):
+        load_config(tmp_path / "zoo.cfg")

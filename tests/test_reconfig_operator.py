@@ -474,6 +474,45 @@ def test_a_pending_proposal_leaves_next_on_the_leader(cls) -> None:
         stop_all([*members, spare])
 
 
+@KIND
+def test_a_member_restarted_with_a_pending_proposal_completes_it(cls) -> None:
+    """QuorumPeerConfig reads <zoo.cfg>.dynamic.next at start as the last configuration seen: a leader that
+    logged a reconfig its followers never got (stopped, then killed), killed and restarted with them, leads
+    again (the highest zxid) and activates it as it establishes (Leader.startZkServer), so every member
+    serves the configuration .next held, at its version, and .next is gone."""
+    members = start_ensemble({1: cls, 2: cls, 3: cls}, extra={"tickTime": "2000", "syncLimit": "10"})
+    spare = new_member(cls, 4, {})  # never started: the observer the pending reconfig adds
+    try:
+        roles = wait_settled(members)
+        leader, followers = roles["leader"][0], roles["follower"]
+        with super_client([leader]) as zk:
+            for f in followers:
+                f.proc.send_signal(signal.SIGSTOP)
+            zk.reconfig_async(server_line(4, spare, "observer"), None, None, -1)
+            nxt = leader.tmp / "zoo.cfg.dynamic.next"
+            wait_until("zoo.cfg.dynamic.next on the leader", nxt.exists, timeout=15)
+            for f in followers:
+                f.kill()  # the proposal dies unread in their sockets
+            leader.kill()
+        version = re.search(r"version=([0-9a-f]+)$", nxt.read_text()).group(1)
+        # The old leader first, then one follower: its higher zxid makes it the leader of the two.
+        leader.start(wait=False, keep_config=True)
+        followers[0].start(keep_config=True)
+        wait_settled([leader, followers[0]])
+        followers[1].start(keep_config=True)
+        wait_settled(members)
+        for m in members:
+            with super_client([m]) as zk:
+                wait_until(f"server {m.sid} serves version {version}",
+                           lambda zk=zk: zk.retry(config_of, zk)[1] == int(version, 16))
+                assert server_line(4, spare, "observer").split("=", 1)[1] == \
+                    zk.retry(config_of, zk)[0][4]
+        wait_until(".next gone", lambda: not nxt.exists())
+        assert f"zoo.cfg.dynamic.{version}" in (leader.tmp / "zoo.cfg").read_text()
+    finally:
+        stop_all([*members, spare])
+
+
 # ---- mixed ensembles ---------------------------------------------------------------------------------------
 
 

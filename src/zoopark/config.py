@@ -25,6 +25,7 @@ from typing import Any
 from . import jaas, javaprops
 from .core.zab.verifier import BadServer, parse_server
 from .core.zab.verifier import Member as ServerSpec
+from .core.zab.verifier import parse as verifier_parse
 from .quorumconfig import java_host, member_order
 
 log = logging.getLogger("zoopark.config")
@@ -667,6 +668,9 @@ def parse_config(text: str, base_dir: Path | None = None, overrides: dict[str, s
         if config_path is not None:
             try:
                 values["next_dynamic_text"] = Path(config_path + ".dynamic.next").read_text(encoding="latin-1")
+                verifier_parse(values["next_dynamic_text"])  # QuorumPeerConfig refuses a bad one at start
+            except BadServer as e:
+                raise ConfigError(f"{config_path}.dynamic.next: {e}") from None
             except FileNotFoundError:
                 pass
             except OSError as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .core.zab.verifier import QuorumVerifier, java_host, member_order
+from .core.zab.verifier import QuorumVerifier, java_host, member_order, parse
 
 if TYPE_CHECKING:
     from .config import Config
@@ -17,6 +17,15 @@ def verifier(cfg: Config) -> QuorumVerifier:
     return QuorumVerifier(tuple(by_id[sid] for sid in cfg.member_order or sorted(by_id)), cfg.config_version)
 
 
+def last_seen(cfg: Config) -> QuorumVerifier | None:
+    """The configuration <zoo.cfg>.dynamic.next held at start (a reconfig proposed and not committed), as
+    QuorumPeerConfig reads it (only beside a dynamicConfigFile) and QuorumPeer takes it (only with
+    reconfigEnabled: setLastSeenQuorumVerifier keeps nothing otherwise); None if there is none."""
+    if cfg.next_dynamic_text is None or not cfg.reconfig_enabled:
+        return None
+    return parse(cfg.next_dynamic_text)
+
+
 def quorum_config_text(cfg: Config) -> str:
     """The ensemble's configuration as ZooKeeper 3.8 serves it in /zookeeper/config (QuorumMaj.toString):
     `server.N=host:quorumPort:electionPort:participant|observer[;clientHost:clientPort]` lines and
@@ -25,4 +34,4 @@ def quorum_config_text(cfg: Config) -> str:
     return verifier(cfg).text()
 
 
-__all__ = ["java_host", "member_order", "quorum_config_text", "verifier"]
+__all__ = ["java_host", "last_seen", "member_order", "quorum_config_text", "verifier"]

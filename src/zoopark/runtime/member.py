@@ -55,7 +55,7 @@ from ..core.zab.leader import Leader
 from ..core.zab.learner import Learner
 from ..net.client import ClientConnection
 from ..net.election import ElectionPort
-from ..quorumconfig import quorum_config_text, verifier
+from ..quorumconfig import last_seen, quorum_config_text, verifier
 from .batching import TurnBatch
 from .clock import now_ms
 from .memberdisk import WINDOW, MemberDisk
@@ -121,16 +121,23 @@ class Member:
                               read_only=cfg.read_only_mode_enabled, reconfig_enabled=cfg.reconfig_enabled,
                               standalone_enabled=cfg.standalone_enabled, core=core)
 
+    def _election_peers(self) -> dict[int, tuple[str, int]]:
+        """The configured members and those of the last configuration seen (QuorumPeer.connectNewPeers)."""
+        pending = last_seen(self.cfg)
+        members = list(self.cfg.servers) + (list(pending.members) if pending is not None else [])
+        return {m.id: (m.host, m.election_port) for m in members if m.id != self.my_id}
+
     async def run(self, stop: asyncio.Event) -> None:
         loaded = self.load()
         loop = asyncio.get_running_loop()
         self.disk.open_writer(loop.call_soon_threadsafe, self._log_failed)
         voters = frozenset(s.id for s in self.cfg.servers if not s.observer)
         self.machine = MemberMachine(self.my_id, voters, loaded, self.settings(), observer=self.observer,
-                                     config=quorum_config_text(self.cfg).encode(), verifier=verifier(self.cfg))
+                                     config=quorum_config_text(self.cfg).encode(), verifier=verifier(self.cfg),
+                                     last_seen=last_seen(self.cfg))
         me = self.servers[self.my_id]
         self.election = ElectionPort(self.my_id, (me.host, me.election_port),
-                                     {s.id: (s.host, s.election_port) for s in self.cfg.servers if s.id != self.my_id},
+                                     self._election_peers(),
                                      lambda sid, n: self.feed(VoteIn(sid, n)), self.quorum_tls, self.quorum_sasl)
         await self.election.start()
         from ..admin.commands import Context
