@@ -443,22 +443,36 @@ def test_observer_becomes_participant_and_back(cls) -> None:
         stop_all(members)
 
 
+def pending_ensemble(cls: type[ServerProcess]) -> tuple[list[ServerProcess], ServerProcess]:
+    """Three members slow to give up on stopped followers, and a fourth, never started: the observer a pending
+    reconfig adds."""
+    members = start_ensemble({1: cls, 2: cls, 3: cls}, extra={"tickTime": "2000", "syncLimit": "10"})
+    return members, new_member(cls, 4, {})
+
+
+def propose_with_followers_stopped(zk: KazooClient, leader: ServerProcess, followers: list[ServerProcess],
+                                   spare: ServerProcess):
+    """Stop the followers (SIGSTOP), send a reconfig adding `spare` as an observer, and wait for the leader's
+    zoo.cfg.dynamic.next; returns the reconfig's async result and that file."""
+    for f in followers:
+        f.proc.send_signal(signal.SIGSTOP)
+    pending = zk.reconfig_async(server_line(4, spare, "observer"), None, None, -1)
+    nxt = leader.tmp / "zoo.cfg.dynamic.next"
+    wait_until("zoo.cfg.dynamic.next on the leader", nxt.exists, timeout=15)
+    return pending, nxt
+
+
 @KIND
 def test_a_pending_proposal_leaves_next_on_the_leader(cls) -> None:
     """While a reconfig cannot commit (both followers stopped), the leader holds it in zoo.cfg.dynamic.next,
     version included; once it commits, .next is gone and zoo.cfg.dynamic.<version> is active."""
-    members = start_ensemble({1: cls, 2: cls, 3: cls}, extra={"tickTime": "2000", "syncLimit": "10"})
-    spare = new_member(cls, 4, {})  # never started: the observer the pending reconfig adds
+    members, spare = pending_ensemble(cls)
     try:
         roles = wait_settled(members)
         leader, followers = roles["leader"][0], roles["follower"]
         with super_client([leader]) as zk:
-            for f in followers:
-                f.proc.send_signal(signal.SIGSTOP)
             try:
-                pending = zk.reconfig_async(server_line(4, spare, "observer"), None, None, -1)
-                nxt = leader.tmp / "zoo.cfg.dynamic.next"
-                wait_until("zoo.cfg.dynamic.next on the leader", nxt.exists, timeout=15)
+                pending, nxt = propose_with_followers_stopped(zk, leader, followers, spare)
                 text = nxt.read_text()
                 assert text.startswith("server.1=") and server_line(4, spare, "observer") in text
                 assert re.search(r"\nversion=[0-9a-f]+$", text)
@@ -480,17 +494,12 @@ def test_a_member_restarted_with_a_pending_proposal_completes_it(cls) -> None:
     logged a reconfig its followers never got (stopped, then killed), killed and restarted with them, leads
     again (the highest zxid) and activates it as it establishes (Leader.startZkServer), so every member
     serves the configuration .next held, at its version, and .next is gone."""
-    members = start_ensemble({1: cls, 2: cls, 3: cls}, extra={"tickTime": "2000", "syncLimit": "10"})
-    spare = new_member(cls, 4, {})  # never started: the observer the pending reconfig adds
+    members, spare = pending_ensemble(cls)
     try:
         roles = wait_settled(members)
         leader, followers = roles["leader"][0], roles["follower"]
         with super_client([leader]) as zk:
-            for f in followers:
-                f.proc.send_signal(signal.SIGSTOP)
-            zk.reconfig_async(server_line(4, spare, "observer"), None, None, -1)
-            nxt = leader.tmp / "zoo.cfg.dynamic.next"
-            wait_until("zoo.cfg.dynamic.next on the leader", nxt.exists, timeout=15)
+            _, nxt = propose_with_followers_stopped(zk, leader, followers, spare)
             for f in followers:
                 f.kill()  # the proposal dies unread in their sockets
             leader.kill()
