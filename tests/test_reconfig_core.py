@@ -327,3 +327,23 @@ def test_a_member_restarted_with_a_pending_configuration_elects_on_both_quorums(
     assert e.finalize_at_ms is not None
     assert ZabPeer(1, old.voters, _disk(), lambda: (0, b""), verifier=old, last_seen=old,
                    reconfig_enabled=True).election.next_voters is None
+
+
+def test_a_member_whose_client_address_changes_moves_its_port():
+    """processReconfig: a configuration that gives this member another client address moves its client port
+    (MoveClientPort, ServerCnxnFactory.reconfigure); the same address, or none given, moves nothing."""
+    from zoopark.core.member.actions import Loaded, MoveClientPort, Tick, VoteIn
+    from zoopark.core.member.machine import MemberMachine, MemberSettings
+    lines = "server.1=h:1:2;{}\nserver.2=h:3:4;2182\nserver.3=h:5:6;2183\nversion={:x}"
+    old = qv.parse(lines.format("127.0.0.1:2181", 0x100000000))
+    m = MemberMachine(1, old.voters, Loaded(DataTree(), {}, 0),
+                      MemberSettings(reconfig_enabled=True, client_address=("127.0.0.1", 2181)), verifier=old)
+    m.step(Tick(), 0)
+    moves = []
+    for version, client in ((0x100000005, "127.0.0.1:2181"), (0x100000006, "3181"), (0x100000007, "0.0.0.0:3181"),
+                            (0x100000008, "[::1]:3181")):
+        new = qv.parse(lines.format(client, version))
+        out = m.step(VoteIn(2, Notification(PeerState.FOLLOWING, 2, version, 1, 1, 2, new.data())), 10)
+        assert m.peer.config == new
+        moves += [a for a in out if isinstance(a, MoveClientPort)]
+    assert moves == [MoveClientPort("0.0.0.0", 3181), MoveClientPort("0:0:0:0:0:0:0:1", 3181)]

@@ -335,13 +335,15 @@ def check_files(root: Path, members, text: str, backup: bool) -> None:
 
 
 def test_an_ipv6_member_binds_its_bare_address(tmp_path) -> None:
-    """[::1] in a server line is the address ::1 (what a socket binds), printed back in brackets."""
+    """[::1] in a server line is the address ::1, held bare as Java holds it (0:0:0:0:0:0:0:1, what a socket
+    binds; one address however it is written), printed back in brackets; a bare client port is 0.0.0.0."""
     (tmp_path / "zoo.cfg").write_text(BASE.format(dir=tmp_path) + "server.1=[::1]:2888:3888;[::1]:2181\n"
                                       "server.2=[0:0:0:0:0:0:0:1]:2889:3889;2182\n")
     (tmp_path / "myid").write_text("1\n")
     cfg = load_config(tmp_path / "zoo.cfg")
-    assert [(s.host, s.client_address) for s in cfg.servers] == [("::1", "::1"), ("0:0:0:0:0:0:0:1", None)]
-    assert cfg.client_port_address == "::1" and cfg.client_port == 2181
+    v6 = "0:0:0:0:0:0:0:1"
+    assert [(s.host, s.client_address) for s in cfg.servers] == [(v6, v6), (v6, "0.0.0.0")]
+    assert cfg.client_port_address == v6 and cfg.client_port == 2181
     assert quorum_config_text(cfg).startswith("server.1=[0:0:0:0:0:0:0:1]:2888:3888:participant;"
                                               "[0:0:0:0:0:0:0:1]:2181\n")
 

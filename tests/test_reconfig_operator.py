@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ from procs import (
     ZooKeeperProcess,
     ZooParkProcess,
     close_clients,
+    free_port,
     server_mode,
     wait_settled,
     wait_until,
@@ -520,6 +522,50 @@ def test_a_member_restarted_with_a_pending_proposal_completes_it(cls) -> None:
         assert f"zoo.cfg.dynamic.{version}" in (leader.tmp / "zoo.cfg").read_text()
     finally:
         stop_all([*members, spare])
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+@KIND
+def test_a_reconfig_moves_a_members_client_port(cls) -> None:
+    """A reconfig that gives a member another client port moves it (QuorumPeer.processReconfig:
+    cnxnFactory.reconfigure): the member serves clients on the new port and no longer listens on the old
+    one, and a session connected through the old port before the move goes on (accepted connections stay).
+    Done to a follower, then to the leader."""
+    members = three(cls)
+    clients: list[KazooClient] = []
+    try:
+        roles = wait_settled(members)
+        for moved in (roles["follower"][0], roles["leader"][0]):
+            old = moved.port
+            before = KazooClient(hosts=f"127.0.0.1:{old}", timeout=10.0)
+            before.start(timeout=30)
+            clients.append(before)
+            session = before.client_id
+            before.create(f"/before{moved.sid}", b"x")
+            new = free_port()
+            qp, ep = moved.quorum_ports
+            with super_client([m for m in members if m is not moved]) as zk:
+                reconfig(zk, joining=f"server.{moved.sid}=127.0.0.1:{qp}:{ep}:participant;127.0.0.1:{new}")
+                assert zk.retry(config_of, zk)[0][moved.sid].endswith(f";127.0.0.1:{new}")
+            wait_until(f"server {moved.sid} serves on its new port", lambda new=new: server_mode(new) != "")
+            wait_until(f"server {moved.sid} no longer listens on {old}", lambda old=old: refuses(old))
+            assert before.exists(f"/before{moved.sid}") is not None and before.client_id == session
+            moved.port = new
+            after = KazooClient(hosts=f"127.0.0.1:{new}", timeout=10.0)
+            after.start(timeout=30)
+            clients.append(after)
+            assert after.exists(f"/before{moved.sid}") is not None
+        wait_settled(members)
+    finally:
+        close_clients(clients)
+        stop_all(members)
 
 
 # ---- mixed ensembles ---------------------------------------------------------------------------------------

@@ -57,9 +57,10 @@ def test_client_address_defaults_to_any():
 
 def test_server_lines_are_read_as_quorumserver_reads_them():
     """One parser for zoo.cfg and reconfig requests: an IPv6 literal loses its brackets (sockets take it bare),
-    the role is read in any case, a signed id is a number, as in Java."""
+    the role is read in any case, a signed id is a number, as in Java; an IP literal is held as Java holds it."""
     m = qv.parse_server("server.+7", "[::1]:1:2:OBSERVER;[::1]:3")
-    assert (m.id, m.host, m.observer, m.client_address, m.client_port) == (7, "::1", True, "::1", 3)
+    assert (m.id, m.host, m.observer, m.client_address, m.client_port) == \
+        (7, "0:0:0:0:0:0:0:1", True, "0:0:0:0:0:0:0:1", 3)
     assert m.spec() == "[0:0:0:0:0:0:0:1]:1:2:observer;[0:0:0:0:0:0:0:1]:3"
 
 
@@ -100,3 +101,11 @@ def test_a_copied_hashmap_orders_by_its_smaller_table():
     assert qv.copy_capacity(5) == 8 and qv.copy_capacity(6) == 16 and qv.copy_capacity(0) == 16
     assert qv.hashmap_order([1, 2, 3, 20, 21, 24], 8) == (24, 1, 2, 3, 20, 21)
     assert qv.hashmap_order([1, 2, 3, 20, 21, 24]) == (1, 2, 3, 20, 21, 24)
+
+
+def test_a_bare_client_port_equals_its_printed_form():
+    """`;2181` is every address: the line and the text /zookeeper/config prints for it (`0.0.0.0:2181`) read
+    as the same member, so a configuration from a peer compares equal to the one from zoo.cfg."""
+    assert qv.parse_server("server.1", "h:1:2;2181") == qv.parse_server("server.1", "h:1:2:participant;0.0.0.0:2181")
+    v = qv.parse("server.1=h:1:2;2181\nserver.2=h:3:4;2182")
+    assert qv.parse(v.text()).same_members(v)

@@ -243,6 +243,7 @@ class ClientPort:
         self.servers: list[asyncio.AbstractServer] = []
         self.paused = False  # reading is off on every connection (the server is throttling)
         self.stopped = False  # for good: a port is started once and stopped once (one per ensemble role)
+        self._first: tuple[ssl.SSLContext | None, bool] = (None, False)
 
     def factory(self, tls_ctx: ssl.SSLContext | None = None, unified: bool = False) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
@@ -260,6 +261,7 @@ class ClientPort:
         self.servers.append(server)
         if self.server is None:
             self.server = server
+            self._first = (tls_ctx, unified)  # what a rebind listens with
         if self.stopped:  # stopped while the socket was being opened: it never serves
             server.close()
 
@@ -293,6 +295,23 @@ class ClientPort:
         for c in self.conns.values():
             if c.transport is not None and not c.closed:
                 c.transport.resume_reading()
+
+    async def rebind(self, host: str, port: int) -> None:
+        """Listen on host:port instead of the first listener's address (a reconfig moved the client port), as
+        NIOServerCnxnFactory.reconfigure: the old listener closes first, accepted connections stay. Raises
+        OSError if the new address cannot be bound (nothing listens then, as in ZooKeeper)."""
+        old = self.server
+        if old is None or self.stopped:
+            return
+        old.close()
+        self.servers.remove(old)
+        self.server = None
+        server = await asyncio.get_running_loop().create_server(self.factory(*self._first), host, port,
+                                                                reuse_address=True, backlog=1024)
+        self.servers.insert(0, server)
+        self.server = server
+        if self.stopped:
+            server.close()
 
     def bound_port(self) -> int:
         assert self.server is not None

@@ -34,6 +34,7 @@ from ..core.member.actions import (
     Loaded,
     LogFailed,
     MarkUpdatingEpoch,
+    MoveClientPort,
     Note,
     OpenPort,
     PortClosed,
@@ -119,7 +120,9 @@ class Member:
         return MemberSettings(tick_ms=cfg.tick_time_ms, init_limit=cfg.init_limit or 10,
                               sync_limit=cfg.sync_limit or 5, window_limit=WINDOW,
                               read_only=cfg.read_only_mode_enabled, reconfig_enabled=cfg.reconfig_enabled,
-                              standalone_enabled=cfg.standalone_enabled, core=core)
+                              standalone_enabled=cfg.standalone_enabled, core=core,
+                              client_address=(cfg.client_port_address, cfg.client_port)
+                              if cfg.client_port is not None else None)
 
     def _election_peers(self) -> dict[int, tuple[str, int]]:
         """The configured members and those of the last configuration seen (QuorumPeer.connectNewPeers)."""
@@ -287,6 +290,10 @@ class Member:
                 asyncio.get_running_loop().create_task(self._close_port())
             elif t is WriteConfig:
                 self._write_config(a)
+            elif t is MoveClientPort:
+                # Every later role's port listens there too (RolePort.open reads cfg); the open one moves now.
+                self.cfg = dataclasses.replace(self.cfg, client_port=a.port, client_port_address=a.host)
+                asyncio.get_running_loop().create_task(self._move_port(a.host, a.port))
             elif t is Note:
                 log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
             else:
@@ -354,6 +361,15 @@ class Member:
             log.error("cannot open the client port: %s", e)
             self.feed(RoleFailed(gen, f"the client port cannot be opened: {e}"))
         self.feed(PortOpened(gen))
+
+    async def _move_port(self, host: str, port: int) -> None:
+        if self.port is None:
+            return
+        try:
+            await self.port.port.rebind(host, port)
+            log.info("client port moved: serving clients on %s:%d", host, port)
+        except OSError as e:
+            log.error("cannot move the client port to %s:%d: %s", host, port, e)
 
     async def _close_port(self) -> None:
         if self.port is not None:

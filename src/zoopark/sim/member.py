@@ -41,6 +41,7 @@ from ..core.member.actions import (
     DropPeer,
     LogFailed,
     MarkUpdatingEpoch,
+    MoveClientPort,
     Note,
     OpenPort,
     PacketIn,
@@ -263,6 +264,8 @@ class MemberRun:
                 self._timer(self.rng.randint(0, 20), node, PortClosed())
             elif t is WriteConfig:
                 self._config(node, a)
+            elif t is MoveClientPort:
+                pass  # simulated clients reach a member by its id, not its address
             elif t is Note:
                 pass
             else:

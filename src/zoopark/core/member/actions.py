@@ -230,6 +230,16 @@ class ClosePort:
 
 
 @value
+class MoveClientPort:
+    """A reconfig gave this member another client address (QuorumPeer.processReconfig, then
+    ServerCnxnFactory.reconfigure): listen on host:port from now on, for the open port and every later one;
+    connections already accepted stay. Not fenced: the address is the member's, not a role's."""
+
+    host: str
+    port: int
+
+
+@value
 class Note:
     level: str
     message: str

@@ -32,7 +32,7 @@ from ..zab.election import SendTo
 from ..zab.leader import Leader
 from ..zab.learner import Learner
 from ..zab.peer import ZabPeer
-from ..zab.verifier import QuorumVerifier
+from ..zab.verifier import QuorumVerifier, java_host
 from .actions import (
     AppendLog,
     ClientClose,
@@ -46,6 +46,7 @@ from .actions import (
     Loaded,
     LogFailed,
     MarkUpdatingEpoch,
+    MoveClientPort,
     Note,
     OpenPort,
     PacketIn,
@@ -78,6 +79,7 @@ class MemberSettings:
     read_only: bool = False  # readonlymode.enabled
     reconfig_enabled: bool = False  # reconfigEnabled: the configuration follows committed reconfigs
     standalone_enabled: bool = True  # standaloneEnabled: a reconfig must leave at least 2 voters
+    client_address: tuple[str, int] | None = None  # where the member listens for clients at start
     core: CoreSettings = field(default_factory=CoreSettings)
 
 
@@ -103,6 +105,7 @@ class MemberMachine:
         self.mode = "LOOKING"  # LOOKING | LEADING | FOLLOWING | OBSERVING | READ-ONLY
         self.core: ServerCore | None = None
         self.port = "closed"  # closed | opening | open | closing
+        self.client_address = settings.client_address  # moved by a reconfig that gives us another one
         self.want_port = False
         self.conns: set[int] = set()
         self.reloading = False
@@ -286,11 +289,26 @@ class MemberMachine:
         out: list = [WriteConfig(config, True), Note("info", f"configuration version {config.version:x} active "
                                                              f"({what}): voters {sorted(config.voters)}, "
                                                              f"observers {sorted(config.observers)}")]
+        out += self._move_client_port(config)
         if core is not None:
             core.settings = replace(core.settings, quorum_config=config.data(), quorum_config_version=config.version)
             return out + self._core_actions(core.config_changed(config.data(), config.version))
         self.tree.init_config_node(config.data(), config.version, self.now_ms)
         return out
+
+    def _move_client_port(self, config: QuorumVerifier) -> list:
+        """processReconfig: our line in the active configuration gives a client address other than the one we
+        listen on (a bare port is every address): listen there (cnxnFactory.reconfigure)."""
+        me = config.member(self.my_id)
+        if me is None or me.client_port is None:
+            return []
+        new = (me.client_address or "0.0.0.0", me.client_port)
+        old = self.client_address
+        if old is not None and (java_host(old[0]), old[1]) == (java_host(new[0]), new[1]):
+            return []
+        self.client_address = new
+        return [MoveClientPort(*new), Note("info", f"client port moved to {java_host(new[0])}:{new[1]} by "
+                                                   f"configuration version {config.version:x}")]
 
     def _role_changed(self, a: za.RoleChanged) -> list:
         if a.role == "LOOKING":

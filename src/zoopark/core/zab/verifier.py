@@ -69,6 +69,12 @@ class Unchecked(BadServer):
     BADARGUMENTS."""
 
 
+def _bare(host: str) -> str:
+    """An IP literal as Java holds it, without brackets (InetSocketAddress compares addresses, so `::1` and
+    `0:0:0:0:0:0:0:1` are one member's); a host name as written."""
+    return java_host(host).strip("[]")
+
+
 def _java_split(s: str, sep: str) -> list[str]:
     """String.split: trailing empty parts dropped (unless nothing matched)."""
     parts = s.split(sep)
@@ -129,8 +135,9 @@ def parse_server(key: str, value: str) -> Member:
         client = _host_and_port(parts[1])
         if len(client) > 2:
             raise BadServer(f"{value}{_WRONG_FORMAT}")
-        if len(client) == 2:
-            client_address = client[0]
+        # A bare port listens on every address: 0.0.0.0, as QuorumServer holds it (so a line read here and the
+        # same line as QuorumMaj.toString prints it are equal).
+        client_address = _bare(client[0]) if len(client) == 2 else "0.0.0.0"
         # ZooKeeper names the server's host here, which is not known yet: its message says null.
         client_port = _address_port("null", client[-1])
     if len(addresses) > 1:
@@ -139,9 +146,9 @@ def parse_server(key: str, value: str) -> Member:
     server = _host_and_port(addresses[0])
     if len(parts) > 2 or not 3 <= len(server) <= 4:
         raise BadServer(f"{value}{_WRONG_FORMAT}")
-    host = server[0]
-    quorum_port = _address_port(host, server[1])
-    election_port = _address_port(host, server[2])
+    host = _bare(server[0])
+    quorum_port = _address_port(server[0], server[1])
+    election_port = _address_port(server[0], server[2])
     if quorum_port == election_port:
         raise BadServer(f"Client and election port must be different! Please update the configuration file on "
                         f"server.{sid}")
