@@ -52,6 +52,13 @@ def test_reconfig_seeds(first: int) -> None:
     assert reconfigs > 0
 
 
+def test_members_all_read_only_at_one_zxid_are_not_converged() -> None:
+    """Seed 300079 (--reconfig): every member serving read-only at the same zxid while two voters elect is no
+    ensemble yet; the run waits for the leader instead of failing on its absence."""
+    r = sim.run_seed(300079, reconfig=True)
+    assert len(r.configs) > 1
+
+
 def test_a_reconfig_grows_the_ensemble_and_removes_its_leader() -> None:
     """Three voters and two spares: the operator adds both, then removes whoever leads; a new leader serves
     under a configuration without the old one, which goes on as a non-voting follower."""
