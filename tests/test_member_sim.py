@@ -59,6 +59,15 @@ def test_members_all_read_only_at_one_zxid_are_not_converged() -> None:
     assert len(r.configs) > 1
 
 
+def test_a_trunc_behind_a_snapshot_syncs_again() -> None:
+    """Seed 301973 (--reconfig): a learner took a SNAP from a leader that never established (its tree holds
+    txns the ensemble never committed), then the real leader sent TRUNC behind that snapshot. Cutting the log
+    could not remove them: the member served a tree no other member had. Now the snapshot past the cut goes,
+    and the member syncs again from what its disk holds."""
+    r = sim.run_seed(301973, reconfig=True)
+    assert len(r.configs) > 1
+
+
 def test_a_reconfig_grows_the_ensemble_and_removes_its_leader() -> None:
     """Three voters and two spares: the operator adds both, then removes whoever leads; a new leader serves
     under a configuration without the old one, which goes on as a non-voting follower."""

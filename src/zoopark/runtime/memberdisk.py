@@ -8,6 +8,7 @@ TRUNC before the next packet), as ZooKeeper's QuorumPeer thread does."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from ..core.server.core import replay_txn
 from ..core.tree.datatree import DataTree
 from ..persist import epochs
 from ..persist.recovery import recover
+from ..persist.snapfiles import snapshot_files
 from ..persist.writer import LogWriter
 from ..quorumconfig import quorum_config_text
 from .snapshotter import write_now
@@ -76,6 +78,18 @@ class MemberDisk:
         assert self.writer is not None
         self.writer.truncate(zxid)
         log.warning("truncated the txn log after zxid 0x%x at the leader's request", zxid)
+        # A snapshot past the cut (a SNAP from a leader that never established) holds txns the ensemble never
+        # committed: it goes too, and the member machine syncs again from what is left if that is short of zxid.
+        dropped = [p for z, p in snapshot_files(self.cfg.snap_dir) if z > zxid]
+        for p in dropped:
+            log.warning("removing %s: it holds txns after 0x%x, which the leader truncated", p.name, zxid)
+            p.unlink()
+        if dropped:
+            fd = os.open(self.cfg.snap_dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         return self.load(settle_marker=False)
 
     # ---- writes ------------------------------------------------------------------------------------

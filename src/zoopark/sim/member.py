@@ -390,6 +390,7 @@ class MemberRun:
             self._durable(node, op)
             later += [Done(op.gen, item) for item in op.then]
         d.log = [e for e in d.log if e[0] <= a.zxid]
+        d.snapshots = [sn for sn in d.snapshots if sn[0] <= a.zxid]  # a snapshot past the cut holds what goes
         self._step(node, Reloaded(a.gen, self._load(node)))
         for ev in later:
             self.inputs.append((node.sid, node.inc, ev))

@@ -106,6 +106,7 @@ class MemberMachine:
         self.core: ServerCore | None = None
         self.port = "closed"  # closed | opening | open | closing
         self.client_address = settings.client_address  # moved by a reconfig that gives us another one
+        self.truncating_to: int | None = None  # the zxid a TRUNC asked the disk to cut back to
         self.want_port = False
         self.conns: set[int] = set()
         self.reloading = False
@@ -233,6 +234,14 @@ class MemberMachine:
             peer.current_epoch = max(peer.current_epoch, ld.current_epoch)
             peer.round_at_ms = self.now_ms
             return self._zab(peer.tick(self.now_ms))
+        target, self.truncating_to = self.truncating_to, None
+        if target is not None and ld.last_zxid != target:
+            # The disk could not be cut back to where the leader's history goes on (its state came from a
+            # snapshot of txns the leader never committed: a SNAP from a leader that never established). Going
+            # on would keep them (ZooKeeper 3.8 does: the trees diverge); the executor dropped that snapshot, so
+            # this role ends and the next sync starts from the state the disk holds (seed 301973, --reconfig).
+            return self._zab(peer.leave(f"TRUNC to 0x{target:x} left the state at 0x{ld.last_zxid:x}: syncing "
+                                        f"again", self.now_ms))
         return []
 
     # ---- zab -------------------------------------------------------------------------------------
@@ -260,6 +269,7 @@ class MemberMachine:
                 self.tree, self.sessions = got.tree, got.sessions
                 out.append(WriteSnapshot(self.gen, a.raw, a.zxid, a.then))
             elif t is za.Truncate:
+                self.truncating_to = a.zxid
                 out.append(Truncate(self.gen, a.zxid))
             elif t is za.UpdatingEpoch:
                 out.append(MarkUpdatingEpoch(self.gen, a.active))
