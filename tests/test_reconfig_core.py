@@ -311,24 +311,6 @@ def test_an_observer_made_a_participant_by_newleader_follows_the_same_leader_aga
     assert isinstance(peer.role, Learner) and not peer.role.observer and peer.config == new
 
 
-def test_a_member_restarted_with_a_pending_configuration_elects_on_both_quorums():
-    """A `.next` file at start is the last configuration seen (QuorumPeer.setLastSeenQuorumVerifier): the
-    election tells its voters our vote, hears them, and decides only on a quorum of the active configuration
-    and of that one (FastLeaderElection.getVoteTracker); once it is active, the active one's alone."""
-    old, pending = config(1, 2, 3), config(1, 4, 5, version=0x100000009)
-    peer = ZabPeer(1, old.voters, _disk(), lambda: (0, b""), verifier=old, last_seen=pending, reconfig_enabled=True)
-    e = peer.election
-    sent = {a.sid for a in e.start(0, 0x100000009, 1)}
-    assert sent == {1, 2, 3, 4, 5}
-    for sid in (1, 2, 3):  # a quorum of {1, 2, 3} votes for us, none of {1, 4, 5} but us
-        e.receive(sid, Notification(PeerState.LOOKING, 1, 0x100000009, 1, 1, 2, old.data()), 0)
-    assert e.finalize_at_ms is None
-    e.receive(4, Notification(PeerState.LOOKING, 1, 0x100000009, 1, 1, 2, old.data()), 0)
-    assert e.finalize_at_ms is not None
-    assert ZabPeer(1, old.voters, _disk(), lambda: (0, b""), verifier=old, last_seen=old,
-                   reconfig_enabled=True).election.next_voters is None
-
-
 def test_a_member_whose_client_address_changes_moves_its_port():
     """processReconfig: a configuration that gives this member another client address moves its client port
     (MoveClientPort, ServerCnxnFactory.reconfigure); the same address, or none given, moves nothing."""

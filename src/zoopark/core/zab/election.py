@@ -69,9 +69,6 @@ class Election:
     voters: frozenset[int]
     observer: bool = False
     config: bytes = b""  # the ensemble as quorum_config_text, sent with every notification
-    # The voters of the last configuration seen while it is newer than the active one (a reconfig proposed, not
-    # committed): heard as voters, and a vote needs their quorum as well as the active one's.
-    next_voters: frozenset[int] | None = None
     state: PeerState = PeerState.LOOKING
     logical_clock: int = 0
     proposed_leader: int = 0
@@ -98,12 +95,7 @@ class Election:
         return 1 if sid in self.voters else 0
 
     def has_quorum(self, acks: set[int]) -> bool:
-        nxt = self.next_voters
-        return len(acks & self.voters) * 2 > len(self.voters) and (nxt is None or len(acks & nxt) * 2 > len(nxt))
-
-    def _heard(self) -> frozenset[int]:
-        """getCurrentAndNextConfigVoters: whose notifications count, and who is told our vote."""
-        return self.voters if self.next_voters is None else self.voters | self.next_voters
+        return len(acks & self.voters) * 2 > len(self.voters)
 
     def _voting(self) -> bool:
         """Observers and members outside the configuration (a removed member, a new one not yet added:
@@ -132,7 +124,7 @@ class Election:
     def _send_all(self) -> list[SendTo]:
         n = self._notification(self.proposed_leader, self.proposed_zxid, self.logical_clock, self.proposed_epoch,
                                PeerState.LOOKING)
-        return [SendTo(sid, n) for sid in sorted(self._heard())]
+        return [SendTo(sid, n) for sid in sorted(self.voters)]
 
     def _vote_tracker(self, votes: dict[int, Vote], vote: Vote) -> set[int]:
         return {sid for sid, v in votes.items() if vote.same(v)}
@@ -200,7 +192,7 @@ class Election:
     def receive(self, sid: int, n: Notification, now_ms: int) -> list:
         """A notification from `sid` (WorkerReceiver, then lookForLeader's handling of it)."""
         out: list = []
-        if sid not in self._heard():
+        if sid not in self.voters:
             if sid == self.my_id:
                 return out  # our own, sent while we were a voter: answering it would answer ourselves forever
             # An observer or a stranger: tell it our current vote.
@@ -224,7 +216,7 @@ class Election:
             p = self.proposal()
             out.append(SendTo(sid, self._notification(p.leader, p.zxid, p.election_epoch, p.peer_epoch,
                                                       PeerState.LOOKING)))
-        if n.leader not in self._heard():
+        if n.leader not in self.voters:
             return out
         if self.finalize_at_ms is not None:
             # Waiting out finalizeWait: only a better vote reopens the election; others are dropped.

@@ -62,7 +62,6 @@ class ZabPeer:
         self.tick_ms, self.init_limit, self.sync_limit = tick_ms, init_limit, sync_limit
         self.window_limit = window_limit
         self.election = Election(my_id, self.config.voters, observer=self.observer, config=config)
-        self._election_sees_next()
         # How long the peer takes between going LOOKING and starting its round (a real member reloads its
         # log then); notifications in between wait for the round.
         self.reload_ms = reload_ms
@@ -161,12 +160,6 @@ class ZabPeer:
                 return out
         return self._guard(lambda: self.election.receive(sid, n, now_ms), now_ms)
 
-    def _election_sees_next(self) -> None:
-        """While the last configuration seen is newer than the active one (a reconfig under way, or a `.next`
-        file at start), the election hears its voters too and a vote needs a quorum of each
-        (FastLeaderElection's getCurrentAndNextConfigVoters and getVoteTracker)."""
-        self.election.next_voters = self.last_seen.voters if self.last_seen.version > self.config.version else None
-
     def _newer_config(self, text: bytes) -> qv.QuorumVerifier | None:
         try:
             config = qv.parse(text.decode())
@@ -186,7 +179,6 @@ class ZabPeer:
         if config.version > self.last_seen.version:
             self.last_seen = config
         self.election.set_config(config.voters, self.observer, config.data())
-        self._election_sees_next()
         role = self.role
         leader = self.my_id if isinstance(role, Leader) else role.leader if isinstance(role, Learner) else None
         if designated is not None:
@@ -296,7 +288,6 @@ class ZabPeer:
             if t is SeenConfig:
                 if a.config.version > self.last_seen.version:
                     self.last_seen = a.config
-                    self._election_sees_next()
                     out.append(a)
                 continue
             if t is Activated:
@@ -306,7 +297,6 @@ class ZabPeer:
                     if a.config.version > self.last_seen.version:
                         self.last_seen = a.config
                     self.election.set_config(a.config.voters, self.observer, a.config.data())
-                    self._election_sees_next()
                     out.append(a)
                     continue
                 major, acts = self._activate(a.config, a.designated)
