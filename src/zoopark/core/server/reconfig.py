@@ -49,10 +49,10 @@ def new_config(rec: ReconfigRequest, zxid: int, ens: Ensemble) -> qv.QuorumVerif
     if rec.new_members is not None:
         try:
             new = _members(rec.new_members, ens.standalone_enabled).with_version(zxid)
-        except qv.Unchecked as e:
-            raise ReconfigFailed(str(e)) from None
-        except qv.BadServer as e:
-            raise ReconfigError(Err.BADARGUMENTS, str(e)) from None
+        except qv.Unchecked as unchecked:  # each clause its own name: compiled, a name is typed by its clause
+            raise ReconfigFailed(str(unchecked)) from None
+        except qv.BadServer as bad:
+            raise ReconfigError(Err.BADARGUMENTS, str(bad)) from None
     else:
         members, capacity = _incremental(rec, last_seen)
         new = qv.from_members(members, zxid, capacity)
