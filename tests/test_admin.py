@@ -172,8 +172,9 @@ def test_prometheus_metrics_move_with_the_load(loaded) -> None:
         if second["writes_total"] > first["writes_total"] and second["reads_total"] > first["reads_total"]:
             break
     assert second["writes_total"] > first["writes_total"] and second["reads_total"] > first["reads_total"]
-    # Every write was fsynced: the fsync histogram counts them (group commit: at most one per write).
-    assert 0 < second["fsynctime_seconds_count"] <= second["writes_total"]
+    # Every write was fsynced: the fsync histogram counts them (group commit: at most one per txn). The scrape
+    # can fall between a txn's fsync and its apply, and the load has one write in flight: one sync may be ahead.
+    assert 0 < second["fsynctime_seconds_count"] <= second["writes_total"] + 1
     assert second["fsynctime_seconds_bucket[('le', '+Inf')]"] == second["fsynctime_seconds_count"]
     # Every reply is in the request latency histogram: those to reads and writes, and pings besides (a few
     # applied txns have no reply: a session expired by the server).

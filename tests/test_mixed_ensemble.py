@@ -74,6 +74,7 @@ def test_zoopark_follows_a_zookeeper_leader_and_its_acks_make_the_quorum() -> No
         assert moved.exists("/mover-eph").ephemeralOwner == session[0]
         moved.stop()  # closes the session: the ephemeral goes, and the session may not come back
         moved.close()
+        c.sync("/")  # c's server (a ZooKeeper follower) sees the close once it has applied it: sync first
         assert c.exists("/mover-eph") is None
         late = KazooClient(zp.hosts, timeout=15.0, client_id=session)
         late.start(timeout=30)  # refused the closed session, kazoo carries on with a new one
