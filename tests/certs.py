@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,15 @@ PASSWORD = "s3cret-pw"  # every store's password in the tests (never to appear i
 _NAME_KEYS = {"CN": NameOID.COMMON_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "O": NameOID.ORGANIZATION_NAME,
               "L": NameOID.LOCALITY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "C": NameOID.COUNTRY_NAME,
               "DC": NameOID.DOMAIN_COMPONENT, "emailAddress": NameOID.EMAIL_ADDRESS}
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace the file whole: a server starting (or a probe's client) may be reading it while a test writes the
+    same file again, and a file truncated mid-rewrite read as an empty trust store once (ZooKeeper: "the
+    trustAnchors parameter must be non-empty")."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def name(*rdns: tuple[str, str]) -> x509.Name:
@@ -44,23 +55,23 @@ class Identity:
                else serialization.NoEncryption())
         key = self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
         certs = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (self.cert, *self.chain))
-        path.write_bytes(key + certs)
+        _write(path, key + certs)
         return path
 
     def cert_pem(self, path: Path) -> Path:
-        path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        _write(path, self.cert.public_bytes(serialization.Encoding.PEM))
         return path
 
     def key_pem(self, path: Path) -> Path:
-        path.write_bytes(self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
+        _write(path, self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
         return path
 
     def pkcs12(self, path: Path, password: str = PASSWORD) -> Path:
         data = pkcs12.serialize_key_and_certificates(
             b"key", self.key, self.cert, list(self.chain),
             serialization.BestAvailableEncryption(password.encode()))
-        path.write_bytes(data)
+        _write(path, data)
         return path
 
 
