@@ -4,14 +4,14 @@ reconfig under client load without losing a write."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import threading
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
+
+from reconfighelp import SUPER_AUTH, reconfig_settings
 
 from procs import (
     ServerProcess,
@@ -32,8 +32,6 @@ from references import needs
 
 pytestmark = pytest.mark.xdist_group("ensembles")
 
-SUPER = "super:test"
-DIGEST = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
 
 
 def reconfig_config(ports: dict[int, tuple[int, int]], client_ports: dict[int, int],
@@ -43,13 +41,12 @@ def reconfig_config(ports: dict[int, tuple[int, int]], client_ports: dict[int, i
     base = ensemble_config(ports)
     base.update({f"server.{i}": f"127.0.0.1:{qp}:{ep}:participant;127.0.0.1:{client_ports[i]}"
                  for i, (qp, ep) in ports.items()})
-    base.update({"reconfigEnabled": "true", "DigestAuthenticationProvider.superDigest": f"super:{DIGEST}",
-                 "standaloneEnabled": str(standalone).lower()})
+    base.update({**reconfig_settings(), "standaloneEnabled": str(standalone).lower()})
     return {i: dict(base) for i in ports}
 
 
 def connect(port: int, auth: bool = False) -> KazooClient:
-    c = KazooClient(f"127.0.0.1:{port}", timeout=15.0, auth_data=[("digest", SUPER)] if auth else None,
+    c = KazooClient(f"127.0.0.1:{port}", timeout=15.0, auth_data=[SUPER_AUTH] if auth else None,
                     connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
     c.start(timeout=30)
     return c
@@ -377,7 +374,7 @@ def test_a_standalone_server_answers_reconfig_as_zookeeper(enabled: bool) -> Non
     with it, on zoopark as on ZooKeeper 3.8."""
     answers = []
     for cls in (ZooKeeperProcess, ZooParkProcess):
-        extra = {"reconfigEnabled": str(enabled).lower(), "DigestAuthenticationProvider.superDigest": f"super:{DIGEST}"}
+        extra = reconfig_settings(enabled)
         with cls(extra=extra) as p:
             p.start()
             c = connect(p.port, auth=True)

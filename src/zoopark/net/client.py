@@ -16,11 +16,11 @@ import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..core.server.actions import CLIENT_CLOSED
 from .framing import FrameDecoder, FrameError
 from .tls import TlsSession, java_subject, looks_like_tls
 
 log = logging.getLogger("zoopark.net")
-_CLIENT_CLOSED = "client closed the session"  # the core's reason for the Close that follows a closeSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ class ClientConnection(asyncio.Protocol):
             return
         # The end of a session the client closed is routine: ZooKeeper 3.8 logs its "Closed socket connection"
         # at DEBUG (and an INFO line, formatted and written, costs about 12 us of CPU per connection).
-        log.log(logging.DEBUG if reason == _CLIENT_CLOSED else logging.INFO, "closing connection from %s: %s",
+        log.log(logging.DEBUG if reason == CLIENT_CLOSED else logging.INFO, "closing connection from %s: %s",
                 self.remote_ip, reason)
         self._shut()
 

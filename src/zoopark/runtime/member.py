@@ -57,6 +57,7 @@ from ..core.zab.learner import Learner
 from ..net.client import ClientConnection
 from ..net.election import ElectionPort
 from ..quorumconfig import last_seen, quorum_config_text, verifier
+from . import dynconfig
 from .batching import TurnBatch
 from .clock import now_ms
 from .memberdisk import WINDOW, MemberDisk
@@ -303,15 +304,10 @@ class Member:
 
     def _write_config(self, a: WriteConfig) -> None:
         """A configuration proposed (the `.next` file) or now active: written as ZooKeeper writes its dynamic
-        files (runtime/dynconfig.py, where present); an active one also names the members we dial from now
-        on (quorum and election addresses), and whether we observe."""
-        try:
-            from . import dynconfig  # type: ignore[attr-defined]
-        except ImportError:
-            dynconfig = None
+        files (runtime/dynconfig.py); an active one also names the members we dial from now on (quorum and
+        election addresses), and whether we observe."""
         text = a.config.text()
-        if dynconfig is not None:
-            (dynconfig.write_activated if a.activated else dynconfig.write_next)(self.cfg, text)
+        (dynconfig.write_activated if a.activated else dynconfig.write_next)(self.cfg, text)
         if not a.activated:
             return
         servers = {m.id: m for m in a.config.members}

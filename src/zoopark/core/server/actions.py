@@ -104,6 +104,11 @@ class Send:
         self.data = data
 
 
+# The reason of the Close that ends a session the client closed itself: routine (adapters log it quietly, as
+# ZooKeeper 3.8 logs its "Closed socket connection" at DEBUG).
+CLIENT_CLOSED: Final = "client closed the session"
+
+
 @final
 @dataclass(init=False, unsafe_hash=True, slots=True)
 class Close:

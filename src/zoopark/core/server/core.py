@@ -34,6 +34,7 @@ from ..tree import acl as aclmod
 from ..tree.datatree import CONFIG, DataTree, TxnResult, WatchEvent
 from . import reads, reaper
 from .actions import (
+    CLIENT_CLOSED,
     Action,
     AppendLog,
     Close,
@@ -794,7 +795,7 @@ class ServerCore:
                     out.append(Send(p.conn, p.reply))
                     self._answered(conn, p.op, p.xid, self.now_ms - p.arrived_ms)
                     if p.close_after:
-                        self._close(conn, "client closed the session", out)
+                        self._close(conn, CLIENT_CLOSED, out)
                 continue
             if p.after_zxid > self.tree.last_zxid:
                 return  # a leader's read behind a proposal that has not committed (see _leader_barrier)

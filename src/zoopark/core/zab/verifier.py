@@ -367,9 +367,7 @@ def of_txn(txn: bytes) -> QuorumVerifier | None:
         if not isinstance(record, SetDataTxn) or record.data is None:
             return None
         return parse(record.data.decode())
-    except (BadServer, ValueError, UnicodeDecodeError):
-        return None
-    except Exception:  # noqa: BLE001 - a txn we cannot decode carries no configuration for us
+    except Exception:  # noqa: BLE001 - a txn we cannot decode or read as a configuration carries none for us
         return None
 
 
