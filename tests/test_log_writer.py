@@ -151,6 +151,20 @@ def test_an_inline_write_is_durable_before_submit_returns_and_runs_its_callback_
     assert on_disk(tmp_path) == [make_zxid(1, n) for n in (1, 2, 3)]
 
 
+def test_a_roll_starts_a_new_file_whether_the_next_write_is_inline_or_not(writer, tmp_path) -> None:
+    """A snapshot rolls the log: recovery replays from the file that starts after it."""
+    w, _ = writer
+    assert w.submit([entry(make_zxid(1, 1))], lambda: None, inline=True)
+    w.roll()
+    assert w.submit([entry(make_zxid(1, 2))], lambda: None, inline=True)
+    w.roll()
+    ok, cb = durable_event()
+    assert w.submit([entry(make_zxid(1, 3))], cb)
+    assert ok.wait(10)
+    assert [z for z, _ in txnlog.log_files(tmp_path)] == [make_zxid(1, n) for n in (1, 2, 3)]
+    assert on_disk(tmp_path) == [make_zxid(1, n) for n in (1, 2, 3)]
+
+
 def test_an_inline_write_while_the_thread_is_busy_queues_behind_it_in_order(writer, tmp_path) -> None:
     w, reports = writer
     first, cb1 = durable_event()

@@ -334,7 +334,8 @@ class TxnLog:
         data = b"".join(self._buf)
         self._buf.clear()
         try:
-            new_size = padded_size(self._position + len(data), self._size, self.prealloc_bytes)
+            end = self._position + len(data)
+            new_size = self._size if end + _PAD_MARGIN < self._size else padded_size(end, self._size, self.prealloc_bytes)
             if new_size > self._size:
                 # Reserve the space now, so a full disk fails here, before any byte of the batch is written.
                 if _HAS_FALLOCATE:

@@ -118,15 +118,20 @@ class LogWriter:
                 self._cv.notify()
                 return True
             self._writing = True  # the thread waits until this write is done: one writer at a time
+            roll, self._roll = self._roll, False
+        synced = None
         try:
-            durable = self._run_batches([(entries, on_durable, gen)], inline=True)
+            synced = self._run_batches([(entries, on_durable, gen)], inline=True, roll=roll)
         finally:
             with self._cv:
                 self._writing = False
                 if self._queue:
                     self._cv.notify()
-        if durable:
-            on_durable()
+        if synced is not None:
+            try:
+                on_durable()  # the replies leave before the bookkeeping
+            finally:
+                self._record(*synced)
         return True
 
     def drain(self, timeout_s: float = 30.0) -> bool:
@@ -195,18 +200,22 @@ class LogWriter:
                     self._writing = False
                     self._cv.notify_all()
 
-    def _run_batches(self, batches: list[Batch], inline: bool = False) -> bool:
-        """Write and sync `batches`; True if they are durable. Their callbacks go to the loop unless `inline`
-        (the caller runs them)."""
+    def _run_batches(self, batches: list[Batch], inline: bool = False,
+                     roll: bool | None = None) -> tuple[int, int, float] | None:
+        """Write and sync `batches`; None if they are not durable. Their callbacks go to the loop unless
+        `inline`: then the caller runs them and records the sync (`_record` with what this returns) after
+        them. `roll`: whether to start a new file first (None: take the flag `roll` set)."""
         try:
-            self._write(batches)
+            synced = self._write(batches, roll)
         except Exception as e:  # noqa: BLE001 - whatever it was, the thread lives on: see _failed
             self._failed(e, batches)
-            return False
+            return None
         if not inline:
+            # Recorded before the loop hears of it, so the fsync count never trails a txn it applied.
+            self._record(*synced)
             callbacks = [b[1] for b in batches]
             self._notify(callbacks[0] if len(callbacks) == 1 else _run_all(callbacks))
-        return True
+        return synced
 
     def _failed(self, e: Exception, batches: list[Batch]) -> None:
         """Nothing of `batches` is durable, nor anything of their generation queued behind them: end that
@@ -229,9 +238,11 @@ class LogWriter:
             self._queue = deque(b for b in self._queue if b[2] != gen)
         self._notify(lambda e=e, cbs=[b[1] for b in failed], g=gen: self._on_error(e, cbs, g))
 
-    def _write(self, batches: list[Batch]) -> None:
-        with self._cv:
-            roll, self._roll = self._roll, False
+    def _write(self, batches: list[Batch], roll: bool | None = None) -> tuple[int, int, float]:
+        """Append and sync `batches`: (entries, bytes, sync ms)."""
+        if roll is None:
+            with self._cv:
+                roll, self._roll = self._roll, False
         if roll:
             self.log.roll()
         n = 0
@@ -239,7 +250,9 @@ class LogWriter:
             self.log.extend(entries)
             n += len(entries)
         nbytes = self.log.sync()
-        ms = self.log.sync_seconds * 1000
+        return n, nbytes, self.log.sync_seconds * 1000
+
+    def _record(self, n: int, nbytes: int, ms: float) -> None:
         timings.FSYNC.observe(ms / 1000)
         stats = self.stats
         stats.fsyncs += 1
