@@ -95,6 +95,8 @@ class Conn(asyncio.Protocol):
                 if xid == -1:
                     gen.on_event(self, now)
                 elif xid != -2:
+                    if gen.bodies:
+                        gen.on_body(err, bytes(buf[pos + 20:pos + 4 + n]))
                     gen.on_reply(self, now - self.sent.popleft(), err)
             pos += 4 + n
         del buf[:pos]
@@ -102,6 +104,8 @@ class Conn(asyncio.Protocol):
 
 class Generator:
     """Closed-loop load on a set of connections."""
+
+    bodies = False  # whether on_body sees each reply's body
 
     def __init__(self, pick, depth: int) -> None:
         self.pick = pick
@@ -117,10 +121,51 @@ class Generator:
                 self.result.errors += 1
             self.result.latencies_us.append(latency_s * 1e6)
         if self.running:
-            conn.send(self.pick())
+            conn.send(self.pick(conn))
 
     def on_event(self, conn: Conn, now: float) -> None:
         pass
+
+    def on_body(self, err: int, body: bytes) -> None:
+        pass
+
+
+class Probe(Generator):
+    """Replies checked whole: the reply header's error, and a multi's error per op (a failed multi is answered
+    with err 0 in the header)."""
+
+    bodies = True
+
+    def __init__(self, pick, expected: int, multi: bool) -> None:
+        super().__init__(pick, 0)
+        self.left = expected
+        self.multi = multi
+        self.failures: list[tuple[int, list[int]]] = []
+        self.done = asyncio.get_running_loop().create_future()
+
+    def on_body(self, err: int, body: bytes) -> None:
+        errs = proto.multi_errors(body) if self.multi and not err else []
+        if err or any(errs):
+            self.failures.append((err, errs))
+
+    def on_reply(self, conn: Conn, latency_s: float, err: int) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.done.set_result(None)
+
+
+async def probe(host: str, port: int, workload: str, conns: int = 4, per_conn: int = 64) -> list[tuple[int, list[int]]]:
+    """Send `per_conn` of the workload's requests at once on each of `conns` connections and check every
+    reply: the failures as (header error, errors per op of a multi). A load whose requests fail measures
+    nothing. `per_conn` even leaves no znode of create+delete behind."""
+    gen = Probe(make_picker(workload, 0, conns), conns * per_conn, workload == "multi")
+    cs = await open_conns(host, port, conns, gen)
+    for c in cs:
+        for _ in range(per_conn):
+            c.send(gen.pick(c))
+    await asyncio.wait_for(gen.done, 30)
+    await close_conns(cs)
+    return gen.failures
 
 
 def client_tls(tls: dict[str, str] | None) -> dict:
@@ -150,7 +195,31 @@ async def close_conns(conns: list[Conn]) -> None:
             c.transport.close()
 
 
+class CreateDelete:
+    """Each connection creates a znode and then deletes it, over a ring of RING names of its own
+    (/bench/cd/w<worker>-c<conn>-<i>): a delete follows its create in the session's order, which both servers
+    keep, so with many requests in flight every one still succeeds. Which of the pair comes next follows the
+    connection's count of requests sent (its xid)."""
+
+    RING = 64
+
+    def __init__(self, worker: int, data: bytes) -> None:
+        self.worker = worker
+        self.data = data
+        self.pairs: dict[Conn, list[tuple[proto.Template, proto.Template]]] = {}
+
+    def __call__(self, conn: Conn) -> proto.Template:
+        ring = self.pairs.get(conn)
+        if ring is None:
+            base = f"/bench/cd/w{self.worker}-c{len(self.pairs)}-"
+            ring = self.pairs[conn] = [(proto.create(f"{base}{i}", self.data), proto.delete(f"{base}{i}"))
+                                       for i in range(self.RING)]
+        n = conn.xid
+        return ring[(n >> 1) % self.RING][n & 1]
+
+
 def make_picker(workload: str, worker: int, conns_per_worker: int):
+    """The workload's next request for a connection: pick(conn) -> Template."""
     rng = random.Random(worker)
     nodes = [f"/bench/n{i}" for i in range(1000)]
     gets = [proto.get_data(p) for p in nodes]
@@ -159,15 +228,20 @@ def make_picker(workload: str, worker: int, conns_per_worker: int):
     sets = [proto.set_data(p, data) for p in nodes]
     create = proto.create(f"/bench/c/w{worker}-", data, flags=2)
     if workload == "get":
-        return lambda: gets[rng.randrange(1000)]
+        return lambda conn: gets[rng.randrange(1000)]
     if workload == "exists":
-        return lambda: exist[rng.randrange(1000)]
+        return lambda conn: exist[rng.randrange(1000)]
     if workload == "set":
-        return lambda: sets[rng.randrange(1000)]
+        return lambda conn: sets[rng.randrange(1000)]
     if workload == "create":
-        return lambda: create
+        return lambda conn: create
+    if workload == "create+delete":
+        return CreateDelete(worker, data)
+    if workload == "multi":  # a guarded update of two znodes 500 apart
+        multis = [proto.guarded_update("/bench", [nodes[i], nodes[(i + 500) % 1000]], data) for i in range(1000)]
+        return lambda conn: multis[rng.randrange(1000)]
     if workload == "mixed":
-        return lambda: sets[rng.randrange(1000)] if rng.random() < 0.1 else gets[rng.randrange(1000)]
+        return lambda conn: sets[rng.randrange(1000)] if rng.random() < 0.1 else gets[rng.randrange(1000)]
     raise ValueError(workload)
 
 
@@ -177,7 +251,7 @@ async def closed_loop(host: str, port: int, workload: str, worker: int, conns: i
     cs = await open_conns(host, port, conns, gen, tls)
     for c in cs:
         for _ in range(depth):
-            c.send(gen.pick())
+            c.send(gen.pick(c))
     await asyncio.sleep(warmup_s)
     gen.measuring = True
     t0 = time.perf_counter()
@@ -212,7 +286,8 @@ async def open_loop(host: str, port: int, workload: str, worker: int, conns: int
         if measured_from is None and at >= end_warm:
             gen.measuring = True
             measured_from = at
-        cs[i % len(cs)].send(gen.pick(), at=at)
+        c = cs[i % len(cs)]
+        c.send(gen.pick(c), at=at)
         i += 1
     await asyncio.sleep(1.0)
     gen.result.seconds = end - (measured_from or end)

@@ -8,10 +8,13 @@ from zoopark.core.jute.constants import OpCode
 from zoopark.core.jute.io import Writer
 from zoopark.core.jute.records import (
     OPEN_ACL_UNSAFE,
+    CheckVersionRequest,
     ConnectRequest,
     CreateRequest,
+    DeleteRequest,
     ExistsRequest,
     GetDataRequest,
+    MultiHeader,
     SetDataRequest,
 )
 
@@ -59,6 +62,63 @@ def set_data(path: str, data: bytes) -> Template:
 
 def create(path: str, data: bytes, flags: int = 0) -> Template:
     return Template(OpCode.CREATE, CreateRequest(path, data, ACL, flags))
+
+
+def delete(path: str) -> Template:
+    return Template(OpCode.DELETE, DeleteRequest(path, -1))
+
+
+class Ops:
+    """A multi request's body (MultiOperationRecord): each op's header (type, done=false, err=-1) and record,
+    then the end header (-1, true, -1)."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self, ops: list[tuple[int, object]]) -> None:
+        self.ops = ops
+
+    def write(self, w: Writer) -> None:
+        for op, record in self.ops:
+            MultiHeader(op, False, -1).write(w)
+            record.write(w)  # type: ignore[attr-defined]
+        MultiHeader(-1, True, -1).write(w)
+
+
+def multi(ops: list[tuple[int, object]]) -> Template:
+    return Template(OpCode.MULTI, Ops(ops))
+
+
+def guarded_update(guard: str, paths: list[str], data: bytes) -> Template:
+    """A transaction a recipe sends: check that `guard` exists (any version, as Curator's check().forPath()
+    without a version), then set each of `paths`."""
+    return multi([(OpCode.CHECK, CheckVersionRequest(guard, -1)),
+                  *((OpCode.SET_DATA, SetDataRequest(p, data, -1)) for p in paths)])
+
+
+_MULTI_HEADER = struct.Struct(">i?i")
+_STAT_LEN = 68  # Stat: 6 longs (czxid mzxid ctime mtime ephemeralOwner pzxid) and 5 ints
+
+
+def multi_errors(body: bytes) -> list[int]:
+    """The error of each op in a multi response's body (after the reply header), 0 for an op that succeeded:
+    a failed multi is answered with err 0 in the reply header and an error per op."""
+    errs, pos = [], 0
+    while True:
+        op, done, err = _MULTI_HEADER.unpack_from(body, pos)
+        pos += _MULTI_HEADER.size
+        if done:
+            return errs
+        if op == OpCode.ERROR:
+            (err,) = struct.unpack_from(">i", body, pos)
+            pos += 4
+        elif op == OpCode.SET_DATA:
+            pos += _STAT_LEN
+        elif op in (OpCode.CREATE, OpCode.CREATE2):
+            (n,) = struct.unpack_from(">i", body, pos)
+            pos += 4 + max(n, 0) + (_STAT_LEN if op == OpCode.CREATE2 else 0)
+        elif op not in (OpCode.CHECK, OpCode.DELETE):
+            raise ValueError(f"unexpected op {op} in a multi response")
+        errs.append(err)
 
 
 def close_session() -> Template:

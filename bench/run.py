@@ -4,7 +4,11 @@
     python -m bench.run --only sessions,watches [--sessions 10000] [--watches 1000000 --watch-sessions 100]
 
 Each round starts fresh servers (data in a temp dir, fsync on, ZooKeeper with its zkEnv.sh heap of 1000 MB),
-creates the fixture nodes, runs the load from several worker processes, and stops the servers by PID.
+creates the fixture nodes, checks that the row's requests succeed on it (every reply read whole, a multi's
+ops included), runs the load from several worker processes, and stops the servers by PID.
+
+Ops are requests answered: create+delete counts its create and its delete as two (as ZooKeeper's own
+throughput figures count requests), a multi as one whatever its ops.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 from tests.procs import ServerProcess, ZooKeeperProcess, ZooParkProcess, mntr
 
 from . import proto
-from .load import Conn, Generator, Result, cpu_count, open_conns, run_parallel
+from .load import Conn, Generator, Result, cpu_count, open_conns, probe, run_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,10 +109,19 @@ async def pipeline(host: str, port: int, templates, window: int = 2000) -> Resul
 
 def setup_fixtures(server: ServerProcess) -> None:
     data = b"x" * 100
-    tpls = [proto.create("/bench", b""), proto.create("/bench/c", b""), proto.create("/bench/w", b"w")]
+    tpls = [proto.create("/bench", b""), proto.create("/bench/c", b""), proto.create("/bench/cd", b""),
+            proto.create("/bench/w", b"w")]
     tpls += [proto.create(f"/bench/n{i}", data) for i in range(1000)]
     r = asyncio.run(pipeline(server.host, server.port, tpls))
     assert r.errors == 0, f"fixture creation failed {r.errors} times"
+
+
+def check_load(server: ServerProcess, workload: str) -> None:
+    """Fail the row if the workload's requests fail on this server (each reply checked whole, a multi's ops
+    included): a load answered with errors measures nothing."""
+    failures = asyncio.run(probe(server.host, server.port, workload))
+    assert not failures, f"{workload}: {len(failures)} of its requests failed on {type(server).__name__}, " \
+                         f"(header error, errors per op) e.g. {failures[:3]}"
 
 
 # ---- workloads ---------------------------------------------------------------------------------
@@ -353,12 +366,15 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
         elif workload == "watch":
             r = with_cpu([server.pid], lambda: fan_out(server, cfg))
         elif workload.endswith("@rate"):
+            check_load(server, workload.split("@")[0])
             r = with_cpu([server.pid], lambda: fixed_rate(server, workload.split("@")[0], cfg))
         elif workload.endswith("@1"):  # one client, one request at a time: the latency of a durable write
+            check_load(server, workload[:-2])
             params = [dict(host=server.host, port=server.port, workload=workload[:-2], worker=0, conns=1,
                            depth=1, warmup_s=cfg.warmup, seconds=cfg.seconds)]
             r = with_cpu([server.pid], lambda: run_parallel("closed", params))
         else:
+            check_load(server, workload)
             r = with_cpu([server.pid], lambda: throughput(server, workload, cfg))
         return r, rss_mb(server.pid)
 
@@ -371,7 +387,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
     ap.add_argument("--only",
-                    default="get,exists,set,create,mixed,mixed@rate,set@1,watch,connect,rss,restart,"
+                    default="get,exists,set,create,create+delete,multi,mixed,mixed@rate,set@rate,create@rate,"
+                            "set@1,watch,connect,rss,restart,"
                             "get@3,set@3,mixed@3,failover,get@tls,set@tls,connect@tls,sessions,watches")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
@@ -429,7 +446,9 @@ def describe(cfg: argparse.Namespace) -> str:
     return (f"Machine: {platform.machine()}, {cpu_count()} cores, Python {platform.python_version()}. "
             f"Load: {cfg.workers} processes x {cfg.conns} connections x depth {cfg.depth}, {cfg.seconds:g} s "
             f"after {cfg.warmup:g} s warm-up, {cfg.rounds} rounds alternating zoopark / ZooKeeper, fresh "
-            f"servers each round, fsync on. Fixed-rate row: {cfg.rate:g} req/s open loop. Watch: "
+            f"servers each round, fsync on. Fixed-rate rows (@rate): {cfg.rate:g} req/s open loop. create+delete: each "
+            f"connection creates a znode and deletes it, each request an op; multi: check + 2 setData in one "
+            f"multi, one op. Watch: "
             f"{cfg.fan_out_sessions} sessions x {cfg.fan_out_rounds} rounds. RSS: {cfg.rss_nodes:,} znodes "
             f"of 100 bytes. Scale: {cfg.sessions:,} sessions (30 s timeout, pinging every 10 s) idle "
             f"{cfg.idle_seconds:g} s; {cfg.watches:,} watches from {cfg.watch_sessions} sessions. ZooKeeper "
@@ -482,6 +501,9 @@ def render(rows, targets, header: bool = True) -> str:
             cpu = statistics.mean(cpu_per_1k_ms(r) for r in rs)
             cells[t] = (rate, merged.percentile_ms(50), merged.percentile_ms(99), mem, cpu)
         zp, zk = cells["zoopark"], cells["zk"]
+        errors = {t: sum(r.errors for r, _ in results.get(t, [])) for t in ("zoopark", "zk")}
+        if any(errors.values()):  # counted in ops/s, but a row with failed requests is not a fair comparison
+            workload += f" ({errors['zoopark']:,} / {errors['zk']:,} errors)"
         ratio = zp[0] / zk[0] if zk[0] and not math.isnan(zk[0]) else float("nan")
         if workload.endswith("@rate") or workload == "watch":
             ratio = zk[2] / zp[2] if zp[2] else float("nan")  # lower latency is better: ZK p99 / ours
