@@ -2,7 +2,7 @@
 it (in batches per connection, then the fsync's LogSynced), without sockets, disk or the event loop. What it
 measures is what a compiled core or a leaner path would save, apart from I/O and waiting.
 
-    python -m bench.corepath [--op set|create|get] [--ops N] [--batch B] [--rounds R] [--clock wall|cpu] [--profile]
+    python -m bench.corepath [--op set|create|get|create+delete|multi] [--ops N] [--batch B] [--rounds R] [--clock wall|cpu] [--profile]
 
 It runs the compiled core when one is built (`make compiled`), the pure source with ZOOPARK_PURE=1, and says
 which. `--clock cpu` counts this process's CPU time instead of wall time: steadier on a shared machine.
@@ -22,7 +22,7 @@ from zoopark.core.server.actions import AppendLog, Connected, Frame, LogSynced, 
 from zoopark.core.server.core import ServerCore
 from zoopark.core.server.settings import CoreSettings
 
-from .proto import connect_frame, create, get_data, set_data
+from .proto import connect_frame, create, delete, get_data, guarded_update, set_data
 
 
 def _session(core: ServerCore, conn: int, now: int) -> None:
@@ -31,6 +31,22 @@ def _session(core: ServerCore, conn: int, now: int) -> None:
     for a in out:
         if type(a) is AppendLog:
             core.step(LogSynced(a.entries[-1][0]), now)
+
+
+def _templates(op: str, ops: int) -> list:
+    """The requests, as bench.load's rows send them (create+delete: a create then its delete; multi: check
+    + 2 setData in one multi)."""
+    if op == "set":
+        return [set_data(f"/n{i}", b"y" * 100) for i in range(1000)]
+    if op == "get":
+        return [get_data(f"/n{i}") for i in range(1000)]
+    if op == "create":
+        return [create(f"/c{i}", b"z" * 100) for i in range(ops)]
+    if op == "create+delete":
+        return [t for i in range(64) for t in (create(f"/cd{i}", b"z" * 100), delete(f"/cd{i}"))]
+    if op == "multi":
+        return [guarded_update("/n0", [f"/n{i}", f"/n{(i + 500) % 1000}"], b"y" * 100) for i in range(1000)]
+    raise ValueError(op)
 
 
 def run(op: str, ops: int, batch: int, clock: Callable[[], float] = time.perf_counter) -> tuple[float, int]:
@@ -45,9 +61,7 @@ def run(op: str, ops: int, batch: int, clock: Callable[[], float] = time.perf_co
         for a in core.step(Frame(1, fr[4:]), now):
             if type(a) is AppendLog:
                 core.step(LogSynced(a.entries[-1][0]), now)
-    templates = {"set": [set_data(f"/n{i}", b"y" * 100) for i in range(1000)],
-                 "get": [get_data(f"/n{i}") for i in range(1000)],
-                 "create": [create(f"/c{i}", b"z" * 100) for i in range(ops)]}[op]
+    templates = _templates(op, ops)
     frames = [templates[i % len(templates)].frame(2000 + i)[4:] for i in range(ops)]
     replies = 0
     gc.collect()
@@ -71,7 +85,7 @@ def run(op: str, ops: int, batch: int, clock: Callable[[], float] = time.perf_co
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.corepath")
-    ap.add_argument("--op", default="set", choices=("set", "create", "get"))
+    ap.add_argument("--op", default="set", choices=("set", "create", "get", "create+delete", "multi"))
     ap.add_argument("--ops", type=int, default=50_000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
