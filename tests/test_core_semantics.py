@@ -287,3 +287,84 @@ def test_tracked_digest_equals_a_full_recomputation():
     h.request(c, OpCode.DELETE, DeleteRequest("/d/e", -1))
     create(h, c, "/d/s-", flags=2)
     assert tree.digest == tree.recompute_digest() != 0
+
+
+def test_multi_log_entries_replay_to_the_tree_the_core_applied():
+    """The core applies a multi's txn records as it prepped them and logs their encoding (MultiTxn): what a
+    restart or a follower reads back must give the same tree, and the bytes must be the jute records' own."""
+    from zoopark.core.jute.io import Writer
+    from zoopark.core.jute.records import (
+        CheckVersionTxn,
+        CreateTxn,
+        DeleteTxn,
+        MultiHeader,
+        MultiTxn,
+        SetDataTxn,
+        TxnHeader,
+    )
+    from zoopark.core.jute.txns import decode_txn, decode_txn_entry
+    from zoopark.core.server.actions import Frame
+    from zoopark.core.server.core import replay_txn
+    from zoopark.core.tree.datatree import DataTree
+
+    h = Harness()
+    c, _ = h.connect()
+    assert create(h, c, "/t", b"root").err == 0
+    assert create(h, c, "/t/old", b"o").err == 0
+
+    def multi(ops) -> list[tuple[int, int]]:
+        w = Writer()
+        for op, rec in ops:
+            MultiHeader(op, False, -1).write(w)
+            rec.write(w)
+        MultiHeader(-1, True, -1).write(w)
+        before = len(c.frames)
+        h.step(Frame(c.id, b"\x00\x00\x00\x07\x00\x00\x00\x0e" + w.getvalue()))
+        r = Reader(parse_reply(c.frames[before]).body)
+        out = []
+        while not (mh := MultiHeader.read(r)).done:
+            out.append((mh.type, mh.err))
+            if mh.type == OpCode.ERROR:
+                r.int()
+            elif mh.type == OpCode.SET_DATA:
+                Stat.read(r)
+            elif mh.type == OpCode.CREATE:
+                r.string()
+        return out
+
+    ok = multi([(OpCode.CHECK, CheckVersionRequest("/t", 0)),
+                (OpCode.CREATE, CreateRequest("/t/a", b"a" * 10, OPEN, 0)),
+                (OpCode.CREATE, CreateRequest("/t/s-", b"", OPEN, 2)),
+                (OpCode.SET_DATA, SetDataRequest("/t", b"changed", -1)),
+                (OpCode.DELETE, DeleteRequest("/t/old", -1))])
+    assert ok == [(OpCode.CHECK, 0), (OpCode.CREATE, 0), (OpCode.CREATE, 0), (OpCode.SET_DATA, 0),
+                  (OpCode.DELETE, 0)]
+    failed = multi([(OpCode.SET_DATA, SetDataRequest("/t/a", b"x", -1)),
+                    (OpCode.CHECK, CheckVersionRequest("/t", 7)),
+                    (OpCode.DELETE, DeleteRequest("/t/a", -1))])
+    assert failed == [(-1, 0), (-1, Err.BADVERSION), (-1, Err.RUNTIMEINCONSISTENCY)]
+
+    replayed = DataTree()
+    multis = []
+    for _, entry in h.log:
+        hdr, txn = decode_txn_entry(entry)
+        if isinstance(txn, MultiTxn):
+            multis.append([(t.type, decode_txn(t.type, t.data)) for t in txn.txns])
+            w = Writer()  # the generic writer: the jute record's own bytes
+            TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type).write(w)
+            txn.write(w)
+            assert w.getvalue() == entry
+        replay_txn(replayed, {}, hdr, txn)
+    assert len(multis) == 2
+    # ZooKeeper's txns: a check carries the version + 1, a create its parent's new cversion
+    assert multis[0] == [(OpCode.CHECK, CheckVersionTxn("/t", 1)),
+                         (OpCode.CREATE, CreateTxn("/t/a", b"a" * 10, OPEN_ACL_UNSAFE, False, 2)),
+                         (OpCode.CREATE, CreateTxn("/t/s-0000000002", b"", OPEN_ACL_UNSAFE, False, 3)),
+                         (OpCode.SET_DATA, SetDataTxn("/t", b"changed", 1)),
+                         (OpCode.DELETE, DeleteTxn("/t/old"))]
+
+    def user_nodes(tree):
+        return {p: (n.stat_bytes(), n.data) for p, n in tree.nodes.items() if p.startswith("/t")}
+
+    assert user_nodes(replayed) == user_nodes(h.core.tree)
+    assert set(user_nodes(replayed)) == {"/t", "/t/a", "/t/s-0000000002"}

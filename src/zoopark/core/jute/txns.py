@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from typing import final
 
 from .constants import OpCode
 from .io import INT as _INT
@@ -88,7 +89,22 @@ def encode(record: object) -> bytes:
 
 
 def multi_txn(parts: list[tuple[int, object]]) -> MultiTxn:
-    return MultiTxn([Txn(t, encode(rec)) for t, rec in parts])
+    return MultiTxn([Txn(t, encode_body(rec)) for t, rec in parts])
+
+
+@final
+class MultiParts:
+    """A multi's txn as the prep stage makes it: each op's (txn type, txn record). It is written to the log
+    and sent to followers as the MultiTxn it stands for (encode_txn), and the tree applies its records as
+    they are, without decoding the bodies it would otherwise have just encoded."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[tuple[int, object]]) -> None:
+        self.parts = parts
+
+    def txn(self) -> MultiTxn:
+        return multi_txn(self.parts)
 
 
 _ACL_BYTES: dict[int, tuple[Sequence[ACL] | None, bytes]] = {}
@@ -109,19 +125,36 @@ def acl_bytes(acl: Sequence[ACL] | None) -> bytes:
     return b
 
 
+def encode_body(record: object) -> bytes:
+    """A txn record serialized; the commonest skip the generic writer (the classes are final), and a
+    MultiParts is its MultiTxn (a vector of (type, body buffer))."""
+    if isinstance(record, CreateTxn):
+        return b"".join((encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
+                         _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
+    if isinstance(record, SetDataTxn):
+        return b"".join((encode_string(record.path), encode_buffer(record.data), _INT.pack(record.version)))
+    if isinstance(record, DeleteTxn):
+        return encode_string(record.path)
+    if isinstance(record, CheckVersionTxn):
+        return encode_string(record.path) + _INT.pack(record.version)
+    if isinstance(record, MultiParts):
+        chunks = [_INT.pack(len(record.parts))]
+        for t, rec in record.parts:
+            body = encode_body(rec)
+            chunks += (_TYPE_LEN.pack(t, len(body)), body)
+        return b"".join(chunks)
+    return encode(record)
+
+
+_TYPE_LEN = struct.Struct(">ii")
+
+
 def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
     """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
     head = _HDR.pack(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type)
-    if isinstance(record, CreateTxn):  # the commonest writes skip the generic writer (the classes are final)
-        return b"".join((head, encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
-                         _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
-    if isinstance(record, SetDataTxn):
-        return b"".join((head, encode_string(record.path), encode_buffer(record.data), _INT.pack(record.version)))
-    w = Writer()
-    w.raw(head)
-    if record is not None:
-        record.write(w)  # type: ignore[attr-defined]
-    return w.getvalue()
+    if record is None:
+        return head
+    return head + encode_body(record)
 
 
 def decode_txn_entry(data: bytes) -> tuple[TxnHeader, object | None]:

@@ -27,14 +27,13 @@ from ..jute.records import (
     DeleteTxn,
     ErrorTxn,
     Id,
-    MultiTxn,
     ReconfigRequest,
     SetACLRequest,
     SetACLTxn,
     SetDataRequest,
     SetDataTxn,
 )
-from ..jute.txns import multi_txn
+from ..jute.txns import MultiParts
 from ..session import SessionTable
 from ..tree import acl as aclmod
 from ..tree import quota
@@ -417,7 +416,7 @@ class Prep:
             s.closing = True
         return CloseSessionTxn(sorted(paths))
 
-    def _multi(self, req: Request, zxid: int) -> MultiTxn:
+    def _multi(self, req: Request, zxid: int) -> MultiParts:
         ops: list[tuple[int, object]] = req.record  # type: ignore[assignment]
         parts: list[tuple[int, object]] = []
         failed: Err | None = None
@@ -441,7 +440,7 @@ class Prep:
                     raise
         finally:
             self._undo = None
-        return multi_txn(parts)
+        return MultiParts(parts)
 
     def _roll_back(self) -> None:
         assert self._undo is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..jute.constants import OpCode
-from ..jute.io import Writer, encode_buffer, encode_string
+from ..jute.io import encode_buffer, encode_string
 from ..tree.datatree import TxnResult
 from .requests import multi_response, reply
 
@@ -18,29 +18,17 @@ if TYPE_CHECKING:  # core imports this module
 _CREATE2_LIKE = (OpCode.CREATE2, OpCode.CREATE_TTL, OpCode.CREATE_CONTAINER)
 
 
-class _Raw:
-    """Already-serialized bytes standing in for a response record inside a multi response."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def write(self, w: Writer) -> None:
-        w.raw(self.data)
-
-
-def _sub_result(rc: TxnResult) -> tuple[int, int, object | None]:
+def _sub_result(rc: TxnResult) -> tuple[int, int, bytes]:
     t = rc.type
     if t == OpCode.ERROR or rc.err:
-        return OpCode.ERROR, rc.err, None
+        return OpCode.ERROR, rc.err, b""
     if t == OpCode.CREATE:
-        return t, 0, _Raw(encode_string(rc.path or ""))
+        return t, 0, encode_string(rc.path or "")
     if t in _CREATE2_LIKE:
-        return OpCode.CREATE2, 0, _Raw(encode_string(rc.path or "") + (rc.stat or b""))
+        return OpCode.CREATE2, 0, encode_string(rc.path or "") + (rc.stat or b"")
     if t == OpCode.SET_DATA:
-        return t, 0, _Raw(rc.stat or b"")
-    return t, 0, None  # delete, check
+        return t, 0, rc.stat or b""
+    return t, 0, b""  # delete, check
 
 
 def write_reply(p: Pending, rc: TxnResult, last_zxid: int, config: bytes | None = None) -> bytes:

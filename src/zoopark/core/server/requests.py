@@ -16,7 +16,6 @@ from ..jute.records import (
     CreateResponse,
     CreateTTLRequest,
     DeleteRequest,
-    ErrorResponse,
     ExistsRequest,
     GetACLRequest,
     GetAllChildrenNumberRequest,
@@ -27,7 +26,6 @@ from ..jute.records import (
     GetDataResponse,
     GetEphemeralsRequest,
     GetSASLRequest,
-    MultiHeader,
     ReconfigRequest,
     RemoveWatchesRequest,
     SetACLRequest,
@@ -84,7 +82,8 @@ _MULTI_OP_RECORDS: dict[int, RecordType] = {
 
 HEADER = struct.Struct(">ii")
 REPLY = struct.Struct(">iiqi")  # frame length, xid, zxid, err
-_MULTI_END = struct.pack(">i?i", -1, True, -1)
+_MULTI_HEADER = struct.Struct(">i?i")  # MultiHeader: type, done, err
+_MULTI_END = _MULTI_HEADER.pack(-1, True, -1)
 
 
 def decode_body(op: int, r: Reader) -> object:
@@ -96,14 +95,19 @@ def decode_body(op: int, r: Reader) -> object:
 
 def decode_multi(r: Reader) -> list[tuple[int, object]]:
     ops: list[tuple[int, object]] = []
+    size = _MULTI_HEADER.size
     while True:
-        h = MultiHeader.read(r)
-        if h.done:
+        pos = r.pos
+        if pos + size > r.end:
+            raise JuteError(f"record truncated: need {size} bytes at offset {pos}, frame has {r.end}")
+        op, done, _ = _MULTI_HEADER.unpack_from(r.buf, pos)
+        r.pos = pos + size
+        if done:
             return ops
-        cls = _MULTI_OP_RECORDS.get(h.type)
+        cls = _MULTI_OP_RECORDS.get(op)
         if cls is None:
-            raise JuteError(f"invalid type of op {h.type} in multi")
-        ops.append((h.type, cls.read(r)))
+            raise JuteError(f"invalid type of op {op} in multi")
+        ops.append((op, cls.read(r)))
 
 
 def reply(xid: int, zxid: int, err: int, body: bytes = b"") -> bytes:
@@ -116,17 +120,18 @@ def encode(record: object) -> bytes:
     return w.getvalue()
 
 
-def multi_response(results: list[tuple[int, int, object | None]]) -> bytes:
-    """(type, err, response record or None) per op, then the end marker (MultiResponse.serialize)."""
-    w = Writer()
-    for type_, err, rec in results:
-        MultiHeader(type_, False, err).write(w)
-        if type_ == OpCode.ERROR:
-            ErrorResponse(err).write(w)
-        elif rec is not None:
-            rec.write(w)  # type: ignore[attr-defined]
-    w.raw(_MULTI_END)
-    return w.getvalue()
+def multi_response(results: list[tuple[int, int, bytes]]) -> bytes:
+    """(type, err, the op's response record serialized) per op, then the end marker
+    (MultiResponse.serialize); an error's record is its ErrorResponse, made here."""
+    chunks: list[bytes] = []
+    for type_, err, body in results:
+        chunks.append(_MULTI_HEADER.pack(type_, False, err))
+        chunks.append(_ERROR.pack(err) if type_ == OpCode.ERROR else body)
+    chunks.append(_MULTI_END)
+    return b"".join(chunks)
+
+
+_ERROR = struct.Struct(">i")  # ErrorResponse: err
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from ..jute.records import (
     SetDataTxn,
     TxnHeader,
 )
+from ..jute.txns import MultiParts, decode_txn
 from . import digest as dg
 from . import javaorder
 from .node import Node, approximate_size, data_length, is_ttl, ttl_owner
@@ -257,8 +258,12 @@ class DataTree:
             assert isinstance(txn, CheckVersionTxn)
             rc.path = txn.path
         elif t == OpCode.MULTI:
-            assert isinstance(txn, MultiTxn)
-            self._apply_multi(hdr, txn, rc)
+            if isinstance(txn, MultiParts):  # prepped here: its records as they are
+                self._apply_multi(hdr, txn.parts, rc)
+            else:
+                assert isinstance(txn, MultiTxn)
+                self._apply_multi(hdr, [(sub.type, decode_txn(sub.type, sub.data or b"")) for sub in txn.txns or ()],
+                                  rc)
         # createSession and anything else: nothing in the tree.
 
     def _apply_create(self, hdr: TxnHeader, txn: object, rc: TxnResult) -> None:
@@ -274,15 +279,11 @@ class DataTree:
             txn.path, txn.data, txn.acl or (), owner, txn.parent_cversion, hdr.zxid, hdr.time, rc.events
         )
 
-    def _apply_multi(self, hdr: TxnHeader, txn: MultiTxn, rc: TxnResult) -> None:
-        from ..jute.txns import decode_txn  # local: txns imports records only
-
-        subs = txn.txns or ()
-        failed = any(sub.type == OpCode.ERROR for sub in subs)
+    def _apply_multi(self, hdr: TxnHeader, subs: list[tuple[int, object]], rc: TxnResult) -> None:
+        failed = any(sub_type == OpCode.ERROR for sub_type, _ in subs)
         post_failed = False
         rc.multi = []
-        for sub in subs:
-            sub_type, record = sub.type, decode_txn(sub.type, sub.data or b"")
+        for sub_type, record in subs:
             if sub_type == OpCode.ERROR:
                 post_failed = True
             elif failed:
