@@ -5,7 +5,7 @@ ones as replies it got, one "socket read" per loop turn. What it measures is the
 `bench.corepath` leaves out but the kernel's socket work: framing, the adapter's actions, the writer thread
 (encode, checksum, write, fsync) and the reply path.
 
-    python -m bench.writepath [--op set|create] [--conns 16] [--depth 32] [--ops N] [--rounds R] [--profile]
+    python -m bench.writepath [--op set|create|multi] [--conns 16] [--depth 32] [--ops N] [--rounds R] [--profile]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from zoopark.config import Config
 from zoopark.net.client import ClientConnection
 from zoopark.runtime.server import Server
 
-from .proto import connect_frame, create, set_data
+from .proto import connect_frame, create, guarded_update, set_data
 
 _LEN = struct.Struct(">i")
 
@@ -92,6 +92,10 @@ class Bench:
             sets = [set_data(f"/n{i}", b"y" * 100) for i in range(1000)]
             counter = iter(range(1 << 62))
             self.next_template = lambda: sets[next(counter) % 1000]
+        elif op == "multi":  # bench.load's: check + 2 setData
+            multis = [guarded_update("/n0", [f"/n{i}", f"/n{(i + 500) % 1000}"], b"y" * 100) for i in range(1000)]
+            counter = iter(range(1 << 62))
+            self.next_template = lambda: multis[next(counter) % 1000]
         else:
             counter = iter(range(1 << 62))
             self.next_template = lambda: create(f"/c{next(counter)}", b"z" * 100)
@@ -137,7 +141,7 @@ async def run_once(op: str, conns: int, depth: int, ops: int, profile: cProfile.
                 if bench.sessions == conns:
                     break
                 await asyncio.sleep(0.01)
-            if op == "set":  # the znodes the sets write, over the first connection
+            if op in ("set", "multi"):  # the znodes the sets write, over the first connection
                 fill = Bench("create", 1, 0, 1000)
                 fill.next_template = iter([create(f"/n{i}", b"x" * 100) for i in range(1000)]).__next__
                 fill.finished = asyncio.get_running_loop().create_future()
@@ -163,7 +167,7 @@ async def run_once(op: str, conns: int, depth: int, ops: int, profile: cProfile.
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.writepath")
-    ap.add_argument("--op", default="set", choices=("set", "create"))
+    ap.add_argument("--op", default="set", choices=("set", "create", "multi"))
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--depth", type=int, default=32)
     ap.add_argument("--ops", type=int, default=50_000)
