@@ -103,9 +103,6 @@ class MultiParts:
     def __init__(self, parts: list[tuple[int, object]]) -> None:
         self.parts = parts
 
-    def txn(self) -> MultiTxn:
-        return multi_txn(self.parts)
-
 
 _ACL_BYTES: dict[int, tuple[Sequence[ACL] | None, bytes]] = {}
 _HDR = struct.Struct(">qiqqi")
