@@ -132,6 +132,18 @@ def recover(
             verify_digest(rec.tree, zxid_digest)
         else:
             _check_digest(rec, zxid_digest)
+    rec.tree.replies = False
+    try:
+        _replay(rec, log_dir, start, apply, zxid_digest)
+    finally:
+        rec.tree.replies = True
+    rec.last_zxid = max(rec.last_zxid, rec.tree.last_zxid)
+    return rec
+
+
+def _replay(rec: Recovered, log_dir: Path, start: int,
+            apply: Callable[[DataTree, dict[int, int], LogEntry], None],
+            zxid_digest: tuple[int, int, int] | None) -> None:
     prev = start
     first = True
     for entry in txnlog.iter_entries(log_dir, start):
@@ -146,8 +158,7 @@ def recover(
         rec.replayed += 1
         if zxid_digest is not None and entry.zxid == zxid_digest[0]:
             _check_digest(rec, zxid_digest)
-    rec.last_zxid = max(prev, rec.tree.last_zxid)
-    return rec
+    rec.last_zxid = prev
 
 
 def _check_digest(rec: Recovered, zxid_digest: tuple[int, int, int]) -> None:

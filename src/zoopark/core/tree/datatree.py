@@ -39,6 +39,7 @@ ZOOKEEPER = "/zookeeper"
 QUOTA = "/zookeeper/quota"
 CONFIG = "/zookeeper/config"
 SPECIAL_PATHS = frozenset({"/", ZOOKEEPER, QUOTA, CONFIG})
+_ACL_ALIASES = 8192
 
 
 @dataclass(slots=True)
@@ -102,7 +103,13 @@ class DataTree:
         self.child_watches = WatchTable()
         self.last_zxid = 0
         self._acls: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
-        self._acl_ids: dict[int, tuple[ACL, ...]] = {}
+        # id(tuple) -> (that tuple, its interned equal): the interned tuples, and up to _ACL_ALIASES other
+        # tuples seen (the jute decoder hands out one cached tuple per distinct ACL vector). Holding the tuple
+        # keeps its id from being reused; finding it skips hashing the ACL records (interpreted dataclass code).
+        self._acl_ids: dict[int, tuple[tuple[ACL, ...], tuple[ACL, ...]]] = {}
+        # False while recovery replays the log: nobody reads the results' Stats, so none is serialized (nor
+        # cached on the node).
+        self.replies = True
         # Children tables grown past 8 buckets (ZooKeeper's HashSet capacity; see javaorder).
         self._child_capacity: dict[str, int] = {}
         self.digest = 0  # ZooKeeper's tree digest, kept current on every change
@@ -149,11 +156,14 @@ class DataTree:
     def intern_acl(self, acl: Sequence[ACL]) -> tuple[ACL, ...]:
         """The one shared tuple for this ACL (ZooKeeper's ACL cache). Interned tuples live as long as the tree,
         so recognising one by identity is safe and skips hashing the records."""
-        if self._acl_ids.get(id(acl)) is acl:
-            return acl  # type: ignore[return-value]
+        seen = self._acl_ids.get(id(acl))
+        if seen is not None and seen[0] is acl:
+            return seen[1]
         t = tuple(acl)
         got = self._acls.setdefault(t, t)
-        self._acl_ids[id(got)] = got
+        self._acl_ids[id(got)] = (got, got)
+        if type(acl) is tuple and acl is not got and len(self._acl_ids) < _ACL_ALIASES:
+            self._acl_ids[id(acl)] = (acl, got)
         return got
 
     def _new_node(self, data: bytes | None, acl: Sequence[ACL], zxid: int, time_ms: int, owner: int) -> Node:
@@ -339,7 +349,7 @@ class DataTree:
             self.quotas.created(parent_path, name, path, data)
         self._fire(events, self.data_watches, path, EventType.NODE_CREATED, node.acl)
         self._fire(events, self.child_watches, parent_path, EventType.NODE_CHILDREN_CHANGED, parent.acl)
-        return node.stat_bytes()
+        return node.stat_bytes() if self.replies else b""
 
     def delete_node(self, path: str, zxid: int, events: list[WatchEvent]) -> None:
         parent_path, name = split(path)
@@ -395,7 +405,7 @@ class DataTree:
         if self._quota_prefixes:
             self.quotas.data_changed(path, old, data)
         self._fire(events, self.data_watches, path, EventType.NODE_DATA_CHANGED, node.acl)
-        return node.stat_bytes()
+        return node.stat_bytes() if self.replies else b""
 
     def init_config_node(self, data: bytes, version: int, time_ms: int, keep_same: bool = False) -> None:
         """/zookeeper/config as ZooKeeper's ZKDatabase.initConfigInZKDatabase writes it: the ensemble's
