@@ -21,12 +21,14 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from librt.strings import read_i32_be, read_i64_be
+
 from ..jute.io import JuteError, Reader, Writer
 from ..jute.records import ACL, OPEN_ACL_UNSAFE
 from . import digest as dg
 from . import javaorder
 from .datatree import CONFIG, QUOTA, ZOOKEEPER, DataTree
-from .node import Node, approximate_size, is_container, is_ttl
+from .node import Node, approximate_size, data_length, is_container, is_ttl
 
 SNAP_MAGIC = 0x5A4B534E  # "ZKSN"
 VERSION = 2
@@ -152,7 +154,7 @@ def deserialize(
     total = len(buf)
     try:
         return _deserialize(buf, total, extended_types, track_digest, progress)
-    except (struct.error, JuteError, UnicodeDecodeError, IndexError) as e:
+    except (struct.error, JuteError, UnicodeDecodeError, IndexError, ValueError) as e:
         raise SnapshotError(total, f"truncated or malformed snapshot: {e}") from e
 
 
@@ -162,7 +164,7 @@ def deserialize_body(data: bytes | memoryview, extended_types: bool = False,
     buf = bytes(data)
     try:
         tree, sessions, pos = _read_body(buf, 0, len(buf), extended_types, track_digest, None)
-    except (struct.error, JuteError, UnicodeDecodeError, IndexError) as e:
+    except (struct.error, JuteError, UnicodeDecodeError, IndexError, ValueError) as e:
         raise SnapshotError(len(buf), f"truncated or malformed snapshot: {e}") from e
     if pos != len(buf):
         raise SnapshotError(pos, f"{len(buf) - pos} bytes after the end of the tree")
@@ -222,12 +224,18 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
 
     nodes = tree.nodes
     nodes.clear()
-    unpack_int = _INT.unpack_from
-    unpack_tail = _NODE_TAIL.unpack_from
+    # Fields are read one at a time with librt's readers: compiled, each is a bounds check and a load, where
+    # a struct would box every field and the tuple holding them.
     tail_size = _NODE_TAIL.size
     count = 0
+    size = 0  # approximate_size(nodes), summed on the way (DataTree.deserialize recounts it)
+    parents: list[tuple[str, Node]] = []  # the nodes with children, for their tables' capacities
+    # The previous node's parent: siblings are written together (in creation order), so most nodes have the
+    # one before's parent, found without slicing its path and looking it up.
+    last_parent_path = "\0"  # no node's path: the first node finds its parent by lookup
+    last_parent: Node | None = None
     while True:
-        (plen,) = unpack_int(buf, pos)
+        plen = read_i32_be(buf, pos)
         pos += 4
         if plen < 0 or pos + plen > total:
             raise SnapshotError(pos - 4, f"bad path length {plen}")
@@ -235,7 +243,7 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
         pos += plen
         if path == "/":
             break
-        (dlen,) = unpack_int(buf, pos)
+        dlen = read_i32_be(buf, pos)
         pos += 4
         if dlen == -1:
             data = None  # null data stays null, as DataNode.deserialize's readBuffer keeps it
@@ -246,7 +254,21 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                 raise SnapshotError(pos - 4, f"bad data length {dlen} of {path!r}")
             data = buf[pos : pos + dlen]
             pos += dlen
-        (acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid) = unpack_tail(buf, pos)
+            size += dlen
+        # long acl, then StatPersisted (as _NODE_TAIL): czxid, mzxid, ctime, mtime, version, cversion, aversion,
+        # ephemeralOwner, pzxid
+        if pos + tail_size > total:
+            raise SnapshotError(pos, f"node {path!r} is cut short")
+        acl = read_i64_be(buf, pos)
+        czxid = read_i64_be(buf, pos + 8)
+        mzxid = read_i64_be(buf, pos + 16)
+        ctime = read_i64_be(buf, pos + 24)
+        mtime = read_i64_be(buf, pos + 32)
+        version = read_i32_be(buf, pos + 40)
+        cversion = read_i32_be(buf, pos + 44)
+        aversion = read_i32_be(buf, pos + 48)
+        owner = read_i64_be(buf, pos + 52)
+        pzxid = read_i64_be(buf, pos + 60)
         pos += tail_size
         try:
             node_acl = acls[acl]
@@ -260,13 +282,22 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
             nodes["/"] = node
         else:
             cut = path.rfind("/")
-            parent = nodes.get(path[:cut] or "/")
-            if parent is None or not path.startswith("/"):
-                raise SnapshotError(pos, f"node {path!r} comes before its parent")
-            if parent.children is None:
-                parent.children = {}
-            parent.children[path[cut + 1 :]] = None
+            if last_parent is not None and cut == len(last_parent_path) and path.startswith(last_parent_path):
+                parent = last_parent
+            else:
+                parent_path = path[:cut]
+                found = nodes.get(parent_path or "/")
+                if found is None or not path.startswith("/"):
+                    raise SnapshotError(pos, f"node {path!r} comes before its parent")
+                parent = last_parent = found
+                last_parent_path = parent_path
+            children = parent.children
+            if children is None:
+                children = parent.children = {}
+                parents.append((last_parent_path or "/", parent))
+            children[path[cut + 1 :]] = None
             nodes[path] = node
+            size += len(path)
             if owner:
                 if is_container(owner):
                     tree.containers.add(path)
@@ -277,16 +308,21 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
         count += 1
         if progress is not None and count % 100_000 == 0:
             progress(pos, total)
-    if "/" not in nodes:
+    root = nodes.get("/")
+    if root is None:
         raise SnapshotError(pos, "snapshot has no root node")
     for name in ("/", ZOOKEEPER, QUOTA, CONFIG):
         if name not in nodes:
             raise SnapshotError(pos, f"snapshot has no {name} node")
-    tree.approximate_data_size = approximate_size(nodes)  # DataTree.deserialize recounts it
+    if len(nodes) != count:  # a path written twice (the later node won): count what the map holds
+        size = approximate_size(nodes) - 1 - data_length(root.data)
+        parents = [(path, node) for path, node in nodes.items() if node.children is not None]
+    # ZooKeeper's node map holds the root twice (as "" and "/"): see node.approximate_size
+    tree.approximate_data_size = size + 1 + data_length(root.data)
     # ...and then recounts every quota's subtree into its stats node (setupQuota), after the size: ZooKeeper's
     # nodeDataSize does not follow the stats nodes' rewrites.
     tree.quotas.setup()
-    for path, node in nodes.items():
+    for path, node in parents:
         if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
             tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
     tree.track_digest = track_digest
