@@ -13,6 +13,7 @@ import time
 import pytest
 import uvloop
 
+from zoopark.net import client as client_module
 from zoopark.net.client import ClientHandler, ClientPort, ClientPortSettings
 
 from procs import free_port
@@ -227,3 +228,43 @@ def test_a_reply_written_before_the_server_closes_reaches_a_client_that_sent_mor
     got, end, gone, left = runner(_reply_then_close(reply))
     assert (got, end) == (len(reply), "EOF")
     assert len(gone) == 1 and left == 0  # the handler heard of the close once; the port forgot it
+
+
+async def _closed_then_silent() -> tuple[bytes, str, float]:
+    """The server closes after its reply; the client reads it and EOF but never closes its own side."""
+    handler = Closer(b"\x00\x00\x00\x03bye")
+    port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
+    await port.start("127.0.0.1", 0)
+
+    def client() -> tuple[bytes, str, float]:
+        s = socket.create_connection(("127.0.0.1", port.bound_port()), timeout=10)
+        try:
+            s.sendall(b"\x00\x00\x00\x03bye")
+            got = b""
+            while (chunk := s.recv(100)) != b"":
+                got += chunk
+            t0 = time.monotonic()
+            deadline = t0 + 10
+            while time.monotonic() < deadline:  # the server cut the connection when a send is refused
+                try:
+                    s.sendall(b"\x00\x00\x00\x04ping")
+                except OSError as e:
+                    return got, type(e).__name__, time.monotonic() - t0
+                time.sleep(0.02)
+            return got, "still open", time.monotonic() - t0
+        finally:
+            s.close()
+
+    try:
+        return await asyncio.to_thread(client)
+    finally:
+        await port.stop()
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_a_client_that_never_closes_its_side_is_cut_off_after_the_linger(loop_kind, monkeypatch) -> None:
+    monkeypatch.setattr(client_module, "_LINGER_S", 0.2)
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    got, how, after_s = runner(_closed_then_silent())
+    assert got == b"\x00\x00\x00\x03bye"  # the reply, then EOF
+    assert how in ("BrokenPipeError", "ConnectionResetError") and after_s < 5, (how, after_s)
