@@ -9,6 +9,17 @@ from zoopark.core.jute.io import Reader, Writer
 from zoopark.core.jute.records import ConnectRequest, ConnectResponse, ReplyHeader, WatcherEvent
 
 
+def request_frame(xid: int, op: int, record: object | None = None) -> bytes:
+    """One request as it goes on the wire: its length, then xid, op and the record."""
+    w = Writer()
+    w.int(xid)
+    w.int(op)
+    if record is not None:
+        record.write(w)  # type: ignore[attr-defined]
+    body = w.getvalue()
+    return struct.pack(">i", len(body)) + body
+
+
 class RawClient:
     def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 5.0) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -45,12 +56,7 @@ class RawClient:
         if xid is None:
             self.xid += 1
             xid = self.xid
-        w = Writer()
-        w.int(xid)
-        w.int(op)
-        if record is not None:
-            record.write(w)  # type: ignore[attr-defined]
-        self.send_frame(w.getvalue())
+        self.sock.sendall(request_frame(xid, op, record))
         while True:
             frame = self.read_frame()
             r = Reader(frame)

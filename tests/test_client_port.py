@@ -1,6 +1,7 @@
 """The client port adapter in-process: stopping it closes every connection, including one accepted while
 the stop runs, and a connection a stopped port accepts is closed without ever reaching the handler (an
-ensemble role that ended must not serve it from its stale core)."""
+ensemble role that ended must not serve it from its stale core); and a reply written before the port closes a
+connection reaches the client even when the client sent more after it (no RST)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import pytest
 import uvloop
 
+from zoopark.net import client as client_module
 from zoopark.net.client import ClientHandler, ClientPort, ClientPortSettings
 
 from procs import free_port
@@ -148,3 +150,121 @@ def test_a_port_stopped_while_it_was_starting_never_serves(loop_kind) -> None:
     served, after_stop = runner(_stop_while_starting())
     assert not served, "a connection to a stopped port stayed open"
     assert after_stop == [], f"connections reached the handler after the stop: {after_stop}"
+
+
+class Closer(ClientHandler):
+    """Answers the frame `bye` with `reply` and closes the connection, as the core does after closeSession's
+    reply or AUTH_FAILED; `closed` tells the client thread the server has closed its side."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.closed = threading.Event()
+        self.gone: list[int] = []
+
+    def connected(self, conn) -> None:
+        pass
+
+    def frames(self, conn, frames) -> None:
+        if b"bye" in frames:
+            conn.write(self.reply)
+            conn.close("bye")
+            self.closed.set()
+
+    def disconnected(self, conn) -> None:
+        self.gone.append(conn.id)
+
+    def four_letter(self, cmd, conn):
+        return None
+
+
+def _read_to_end(s: socket.socket) -> tuple[int, str]:
+    """Bytes received, and how the stream ended ("EOF", or the error that ended it)."""
+    got = 0
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                return got, "EOF"
+            got += len(chunk)
+    except OSError as e:
+        return got, type(e).__name__
+
+
+async def _reply_then_close(reply: bytes) -> tuple[int, str, list[int], int]:
+    handler = Closer(reply)
+    port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
+    await port.start("127.0.0.1", 0)
+
+    def client() -> tuple[int, str]:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a client slower than the server's writes
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port.bound_port()))
+        try:
+            s.sendall(b"\x00\x00\x00\x04ping")
+            s.sendall(b"\x00\x00\x00\x03bye")
+            assert handler.closed.wait(10)
+            s.sendall(b"\x00\x00\x00\x04ping")  # a request sent before the client has read the replies
+            return _read_to_end(s)
+        finally:
+            s.close()
+
+    got, end = await asyncio.to_thread(client)
+    for _ in range(500):  # the handler hears of the end
+        if handler.gone:
+            break
+        await asyncio.sleep(0.01)
+    await port.stop()
+    return got, end, handler.gone, len(port.conns)
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_a_reply_written_before_the_server_closes_reaches_a_client_that_sent_more(loop_kind) -> None:
+    """The server closes after a reply while the client, not yet reading, has sent another request: closing a
+    socket with unread input made the kernel send RST and drop the replies it still held, so the client got
+    ECONNRESET instead of its replies (ZooKeeper delivers them, then EOF)."""
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    reply = bytes(range(256)) * (32 * 1024)  # 8 MiB: more than the kernel buffers take at once
+    got, end, gone, left = runner(_reply_then_close(reply))
+    assert (got, end) == (len(reply), "EOF")
+    assert len(gone) == 1 and left == 0  # the handler heard of the close once; the port forgot it
+
+
+async def _closed_then_silent() -> tuple[bytes, str, float]:
+    """The server closes after its reply; the client reads it and EOF but never closes its own side."""
+    handler = Closer(b"\x00\x00\x00\x03bye")
+    port = ClientPort(handler, ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=60))
+    await port.start("127.0.0.1", 0)
+
+    def client() -> tuple[bytes, str, float]:
+        s = socket.create_connection(("127.0.0.1", port.bound_port()), timeout=10)
+        try:
+            s.sendall(b"\x00\x00\x00\x03bye")
+            got = b""
+            while (chunk := s.recv(100)) != b"":
+                got += chunk
+            t0 = time.monotonic()
+            deadline = t0 + 10
+            while time.monotonic() < deadline:  # the server cut the connection when a send is refused
+                try:
+                    s.sendall(b"\x00\x00\x00\x04ping")
+                except OSError as e:
+                    return got, type(e).__name__, time.monotonic() - t0
+                time.sleep(0.02)
+            return got, "still open", time.monotonic() - t0
+        finally:
+            s.close()
+
+    try:
+        return await asyncio.to_thread(client)
+    finally:
+        await port.stop()
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_a_client_that_never_closes_its_side_is_cut_off_after_the_linger(loop_kind, monkeypatch) -> None:
+    monkeypatch.setattr(client_module, "_LINGER_S", 0.2)
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    got, how, after_s = runner(_closed_then_silent())
+    assert got == b"\x00\x00\x00\x03bye"  # the reply, then EOF
+    assert how in ("BrokenPipeError", "ConnectionResetError") and after_s < 5, (how, after_s)

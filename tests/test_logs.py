@@ -16,7 +16,8 @@ from procs import ZooParkProcess
 
 class JsonLogged(ZooParkProcess):
     def command(self, cfg: Path) -> list[str]:
-        return super().command(cfg) + ["--log-format", "json", "--log-file", str(self.tmp / "logs" / "zoopark.log")]
+        return super().command(cfg) + ["--log-format", "json", "--log-file", str(self.tmp / "logs" / "zoopark.log"),
+                                        "--log-level", "debug"]
 
 
 def test_json_lines_name_the_session() -> None:
@@ -34,7 +35,7 @@ def test_json_lines_name_the_session() -> None:
                 break
             time.sleep(0.05)
         mine = [r for r in lines if r.get("session") == f"0x{sid:x}"]
-        assert mine and "established session" in mine[0]["msg"] and mine[0]["level"] == "info"
+        assert mine and "established session" in mine[0]["msg"] and mine[0]["level"] == "debug"
         assert all({"ts", "level", "logger", "msg"} <= set(r) for r in lines)
 
 

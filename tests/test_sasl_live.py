@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kazoo.client import KazooClient, KazooState
+from kazoo.client import KazooClient
+from kazoo.protocol.states import KeeperState
 from kazoo.security import ACL, Id, Permissions
 
 from zoopark.core.jute.constants import OpCode
@@ -65,16 +66,30 @@ def sasl_client(hosts: str, user: str | None, password: str = "", mechanism: str
 def sasl_session(hosts: str, user: str | None, password: str = "",
                  then: Callable[[KazooClient], object] = lambda c: c.get_children("/zookeeper"),
                  mechanism: str = "DIGEST-MD5") -> list[str]:
-    """What a kazoo client with SASL credentials (or none) sees: start, `then`, its state; stop."""
+    """What a kazoo client with SASL credentials (or none) sees: start, `then`, its state, and the states its
+    connection went through (CONNECTED, AUTH_FAILED, ...); stop."""
     c = sasl_client(hosts, user, password, mechanism)
+    states: list[str] = []
+    callback = c._session_callback
+
+    def record(state: str) -> None:  # the connection thread reports each KeeperState here
+        if not states or states[-1] != state:
+            states.append(state)
+        callback(state)
+
+    c._session_callback = record  # type: ignore[method-assign]
     try:
         seen = [bounded(lambda: c.start(timeout=15))]
         if user:
             # start() returns before the SASL exchange ends: wait for its outcome, so that `then` does not
-            # race the client's own AUTH_FAILED handling (which decides between two exceptions).
-            settled(lambda: c.state == KazooState.LOST or (c.sasl_cli is not None and c.sasl_cli.complete))
+            # race the client's own failure handling. After AUTH_FAILED kazoo's connection thread winds down
+            # and moves on to CLOSED: a call made in between fails with AuthFailedError, one made after with
+            # ConnectionClosedError, whichever the server; so wait for CLOSED.
+            settled(lambda: c.client_state == KeeperState.CLOSED
+                    or (c.sasl_cli is not None and c.sasl_cli.complete))
         seen.append(bounded(lambda: then(c)))
         seen.append(str(c.state))
+        seen.append(",".join(states))
         return seen
     finally:
         bounded(c.stop)
@@ -86,7 +101,7 @@ def test_sasl_client_against_a_server_without_sasl_gives_up_as_against_zookeeper
         want = sasl_session(zk.hosts, "alice", "secret")
         got = sasl_session(zp.hosts, "alice", "secret")
         assert got == want
-        assert want[1:] == ["ConnectionClosedError", "LOST"]  # ZooKeeper expires the negotiating session
+        assert want[1:3] == ["ConnectionClosedError", "LOST"]  # ZooKeeper expires the negotiating session
 
 
 # ---- both servers configured alike: a JAAS Server section, the sasl provider, a SASL super user --------------
@@ -134,6 +149,7 @@ def test_digest_md5_logins_as_on_zookeeper(servers, user, password):
     got = sasl_session(zp.hosts, user, password, lambda c: sorted(c.get_children("/zookeeper")))
     assert got == want
     assert want[1].startswith("ok") == (password == "alice-pw"), want
+    assert ("AUTH_FAILED" in want[3]) == (password != "alice-pw"), want
 
 
 def test_a_node_only_sasl_alice_may_read(servers):
@@ -214,7 +230,8 @@ def raw_sasl(port: int, tokens: list[bytes]) -> list[tuple]:
 def test_the_server_and_other_clients_carry_on_after_failures(servers):
     zk, zp = servers
     for _ in range(3):
-        assert sasl_session(zp.hosts, "alice", "wrong")[1:] == ["ConnectionClosedError", "LOST"]
+        assert sasl_session(zp.hosts, "alice", "wrong")[1:] == ["ConnectionClosedError", "LOST",
+                                                               "CONNECTING,CONNECTED,AUTH_FAILED,CLOSED"]
     assert sasl_session(zp.hosts, "bob", "bob-pw")[1].startswith("ok")
     log = zp.log_path.read_text()
     assert "alice-pw" not in log and "bob-pw" not in log and "wrong" not in log  # no password in the log

@@ -21,6 +21,8 @@ from .framing import FrameDecoder, FrameError
 from .tls import TlsSession, java_subject, looks_like_tls
 
 log = logging.getLogger("zoopark.net")
+# How long a connection we closed waits for the client to close its side (while our last replies drain).
+_LINGER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,8 @@ class ClientHandler:
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = ("id", "port", "transport", "remote_ip", "remote_port", "decoder", "first", "closed",
-                 "_handshake_timer", "tls_ctx", "sniff", "tls", "announced", "x509_subject")
+                 "_handshake_timer", "tls_ctx", "sniff", "tls", "announced", "x509_subject", "_linger_timer",
+                 "_linger_left")
 
     def __init__(self, port: ClientPort, conn_id: int, tls_ctx: ssl.SSLContext | None = None,
                  unified: bool = False) -> None:
@@ -60,6 +63,8 @@ class ClientConnection(asyncio.Protocol):
         self.first = True
         self.closed = False
         self._handshake_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._linger_left = -1  # bytes still buffered at the last linger check
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
 
@@ -122,9 +127,16 @@ class ClientConnection(asyncio.Protocol):
                 self._handshake_timer = None
             self.port.handler.frames(self, frames)
 
+    def eof_received(self) -> bool:
+        """The client closed its side: the transport closes (and a lingering close ends)."""
+        return False
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         self.closed = True
         if self.port.release(self) and self.announced:
             self.port.handler.disconnected(self)
@@ -162,12 +174,45 @@ class ClientConnection(asyncio.Protocol):
     # ---- internals ---------------------------------------------------------------------------
 
     def _shut(self) -> None:
+        """Close from our side without losing what was written. Closing a socket that holds unread bytes (a
+        request the client sent after the one that made us close) makes the kernel send RST and throw away
+        whatever of our replies it has not yet sent: a client reading slowly lost the closeSession reply and
+        every reply before it. So the replies go out followed by FIN (write_eof, once the transport's buffer is
+        flushed), input is read and dropped until the client closes its side, and only then is the socket
+        closed; a client that never does is cut off once its replies stop draining (_LINGER_S)."""
         self.closed = True
-        if self.transport is not None:
-            if self.tls is not None and self.tls.handshaken:
-                self.tls.close_notify()
-                self.transport.write(self.tls.outgoing())
-            self.transport.close()  # flushes what was written first
+        transport = self.transport
+        if transport is None:
+            return
+        if self.tls is not None and self.tls.handshaken:
+            self.tls.close_notify()
+            transport.write(self.tls.outgoing())
+        if transport.is_closing():
+            return
+        # The core is done with the connection now, as when the transport closed at once: its slot is free.
+        if self.port.release(self) and self.announced:
+            asyncio.get_running_loop().call_soon(self.port.handler.disconnected, self)
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        transport.resume_reading()  # drop what comes in rather than leave it unread
+        self._linger_timer = asyncio.get_running_loop().call_later(_LINGER_S, self._linger_expired)
+
+    def _linger_expired(self) -> None:
+        """The client has not closed its side: give up once our replies stop draining."""
+        transport = self.transport
+        assert transport is not None
+        left = transport.get_write_buffer_size()
+        if left and (self._linger_left < 0 or left < self._linger_left):
+            self._linger_left = left
+            self._linger_timer = asyncio.get_running_loop().call_later(_LINGER_S, self._linger_expired)
+            return
+        self._linger_timer = None
+        transport.abort()
 
     def first_bytes_tls(self, data: bytes) -> bool:
         return self.tls is None and self.decoder.peek_first_word() is None and bool(data) and looks_like_tls(data)

@@ -742,7 +742,9 @@ class ServerCore:
         out.append(Send(conn_id, self._connect_response(sid, timeout, conn.old_client)))
         # The createSession request is cxid 0 in ZooKeeper: cons shows lcxid=0x0 from the start.
         self._answered(conn, OpCode.CREATE_SESSION, 0, self.now_ms - conn.stats.established_ms)
-        out.append(Log("info", f"established session 0x{sid:x} with negotiated timeout {timeout} for client "
+        # At DEBUG, as ZooKeeper 3.8 logs it (ZooKeeperServer.finishSessionInit): an INFO line per session is
+        # a good part of a connect storm's CPU.
+        out.append(Log("debug", f"established session 0x{sid:x} with negotiated timeout {timeout} for client "
                                f"{conn.remote_ip}", sid))
         early, conn.early = conn.early or [], None
         for frame in early:
