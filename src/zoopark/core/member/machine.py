@@ -128,42 +128,42 @@ class MemberMachine:
     def step(self, event: object, now_ms: int) -> list:
         self.now_ms = max(self.now_ms, now_ms)
         now_ms = self.now_ms
-        t = type(event)
-        if t is VoteIn:
-            return self._zab(self.peer.on_election(event.sid, event.notification, now_ms))
-        if t is PacketIn:
+        # The commonest first: quorum packets, disk completions, client frames.
+        if isinstance(event, PacketIn):
             return self._on_packet(event.sid, event.packet)
-        if t is PeerLost:
-            return self._zab(self.peer.on_disconnected(event.sid, now_ms))
-        if t is ClientFrame:
+        if isinstance(event, Done):
+            return self._on_done(event)
+        if isinstance(event, ClientFrame):
             if event.conn in self.conns and self.core is not None:
                 return self._core(sa.Frame(event.conn, event.data))
             return []
-        if t is ClientConnect:
+        if isinstance(event, VoteIn):
+            return self._zab(self.peer.on_election(event.sid, event.notification, now_ms))
+        if isinstance(event, PeerLost):
+            return self._zab(self.peer.on_disconnected(event.sid, now_ms))
+        if isinstance(event, ClientConnect):
             return self._on_connect(event)
-        if t is ClientGone:
+        if isinstance(event, ClientGone):
             if event.conn in self.conns:
                 self.conns.discard(event.conn)
                 if self.core is not None:
                     return self._core(sa.Disconnected(event.conn))
             return []
-        if t is Tick:
+        if isinstance(event, Tick):
             return self._on_tick()
-        if t is Done:
-            return self._on_done(event)
-        if t is LogFailed or t is RoleFailed:
+        if isinstance(event, (LogFailed, RoleFailed)):
             # The role cannot go on without what it logged (or what the executor could not do for it): it
             # ends, and the next election starts from what the disk holds (the writer continues in a fresh
             # file for the next generation).
             if event.gen != self.gen:
                 return []
-            what = "log write failed: " if t is LogFailed else ""
+            what = "log write failed: " if isinstance(event, LogFailed) else ""
             return self._zab(self.peer.leave(f"{what}{event.reason}", now_ms))
-        if t is PortOpened:
+        if isinstance(event, PortOpened):
             return self._on_port_opened(event.gen)
-        if t is PortClosed:
+        if isinstance(event, PortClosed):
             return self._on_port_closed()
-        if t is Reloaded:
+        if isinstance(event, Reloaded):
             return self._on_reloaded(event)
         raise AssertionError(f"unknown input {event!r}")
 
@@ -358,7 +358,7 @@ class MemberMachine:
         else:
             self.peer.current_epoch = max(self.peer.current_epoch, e.epoch)
 
-    def _on_packet(self, sid: int, p) -> list:
+    def _on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes]) -> list:
         role = self.peer.role
         if isinstance(p, QuorumPacket):
             if isinstance(role, Leader):
