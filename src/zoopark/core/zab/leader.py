@@ -100,6 +100,9 @@ class Leader:
         self.summary = (self.current_epoch, self.last_zxid)  # leaderStateSummary, fixed at the start
         self._txns: dict[int, bytes] = {}  # the outstanding proposals' txns
         self._unsynced: deque[int] = deque()  # proposals not yet on our own disk, in zxid order
+        # `outstanding`'s zxids, oldest first: the next to commit without iterating the dict, which costs what
+        # was deleted from its front since it last grew (about 1 us per commit with a thousand in flight)
+        self._order: deque[int] = deque()
         self._writing_current = False
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -253,7 +256,7 @@ class Leader:
         if not self.outstanding:
             self._stuck_since = None
             return
-        zxid = next(iter(self.outstanding))
+        zxid = self._order[0]
         voting = {sid for sid in heard if not self.learners[sid].observer} | {self.my_id}
         assert self.config is not None
         if all(c.has_quorum(voting) for c in self._needs.get(zxid, (self.config,))):
@@ -291,6 +294,7 @@ class Leader:
         self.window.append((zxid, txn))
         self.last_zxid = zxid
         self.outstanding[zxid] = set()
+        self._order.append(zxid)
         new = qv.of_txn(txn) if self.reconfig_enabled else None
         seen: list = []
         if new is not None:
@@ -489,10 +493,11 @@ class Leader:
 
     def _try_commit(self) -> list:
         out: list = []
-        for _ in range(len(self.outstanding)):
-            if not self.outstanding or not self.allowed_to_commit:
+        order = self._order
+        for _ in range(len(order)):
+            if not order or not self.allowed_to_commit:
                 break
-            zxid = next(iter(self.outstanding))  # proposals are added in zxid order
+            zxid = order[0]  # proposals are added in zxid order
             acks = self.outstanding[zxid]
             needs = self._needs.get(zxid)
             assert self.config is not None
@@ -501,6 +506,7 @@ class Leader:
             new = self._reconfigs.pop(zxid, None)
             designated = self._designated(new, zxid) if new is not None else None
             del self.outstanding[zxid]
+            order.popleft()
             if needs is not None:
                 del self._needs[zxid]
             self.last_committed = zxid
