@@ -67,6 +67,8 @@ from .actions import (
 )
 
 _SESSION = struct.Struct(">qi")
+_REQUEST = struct.Struct(">qii")  # a forwarded request's header: session, cxid, op
+_VALID = struct.Struct(">q?")  # a REVALIDATE answer: session, valid
 _WAITING = 1 << 62  # round_at_ms while the reload that must precede the round is under way
 
 
@@ -372,7 +374,7 @@ class MemberMachine:
                     data = p.data or b""
                     if self.core is None or len(data) < 9:
                         return []
-                    session, valid = struct.unpack_from(">q?", data, 0)
+                    session, valid = _VALID.unpack_from(data, 0)
                     return self._core(sa.Revalidated(session, valid))
         return self._zab(self.peer.on_packet(sid, p, self.now_ms))
 
@@ -387,7 +389,7 @@ class MemberMachine:
             data = p.data or b""
             if self.core is None or len(data) < 16:
                 return []
-            session, cxid, op = struct.unpack_from(">qii", data, 0)
+            session, cxid, op = _REQUEST.unpack_from(data, 0)
             role.learners[sid].last_heard_ms = self.now_ms
             if op == OpCode.SYNC:  # answered once everything proposed before it has committed
                 self.pending_syncs.append((role.last_zxid, sid))
@@ -403,7 +405,7 @@ class MemberMachine:
             valid = self.core is not None and self.core.revalidate(session, sid)
             role.learners[sid].last_heard_ms = self.now_ms
             return [SendPeer(self.gen, sid, QuorumPacket(PacketType.REVALIDATE, p.zxid,
-                                                         struct.pack(">q?", session, valid)))]
+                                                         _VALID.pack(session, valid)))]
         if t == PacketType.PING and self.core is not None and p.data:
             touches = tuple(_SESSION.unpack_from(p.data, i) for i in range(0, len(p.data) - 11, 12))
             out = self._core(sa.Touch(touches))
@@ -487,7 +489,7 @@ class MemberMachine:
             elif t is sa.Propose:
                 out += self._propose(a)
             elif t is sa.Forward:
-                out += self._forward(QuorumPacket(PacketType.REQUEST, 0, struct.pack(">qii", a.session, a.cxid, a.op)
+                out += self._forward(QuorumPacket(PacketType.REQUEST, 0, _REQUEST.pack(a.session, a.cxid, a.op)
                                                   + a.body, tuple(a.auth) or None))
             elif t is sa.Revalidate:
                 out += self._forward(QuorumPacket(PacketType.REVALIDATE, -1, _SESSION.pack(a.session, a.timeout_ms)))
