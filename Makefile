@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml setup.py
 # The hot-path core compiled with mypyc (setup.py; the modules are listed in src/zoopark/_build.py), in place
 # beside the sources and rebuilt when one changes. If it cannot be built, the pure source runs (a process
 # also runs the pure source while any compiled module is older than its source, so a stale build never runs).
-CORE_SOURCES := $(filter-out %/__init__.py %/schema.py,$(wildcard $(addprefix src/zoopark/core/,jute/*.py tree/*.py session/*.py server/*.py)))
+CORE_SOURCES := $(filter-out %/__init__.py %/schema.py,$(wildcard $(addprefix src/zoopark/core/,jute/*.py tree/*.py session/*.py server/*.py zab/*.py member/*.py)))
 # setup.py writes the manifest of what it compiled only after a build that succeeded (so a failed or
 # interrupted build is tried again next time).
 COMPILED := src/zoopark/native.sources
@@ -74,7 +74,8 @@ lint: $(STAMP)
 PURE_TESTS ?= tests/test_build.py tests/test_typing.py tests/test_jutegen.py tests/test_codec_golden.py \
 	tests/test_core_semantics.py tests/test_follower_core.py tests/test_fuzz.py tests/test_quotas_core.py \
 	tests/test_sasl_core.py tests/test_quorum_sasl_core.py tests/test_quorum_wire.py tests/test_snapshot_format.py \
-	tests/test_zab_scripts.py tests/test_zab_sim.py tests/test_member_sim.py tests/test_role_fence.py
+	tests/test_zab_scripts.py tests/test_zab_sim.py tests/test_member_sim.py tests/test_role_fence.py \
+	tests/test_election.py tests/test_verifier.py tests/test_reconfig_core.py
 test: $(COMPILED) $(VENDORED) zookeeper test-packages lint
 	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_PURE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PURE_TESTS)

@@ -9,10 +9,12 @@ import sys
 import pytest
 
 import zoopark.core.jute.records
+import zoopark.core.member.machine
 import zoopark.core.server.core
+import zoopark.core.zab.leader
 from zoopark import _build
 
-HOT = [zoopark.core.jute.records, zoopark.core.server.core]
+HOT = [zoopark.core.jute.records, zoopark.core.server.core, zoopark.core.zab.leader, zoopark.core.member.machine]
 
 
 def test_the_build_asked_for_is_the_build_that_runs():

@@ -22,7 +22,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Paths relative to src/. Not the package __init__ files (re-exports, imported once), nor schema.py (the
 # records' generator, never imported at run time), nor values.py (a decorator that runs at import).
-COMPILED_DIRS = ("core/jute", "core/tree", "core/session", "core/server")
+COMPILED_DIRS = ("core/jute", "core/tree", "core/session", "core/server", "core/zab", "core/member")
 GROUP = "zoopark.native"
 SHARED_LIB = f"{GROUP}__mypyc"
 MANIFEST = "native.sources"

@@ -141,6 +141,9 @@ class MemberRun:
         self.peer_links: set[frozenset] = set()
         self.dead_links: set[frozenset] = set()
         self.role_serial = itertools.count(1)
+        # id(role) -> (the role, its serial): a compiled role takes no attribute of ours, and holding the role
+        # keeps its id from being reused by a later one
+        self.role_serials: dict[int, tuple[object, int]] = {}
         self.leaders_by_epoch: dict[int, int] = {}
         self.crashes = self.crash_points = self.restarts = 0
         self.actions: Counter[str] = Counter()  # executed actions by type: what a run exercised
@@ -406,10 +409,10 @@ class MemberRun:
         role = m.peer.role
         if role is None:
             return (sid, node.inc, m.gen, 0)
-        serial = getattr(role, "_sim_serial", None)
-        if serial is None:
-            serial = role._sim_serial = next(self.role_serial)
-        return (sid, node.inc, m.gen, serial)
+        known = self.role_serials.get(id(role))
+        if known is None:
+            known = self.role_serials[id(role)] = (role, next(self.role_serial))
+        return (sid, node.inc, m.gen, known[1])
 
     def _send_quorum(self, src: int, dst: int, packet) -> None:
         link = frozenset((self._end(src), self._end(dst)))

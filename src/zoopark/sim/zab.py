@@ -112,6 +112,9 @@ class ZabRun:
         self.leaders_by_epoch: dict[int, int] = {}
         self.txn_counter = 0
         self.role_serial = 0
+        # id(role) -> (the role, its serial): a compiled role takes no attribute of ours, and holding the role
+        # keeps its id from being reused by a later one
+        self.role_serials: dict[int, tuple[object, int]] = {}
         self.crashes = 0
         for sid in sorted(self.nodes):
             self._boot(sid)
@@ -221,11 +224,11 @@ class ZabRun:
         role = node.peer.role if node.peer is not None else None
         if role is None:
             return -1
-        serial = getattr(role, "_sim_serial", None)
-        if serial is None:
+        known = self.role_serials.get(id(role))
+        if known is None:
             self.role_serial += 1
-            serial = role._sim_serial = self.role_serial
-        return serial
+            known = self.role_serials[id(role)] = (role, self.role_serial)
+        return known[1]
 
     def _deliver(self, node: Node, a: Deliver) -> None:
         if node.applied and a.zxid <= node.applied[-1][0]:

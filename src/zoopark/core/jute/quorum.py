@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Final, final
 
 from .io import JuteError, Writer
 from .records import Id
@@ -50,12 +51,22 @@ def epoch_of(zxid: int) -> int:
     return zxid >> 32
 
 
-@dataclass(frozen=True, slots=True)
+@final
+@dataclass(init=False, unsafe_hash=True, slots=True)
 class QuorumPacket:
-    type: int
-    zxid: int
-    data: bytes | None = None
-    authinfo: tuple[Id, ...] | None = None
+    # Written out (see core/values.py): a packet is made per proposal, ACK and COMMIT, and a dataclass's own
+    # __init__ stays interpreted under mypyc.
+    type: Final[int]
+    zxid: Final[int]
+    data: Final[bytes | None]
+    authinfo: Final[tuple[Id, ...] | None]
+
+    def __init__(self, type: int, zxid: int, data: bytes | None = None,
+                 authinfo: tuple[Id, ...] | None = None) -> None:
+        self.type = type
+        self.zxid = zxid
+        self.data = data
+        self.authinfo = authinfo
 
     def encode(self) -> bytes:
         w = Writer()

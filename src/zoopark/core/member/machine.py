@@ -67,6 +67,8 @@ from .actions import (
 )
 
 _SESSION = struct.Struct(">qi")
+_REQUEST = struct.Struct(">qii")  # a forwarded request's header: session, cxid, op
+_VALID = struct.Struct(">q?")  # a REVALIDATE answer: session, valid
 _WAITING = 1 << 62  # round_at_ms while the reload that must precede the round is under way
 
 
@@ -128,42 +130,42 @@ class MemberMachine:
     def step(self, event: object, now_ms: int) -> list:
         self.now_ms = max(self.now_ms, now_ms)
         now_ms = self.now_ms
-        t = type(event)
-        if t is VoteIn:
-            return self._zab(self.peer.on_election(event.sid, event.notification, now_ms))
-        if t is PacketIn:
+        # The commonest first: quorum packets, disk completions, client frames.
+        if isinstance(event, PacketIn):
             return self._on_packet(event.sid, event.packet)
-        if t is PeerLost:
-            return self._zab(self.peer.on_disconnected(event.sid, now_ms))
-        if t is ClientFrame:
+        if isinstance(event, Done):
+            return self._on_done(event)
+        if isinstance(event, ClientFrame):
             if event.conn in self.conns and self.core is not None:
                 return self._core(sa.Frame(event.conn, event.data))
             return []
-        if t is ClientConnect:
+        if isinstance(event, VoteIn):
+            return self._zab(self.peer.on_election(event.sid, event.notification, now_ms))
+        if isinstance(event, PeerLost):
+            return self._zab(self.peer.on_disconnected(event.sid, now_ms))
+        if isinstance(event, ClientConnect):
             return self._on_connect(event)
-        if t is ClientGone:
+        if isinstance(event, ClientGone):
             if event.conn in self.conns:
                 self.conns.discard(event.conn)
                 if self.core is not None:
                     return self._core(sa.Disconnected(event.conn))
             return []
-        if t is Tick:
+        if isinstance(event, Tick):
             return self._on_tick()
-        if t is Done:
-            return self._on_done(event)
-        if t is LogFailed or t is RoleFailed:
+        if isinstance(event, (LogFailed, RoleFailed)):
             # The role cannot go on without what it logged (or what the executor could not do for it): it
             # ends, and the next election starts from what the disk holds (the writer continues in a fresh
             # file for the next generation).
             if event.gen != self.gen:
                 return []
-            what = "log write failed: " if t is LogFailed else ""
+            what = "log write failed: " if isinstance(event, LogFailed) else ""
             return self._zab(self.peer.leave(f"{what}{event.reason}", now_ms))
-        if t is PortOpened:
+        if isinstance(event, PortOpened):
             return self._on_port_opened(event.gen)
-        if t is PortClosed:
+        if isinstance(event, PortClosed):
             return self._on_port_closed()
-        if t is Reloaded:
+        if isinstance(event, Reloaded):
             return self._on_reloaded(event)
         raise AssertionError(f"unknown input {event!r}")
 
@@ -358,7 +360,7 @@ class MemberMachine:
         else:
             self.peer.current_epoch = max(self.peer.current_epoch, e.epoch)
 
-    def _on_packet(self, sid: int, p) -> list:
+    def _on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes]) -> list:
         role = self.peer.role
         if isinstance(p, QuorumPacket):
             if isinstance(role, Leader):
@@ -372,7 +374,7 @@ class MemberMachine:
                     data = p.data or b""
                     if self.core is None or len(data) < 9:
                         return []
-                    session, valid = struct.unpack_from(">q?", data, 0)
+                    session, valid = _VALID.unpack_from(data, 0)
                     return self._core(sa.Revalidated(session, valid))
         return self._zab(self.peer.on_packet(sid, p, self.now_ms))
 
@@ -387,7 +389,7 @@ class MemberMachine:
             data = p.data or b""
             if self.core is None or len(data) < 16:
                 return []
-            session, cxid, op = struct.unpack_from(">qii", data, 0)
+            session, cxid, op = _REQUEST.unpack_from(data, 0)
             role.learners[sid].last_heard_ms = self.now_ms
             if op == OpCode.SYNC:  # answered once everything proposed before it has committed
                 self.pending_syncs.append((role.last_zxid, sid))
@@ -403,7 +405,7 @@ class MemberMachine:
             valid = self.core is not None and self.core.revalidate(session, sid)
             role.learners[sid].last_heard_ms = self.now_ms
             return [SendPeer(self.gen, sid, QuorumPacket(PacketType.REVALIDATE, p.zxid,
-                                                         struct.pack(">q?", session, valid)))]
+                                                         _VALID.pack(session, valid)))]
         if t == PacketType.PING and self.core is not None and p.data:
             touches = tuple(_SESSION.unpack_from(p.data, i) for i in range(0, len(p.data) - 11, 12))
             out = self._core(sa.Touch(touches))
@@ -487,7 +489,7 @@ class MemberMachine:
             elif t is sa.Propose:
                 out += self._propose(a)
             elif t is sa.Forward:
-                out += self._forward(QuorumPacket(PacketType.REQUEST, 0, struct.pack(">qii", a.session, a.cxid, a.op)
+                out += self._forward(QuorumPacket(PacketType.REQUEST, 0, _REQUEST.pack(a.session, a.cxid, a.op)
                                                   + a.body, tuple(a.auth) or None))
             elif t is sa.Revalidate:
                 out += self._forward(QuorumPacket(PacketType.REVALIDATE, -1, _SESSION.pack(a.session, a.timeout_ms)))

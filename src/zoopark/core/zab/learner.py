@@ -236,16 +236,16 @@ class Learner:
                 raise LeaveLeader("UPTODATE before NEWLEADER")
             self.phase = "broadcast"
             assert self.new_epoch is not None
-            out: list = [ToPeer(self.leader, QuorumPacket(PacketType.ACK, make_zxid(self.new_epoch, 0))),
-                         RoleChanged("FOLLOWING", self.leader, self.new_epoch, serving=True)]
-            out += self._deliver()
+            done: list = [ToPeer(self.leader, QuorumPacket(PacketType.ACK, make_zxid(self.new_epoch, 0))),
+                          RoleChanged("FOLLOWING", self.leader, self.new_epoch, serving=True)]
+            done += self._deliver()
             # Proposals forwarded during the sync that are not committed yet: ACK them (they are durable).
             for z, _ in self.pending:
                 if z > self.commit_upto and z <= self.logged and not self.observer:
-                    out.append(ToPeer(self.leader, QuorumPacket(PacketType.ACK, z)))
+                    done.append(ToPeer(self.leader, QuorumPacket(PacketType.ACK, z)))
             if self.newleader_config is not None:
-                out.append(Activated(self.newleader_config))
-            return out
+                done.append(Activated(self.newleader_config))
+            return done
         return []
 
     def _in_broadcast(self, p: QuorumPacket) -> list:

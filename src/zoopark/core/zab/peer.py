@@ -193,10 +193,13 @@ class ZabPeer:
 
     def on_packet(self, sid: int, p: QuorumPacket | tuple[str, bytes], now_ms: int) -> list:
         role = self.role
-        if isinstance(role, Leader) and isinstance(p, QuorumPacket):
-            return self._guard(lambda: role.on_packet(sid, p, now_ms), now_ms)
-        if isinstance(role, Learner) and sid == role.leader:
-            return self._guard(lambda: role.on_packet(p, now_ms), now_ms)
+        try:  # as _guard, without a closure per packet
+            if isinstance(role, Leader) and isinstance(p, QuorumPacket):
+                return self._track(role.on_packet(sid, p, now_ms), now_ms)
+            if isinstance(role, Learner) and sid == role.leader:
+                return self._track(role.on_packet(p, now_ms), now_ms)
+        except (StepDown, LeaveLeader) as e:
+            return self._look(now_ms, str(e))
         return []
 
     def leave(self, reason: str, now_ms: int) -> list:
@@ -230,7 +233,10 @@ class ZabPeer:
         if role is None:
             return []
         if isinstance(event, Synced):
-            return self._guard(lambda: role.on_synced(event.zxid), now_ms)
+            try:  # as _guard, without a closure per sync
+                return self._track(role.on_synced(event.zxid), now_ms)
+            except (StepDown, LeaveLeader) as e:
+                return self._look(now_ms, str(e))
         if isinstance(event, EpochPersisted):
             if isinstance(role, Leader):
                 return self._guard(lambda: role.on_epoch_persisted(event, now_ms), now_ms)
