@@ -268,3 +268,36 @@ def test_a_client_that_never_closes_its_side_is_cut_off_after_the_linger(loop_ki
     got, how, after_s = runner(_closed_then_silent())
     assert got == b"\x00\x00\x00\x03bye"  # the reply, then EOF
     assert how in ("BrokenPipeError", "ConnectionResetError") and after_s < 5, (how, after_s)
+
+
+async def _handshake_deadlines(timeout_s: float) -> tuple[float, float]:
+    """Connection A opens, then B; A sends a frame in time, B never does. The port's one handshake timer is
+    set for A's deadline: firing then, it must leave A (done) and B (not yet due) alone and close B at B's
+    own deadline. Returns how long after it opened each connection was closed (inf: still open)."""
+    port = ClientPort(Recorder(), ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=timeout_s))
+    await port.start("127.0.0.1", 0)
+    a = socket.create_connection(("127.0.0.1", port.bound_port()))
+    a_t0 = time.monotonic()
+    await asyncio.sleep(timeout_s / 2)
+    b = socket.create_connection(("127.0.0.1", port.bound_port()))
+    b_t0 = time.monotonic()
+    a.sendall(b"\x00\x00\x00\x04ping")
+
+    def closed_after(s: socket.socket, t0: float) -> float:
+        return time.monotonic() - t0 if _closed_by_server(s, t0 + 4 * timeout_s) else float("inf")
+    try:
+        b_after = await asyncio.to_thread(closed_after, b, b_t0)
+        a_after = await asyncio.to_thread(closed_after, a, a_t0)
+        return a_after, b_after
+    finally:
+        a.close()
+        b.close()
+        await port.stop()
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_the_handshake_timeout_closes_each_silent_connection_at_its_own_deadline(loop_kind) -> None:
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    a_after, b_after = runner(_handshake_deadlines(0.4))
+    assert a_after == float("inf"), f"A sent a frame in time but was closed after {a_after:.2f} s"
+    assert 0.35 <= b_after < 1.2, f"B, silent, was closed after {b_after:.2f} s (timeout 0.4 s)"
