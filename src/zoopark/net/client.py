@@ -37,17 +37,21 @@ class Deadlines:
     """Connections each due for a callback at a deadline, on one loop timer. A timer per connection (its
     handshake limit, its lingering close) cost a TimerHandle and a cancel per session of a connect storm;
     here a connection is a dict entry, and the one timer is set for the earliest deadline only when none is
-    set (a later fire finds that entry gone, or not yet due, and moves on to the next)."""
+    set (a later fire finds that entry gone, or not yet due, and moves on to the next). The loop is looked up
+    once: asyncio.get_running_loop() makes a getpid system call each time."""
 
-    __slots__ = ("_due", "_timer", "_at")
+    __slots__ = ("_due", "_timer", "_at", "_loop")
 
     def __init__(self) -> None:
         self._due: dict[ClientConnection, tuple[float, Callable[[], None]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def add(self, conn: ClientConnection, delay_s: float, callback: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         when = loop.time() + delay_s
         self._due.pop(conn, None)  # re-added: to the back, keeping the dict in deadline order
         self._due[conn] = (when, callback)
@@ -65,7 +69,8 @@ class Deadlines:
 
     def _fire(self) -> None:
         self._timer = None
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None
         now = loop.time()
         due = self._due
         while due:
@@ -237,7 +242,7 @@ class ClientConnection(asyncio.Protocol):
             return
         # The core is done with the connection now, as when the transport closed at once: its slot is free.
         if self.port.release(self) and self.announced:
-            asyncio.get_running_loop().call_soon(self.port.handler.disconnected, self)
+            (self.port.loop or asyncio.get_running_loop()).call_soon(self.port.handler.disconnected, self)
         if self.awaiting_handshake:
             self._handshake_done()
         if not transport.can_write_eof():
@@ -338,6 +343,7 @@ class ClientPort:
         self.paused = False  # reading is off on every connection (the server is throttling)
         self.stopped = False  # for good: a port is started once and stopped once (one per ensemble role)
         self._first: tuple[ssl.SSLContext | None, bool] = (None, False)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the one start() ran on (see Deadlines)
         self.handshakes = Deadlines()  # connections that have not yet sent a whole frame
         self.lingers = Deadlines()  # connections we closed, waiting for the client to close its side
 
@@ -351,7 +357,7 @@ class ClientPort:
         """Listen on host:port: plain, TLS only (a context), or both (a context and `unified`). A port may
         listen on several (clientPort and secureClientPort); connection ids are unique across them."""
         assert tls_ctx is not None or not unified
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         server = await loop.create_server(self.factory(tls_ctx, unified), host, port, reuse_address=True,
                                           backlog=1024)
         self.servers.append(server)
