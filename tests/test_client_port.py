@@ -301,3 +301,28 @@ def test_the_handshake_timeout_closes_each_silent_connection_at_its_own_deadline
     a_after, b_after = runner(_handshake_deadlines(0.4))
     assert a_after == float("inf"), f"A sent a frame in time but was closed after {a_after:.2f} s"
     assert 0.35 <= b_after < 1.2, f"B, silent, was closed after {b_after:.2f} s (timeout 0.4 s)"
+
+
+async def _deadlines_after_a_failing_callback() -> list[str]:
+    class Conn:
+        remote_ip = "127.0.0.1"
+
+    fired: list[str] = []
+    done = asyncio.Event()
+
+    def boom() -> None:
+        fired.append("first")
+        raise RuntimeError("a connection's close failed")
+
+    def second() -> None:
+        fired.append("second")
+        done.set()
+    deadlines = client_module.Deadlines()
+    deadlines.add(Conn(), 0.01, boom)  # type: ignore[arg-type]
+    deadlines.add(Conn(), 0.02, second)  # type: ignore[arg-type]
+    await asyncio.wait_for(done.wait(), 5)
+    return fired
+
+
+def test_a_failing_deadline_does_not_stop_the_next() -> None:
+    assert asyncio.run(_deadlines_after_a_failing_callback()) == ["first", "second"]

@@ -82,7 +82,10 @@ class Deadlines:
                 self._arm(loop, when)
                 return
             del due[conn]
-            callback()
+            try:
+                callback()
+            except Exception:  # one connection's failure must not stop the others' deadlines
+                log.exception("closing connection from %s at its deadline", conn.remote_ip)
 
 
 class ClientHandler:
