@@ -268,3 +268,61 @@ def test_a_client_that_never_closes_its_side_is_cut_off_after_the_linger(loop_ki
     got, how, after_s = runner(_closed_then_silent())
     assert got == b"\x00\x00\x00\x03bye"  # the reply, then EOF
     assert how in ("BrokenPipeError", "ConnectionResetError") and after_s < 5, (how, after_s)
+
+
+async def _handshake_deadlines(timeout_s: float) -> tuple[float, float]:
+    """Connection A opens, then B; A sends a frame in time, B never does. The port's one handshake timer is
+    set for A's deadline: firing then, it must leave A (done) and B (not yet due) alone and close B at B's
+    own deadline. Returns how long after it opened each connection was closed (inf: still open)."""
+    port = ClientPort(Recorder(), ClientPortSettings(max_client_cnxns=0, handshake_timeout_s=timeout_s))
+    await port.start("127.0.0.1", 0)
+    a = socket.create_connection(("127.0.0.1", port.bound_port()))
+    a_t0 = time.monotonic()
+    await asyncio.sleep(timeout_s / 2)
+    b = socket.create_connection(("127.0.0.1", port.bound_port()))
+    b_t0 = time.monotonic()
+    a.sendall(b"\x00\x00\x00\x04ping")
+
+    def closed_after(s: socket.socket, t0: float) -> float:
+        return time.monotonic() - t0 if _closed_by_server(s, t0 + 4 * timeout_s) else float("inf")
+    try:
+        b_after = await asyncio.to_thread(closed_after, b, b_t0)
+        a_after = await asyncio.to_thread(closed_after, a, a_t0)
+        return a_after, b_after
+    finally:
+        a.close()
+        b.close()
+        await port.stop()
+
+
+@pytest.mark.parametrize("loop_kind", ["uvloop", "asyncio"])
+def test_the_handshake_timeout_closes_each_silent_connection_at_its_own_deadline(loop_kind) -> None:
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    a_after, b_after = runner(_handshake_deadlines(0.4))
+    assert a_after == float("inf"), f"A sent a frame in time but was closed after {a_after:.2f} s"
+    assert 0.35 <= b_after < 1.2, f"B, silent, was closed after {b_after:.2f} s (timeout 0.4 s)"
+
+
+async def _deadlines_after_a_failing_callback() -> list[str]:
+    class Conn:
+        remote_ip = "127.0.0.1"
+
+    fired: list[str] = []
+    done = asyncio.Event()
+
+    def boom() -> None:
+        fired.append("first")
+        raise RuntimeError("a connection's close failed")
+
+    def second() -> None:
+        fired.append("second")
+        done.set()
+    deadlines = client_module.Deadlines()
+    deadlines.add(Conn(), 0.01, boom)  # type: ignore[arg-type]
+    deadlines.add(Conn(), 0.02, second)  # type: ignore[arg-type]
+    await asyncio.wait_for(done.wait(), 5)
+    return fired
+
+
+def test_a_failing_deadline_does_not_stop_the_next() -> None:
+    assert asyncio.run(_deadlines_after_a_failing_callback()) == ["first", "second"]

@@ -33,6 +33,61 @@ class ClientPortSettings:
     write_high_water_bytes: int = 4 * 1024 * 1024
 
 
+class Deadlines:
+    """Connections each due for a callback at a deadline, on one loop timer. A timer per connection (its
+    handshake limit, its lingering close) cost a TimerHandle and a cancel per session of a connect storm;
+    here a connection is a dict entry, and the one timer is set for the earliest deadline only when none is
+    set (a later fire finds that entry gone, or not yet due, and moves on to the next). The loop is looked up
+    once: asyncio.get_running_loop() makes a getpid system call each time."""
+
+    __slots__ = ("_due", "_timer", "_at", "_loop")
+
+    def __init__(self) -> None:
+        self._due: dict[ClientConnection, tuple[float, Callable[[], None]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, conn: ClientConnection, delay_s: float, callback: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        when = loop.time() + delay_s
+        self._due.pop(conn, None)  # re-added: to the back, keeping the dict in deadline order
+        self._due[conn] = (when, callback)
+        if self._timer is None or when < self._at:
+            self._arm(loop, when)
+
+    def discard(self, conn: ClientConnection) -> None:
+        self._due.pop(conn, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._at = when
+        self._timer = loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        due = self._due
+        while due:
+            conn = next(iter(due))
+            when, callback = due[conn]
+            if when > now:
+                # Entries are in add order; with one delay per Deadlines that is deadline order, and an
+                # out-of-order entry only fires late by at most the head's remaining time.
+                self._arm(loop, when)
+                return
+            del due[conn]
+            try:
+                callback()
+            except Exception:  # one connection's failure must not stop the others' deadlines
+                log.exception("closing connection from %s at its deadline", conn.remote_ip)
+
+
 class ClientHandler:
     """What the runtime gives the client port."""
 
@@ -44,7 +99,7 @@ class ClientHandler:
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = ("id", "port", "transport", "remote_ip", "remote_port", "decoder", "first", "closed",
-                 "_handshake_timer", "tls_ctx", "sniff", "tls", "announced", "x509_subject", "_linger_timer",
+                 "awaiting_handshake", "tls_ctx", "sniff", "tls", "announced", "x509_subject", "lingering",
                  "_linger_left")
 
     def __init__(self, port: ClientPort, conn_id: int, tls_ctx: ssl.SSLContext | None = None,
@@ -62,8 +117,8 @@ class ClientConnection(asyncio.Protocol):
         self.decoder = FrameDecoder(port.settings.jute_max_buffer_bytes)
         self.first = True
         self.closed = False
-        self._handshake_timer: asyncio.TimerHandle | None = None
-        self._linger_timer: asyncio.TimerHandle | None = None
+        self.awaiting_handshake = False  # in port.handshakes
+        self.lingering = False  # in port.lingers
         self._linger_left = -1  # bytes still buffered at the last linger check
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
@@ -84,8 +139,8 @@ class ClientConnection(asyncio.Protocol):
             self.closed = True
             transport.abort()
             return
-        self._handshake_timer = asyncio.get_running_loop().call_later(
-            self.port.settings.handshake_timeout_s, self._handshake_expired)
+        self.awaiting_handshake = True
+        self.port.handshakes.add(self, self.port.settings.handshake_timeout_s, self._handshake_expired)
         if self.tls_ctx is not None and not self.sniff:
             self.tls = TlsSession(self.tls_ctx)
         elif self.tls_ctx is None:
@@ -122,9 +177,8 @@ class ClientConnection(asyncio.Protocol):
             self.close(f"{e}{hint}")
             return
         if frames:
-            if self._handshake_timer is not None:
-                self._handshake_timer.cancel()
-                self._handshake_timer = None
+            if self.awaiting_handshake:
+                self._handshake_done()
             self.port.handler.frames(self, frames)
 
     def eof_received(self) -> bool:
@@ -132,11 +186,11 @@ class ClientConnection(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._handshake_timer is not None:
-            self._handshake_timer.cancel()
-        if self._linger_timer is not None:
-            self._linger_timer.cancel()
-            self._linger_timer = None
+        if self.awaiting_handshake:
+            self._handshake_done()
+        if self.lingering:
+            self.lingering = False
+            self.port.lingers.discard(self)
         self.closed = True
         if self.port.release(self) and self.announced:
             self.port.handler.disconnected(self)
@@ -191,16 +245,20 @@ class ClientConnection(asyncio.Protocol):
             return
         # The core is done with the connection now, as when the transport closed at once: its slot is free.
         if self.port.release(self) and self.announced:
-            asyncio.get_running_loop().call_soon(self.port.handler.disconnected, self)
-        if self._handshake_timer is not None:
-            self._handshake_timer.cancel()
-            self._handshake_timer = None
+            (self.port.loop or asyncio.get_running_loop()).call_soon(self.port.handler.disconnected, self)
+        if self.awaiting_handshake:
+            self._handshake_done()
         if not transport.can_write_eof():
             transport.close()
             return
         transport.write_eof()
         transport.resume_reading()  # drop what comes in rather than leave it unread
-        self._linger_timer = asyncio.get_running_loop().call_later(_LINGER_S, self._linger_expired)
+        self.lingering = True
+        self.port.lingers.add(self, _LINGER_S, self._linger_expired)
+
+    def _handshake_done(self) -> None:
+        self.awaiting_handshake = False
+        self.port.handshakes.discard(self)
 
     def _linger_expired(self) -> None:
         """The client has not closed its side: give up once our replies stop draining."""
@@ -209,9 +267,9 @@ class ClientConnection(asyncio.Protocol):
         left = transport.get_write_buffer_size()
         if left and (self._linger_left < 0 or left < self._linger_left):
             self._linger_left = left
-            self._linger_timer = asyncio.get_running_loop().call_later(_LINGER_S, self._linger_expired)
+            self.port.lingers.add(self, _LINGER_S, self._linger_expired)
             return
-        self._linger_timer = None
+        self.lingering = False
         transport.abort()
 
     def first_bytes_tls(self, data: bytes) -> bool:
@@ -250,7 +308,7 @@ class ClientConnection(asyncio.Protocol):
         return plain
 
     def _handshake_expired(self) -> None:
-        self._handshake_timer = None
+        self.awaiting_handshake = False
         if self.tls is not None and not self.tls.handshaken:
             log.warning("TLS handshake failed with %s:%d: not complete within the handshake timeout",
                         self.remote_ip, self.remote_port)
@@ -265,9 +323,8 @@ class ClientConnection(asyncio.Protocol):
         answer = self.port.handler.four_letter(word.decode("ascii"), self)
         if answer is None:
             return False
-        if self._handshake_timer is not None:
-            self._handshake_timer.cancel()
-            self._handshake_timer = None
+        if self.awaiting_handshake:
+            self._handshake_done()
         assert self.transport is not None
         self.write(answer.encode("utf-8"))
         self._shut()
@@ -289,6 +346,9 @@ class ClientPort:
         self.paused = False  # reading is off on every connection (the server is throttling)
         self.stopped = False  # for good: a port is started once and stopped once (one per ensemble role)
         self._first: tuple[ssl.SSLContext | None, bool] = (None, False)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the one start() ran on (see Deadlines)
+        self.handshakes = Deadlines()  # connections that have not yet sent a whole frame
+        self.lingers = Deadlines()  # connections we closed, waiting for the client to close its side
 
     def factory(self, tls_ctx: ssl.SSLContext | None = None, unified: bool = False) -> Callable[[], ClientConnection]:
         def make() -> ClientConnection:
@@ -300,7 +360,7 @@ class ClientPort:
         """Listen on host:port: plain, TLS only (a context), or both (a context and `unified`). A port may
         listen on several (clientPort and secureClientPort); connection ids are unique across them."""
         assert tls_ctx is not None or not unified
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         server = await loop.create_server(self.factory(tls_ctx, unified), host, port, reuse_address=True,
                                           backlog=1024)
         self.servers.append(server)
