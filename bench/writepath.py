@@ -65,6 +65,9 @@ class Client:
     def is_closing(self) -> bool:
         return False
 
+    def can_write_eof(self) -> bool:  # the server's close asks (net/client.py _shut)
+        return False
+
     def _nothing(self) -> None:
         pass
 

@@ -154,3 +154,12 @@ def test_zoopark_answers_the_script_like_zookeeper():
     assert [(f["case"], f["dir"]) for f in got] == [(f["case"], f["dir"]) for f in expected]
     for e, g in zip(expected, got, strict=True):
         assert _normalise(decode(g)) == _normalise(decode(e)), f"{e['case']} ({e['dir']})"
+
+
+def test_final_opcode_constants_are_the_opcodes() -> None:
+    """The hot path's OP_* int literals (native compares under mypyc) must be OpCode's numbers."""
+    from zoopark.core.jute import constants
+    finals = {name[3:]: getattr(constants, name) for name in dir(constants) if name.startswith("OP_")}
+    assert len(finals) == 13
+    for name, value in finals.items():
+        assert type(value) is int and value == OpCode[name], name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum, IntFlag
+from typing import Final
 
 
 class OpCode(IntEnum):
@@ -40,6 +41,23 @@ class OpCode(IntEnum):
     CLOSE_SESSION = -11
     ERROR = -1
 
+
+# The opcodes the hot write path compares, as Final int literals: mypyc compiles a comparison with one of these
+# into a native int compare, where an OpCode member is a boxed object compared through PyObject_RichCompare.
+# Equal to OpCode's members (tests/test_codec_golden.py checks).
+OP_ERROR: Final = -1
+OP_CLOSE_SESSION: Final = -11
+OP_CREATE: Final = 1
+OP_DELETE: Final = 2
+OP_SET_DATA: Final = 5
+OP_SET_ACL: Final = 7
+OP_CHECK: Final = 13
+OP_MULTI: Final = 14
+OP_CREATE2: Final = 15
+OP_RECONFIG: Final = 16
+OP_CREATE_CONTAINER: Final = 19
+OP_DELETE_CONTAINER: Final = 20
+OP_CREATE_TTL: Final = 21
 
 class Err(IntEnum):
     OK = 0

@@ -13,7 +13,18 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from ..jute.constants import XID_AUTH, XID_PING, Err, EventType, KeeperState, OpCode
+from ..jute.constants import (
+    OP_CLOSE_SESSION,
+    OP_ERROR,
+    OP_MULTI,
+    OP_RECONFIG,
+    XID_AUTH,
+    XID_PING,
+    Err,
+    EventType,
+    KeeperState,
+    OpCode,
+)
 from ..jute.io import JuteError, Reader
 from ..jute.records import (
     AuthPacket,
@@ -704,7 +715,7 @@ class ServerCore:
     def _apply(self, hdr: TxnHeader, txn: object, out: list[Action]) -> tuple[Session | None, TxnResult]:
         """Apply a committed txn to the tree (a closeSession's session leaves the table first) and deliver
         the watch events; returns the closed session, if any, and the result."""
-        closed = self.sessions.remove(hdr.client_id) if hdr.type == OpCode.CLOSE_SESSION else None
+        closed = self.sessions.remove(hdr.client_id) if hdr.type == OP_CLOSE_SESSION else None
         rc = self.tree.apply(hdr, txn)
         self.stats.writes += 1
         self._deliver(rc.events, out)
@@ -719,9 +730,9 @@ class ServerCore:
             if rc.err == Err.SESSIONMOVED:  # FinalRequestProcessor: a connection-level error, no reply
                 p.moved = True
             else:
-                config = self.tree.nodes[CONFIG].data if p.op == OpCode.RECONFIG else None
+                config = self.tree.nodes[CONFIG].data if p.op == OP_RECONFIG else None
                 p.reply = write_reply(p, rc, self.tree.last_zxid, config)
-                p.close_after = hdr.type == OpCode.CLOSE_SESSION or p.op == OpCode.CLOSE_SESSION
+                p.close_after = hdr.type == OP_CLOSE_SESSION or p.op == OP_CLOSE_SESSION
             self._drain(hdr.client_id, out)
         elif closed is not None:
             self._drop_session_conn(hdr.client_id, closed.conn, out)
@@ -1005,11 +1016,11 @@ _ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, Op
 def _answers(p: Pending, hdr: TxnHeader, txn: object) -> bool:
     """Whether a committed txn can be the answer to write request `p`: an error, or the same op on the same
     path (a sequential create's path with its counter)."""
-    if hdr.type == OpCode.ERROR:
+    if hdr.type == OP_ERROR:
         return True
     if hdr.type != p.op:
         return False
-    if p.op == OpCode.MULTI:  # no path to compare (and getattr's miss would raise and catch on every multi)
+    if p.op == OP_MULTI:  # no path to compare (and getattr's miss would raise and catch on every multi)
         return True
     want, got = getattr(p.record, "path", None), getattr(txn, "path", None)
     if want is None or got is None or got == want:

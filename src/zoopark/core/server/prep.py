@@ -12,7 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS, CreateMode, Err, OpCode
+from ..jute.constants import (
+    CONTAINER_EPHEMERAL_OWNER,
+    MAX_TTL_MS,
+    OP_CHECK,
+    OP_CREATE,
+    OP_CREATE2,
+    OP_CREATE_CONTAINER,
+    OP_CREATE_TTL,
+    OP_DELETE,
+    OP_MULTI,
+    OP_SET_ACL,
+    OP_SET_DATA,
+    CreateMode,
+    Err,
+    OpCode,
+)
 from ..jute.records import (
     ACL,
     CheckVersionRequest,
@@ -239,8 +254,8 @@ class Prep:
     def prep(self, req: Request, zxid: int) -> tuple[int, object]:
         """(txn type, txn record) for a write request; an ErrorTxn if it fails (as ZooKeeper logs it)."""
         try:
-            if req.op == OpCode.MULTI:
-                return OpCode.MULTI, self._multi(req, zxid)
+            if req.op == OP_MULTI:
+                return OP_MULTI, self._multi(req, zxid)
             return self._one(req.op, req.record, req, zxid)
         except PrepError as e:
             return OpCode.ERROR, ErrorTxn(e.err)
@@ -248,15 +263,15 @@ class Prep:
             return OpCode.ERROR, ErrorTxn(Err.MARSHALLINGERROR)
 
     def _one(self, op: int, rec: object, req: Request, zxid: int) -> tuple[int, object]:
-        if op in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
-            return op, self._create(op, rec, req, zxid)
-        if op == OpCode.DELETE:
-            return op, self._delete(rec, req, zxid)
-        if op == OpCode.SET_DATA:
+        if op == OP_SET_DATA:
             return op, self._set_data(rec, req, zxid)
-        if op == OpCode.SET_ACL:
+        if op == OP_CREATE or op == OP_CREATE2 or op == OP_CREATE_CONTAINER or op == OP_CREATE_TTL:
+            return op, self._create(op, rec, req, zxid)
+        if op == OP_DELETE:
+            return op, self._delete(rec, req, zxid)
+        if op == OP_SET_ACL:
             return op, self._set_acl(rec, req, zxid)
-        if op == OpCode.CHECK:
+        if op == OP_CHECK:
             return op, self._check(rec, req)
         if op == OpCode.CLOSE_SESSION:
             return op, self.close_session(req.session, zxid)
@@ -426,8 +441,8 @@ class Prep:
                 if failed is not None:
                     parts.append((OpCode.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY)))
                     continue
-                if op not in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL,
-                              OpCode.DELETE, OpCode.SET_DATA, OpCode.CHECK):
+                if not (op == OP_SET_DATA or op == OP_CHECK or op == OP_CREATE or op == OP_CREATE2 or op == OP_DELETE
+                        or op == OP_CREATE_CONTAINER or op == OP_CREATE_TTL):
                     raise PrepError(Err.BADARGUMENTS)
                 try:
                     parts.append(self._one(op, rec, req, zxid))

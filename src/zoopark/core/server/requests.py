@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from ..jute.constants import OpCode
+from ..jute.constants import OP_ERROR, OpCode
 from ..jute.io import JuteError, Reader, RecordType, Writer
 from ..jute.records import (
     AddWatchRequest,
@@ -126,7 +126,7 @@ def multi_response(results: list[tuple[int, int, bytes]]) -> bytes:
     chunks: list[bytes] = []
     for type_, err, body in results:
         chunks.append(_MULTI_HEADER.pack(type_, False, err))
-        chunks.append(_ERROR.pack(err) if type_ == OpCode.ERROR else body)
+        chunks.append(_ERROR.pack(err) if type_ == OP_ERROR else body)
     chunks.append(_MULTI_END)
     return b"".join(chunks)
 

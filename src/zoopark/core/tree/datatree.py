@@ -10,7 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, Err, EventType, OpCode
+from ..jute.constants import (
+    CONTAINER_EPHEMERAL_OWNER,
+    OP_CHECK,
+    OP_CLOSE_SESSION,
+    OP_CREATE,
+    OP_CREATE2,
+    OP_CREATE_CONTAINER,
+    OP_CREATE_TTL,
+    OP_DELETE,
+    OP_DELETE_CONTAINER,
+    OP_ERROR,
+    OP_MULTI,
+    OP_RECONFIG,
+    OP_SET_ACL,
+    OP_SET_DATA,
+    Err,
+    EventType,
+)
 from ..jute.records import (
     ACL,
     OPEN_ACL_UNSAFE,
@@ -243,31 +260,32 @@ class DataTree:
         return rc
 
     def _apply_one(self, hdr: TxnHeader, txn: object, rc: TxnResult) -> None:
-        t = hdr.type
-        if t in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_TTL, OpCode.CREATE_CONTAINER):
+        """Apply `txn` of type rc.type (a multi's op: its own type, under the multi's header)."""
+        t = rc.type
+        if t == OP_CREATE or t == OP_CREATE2 or t == OP_CREATE_TTL or t == OP_CREATE_CONTAINER:
             self._apply_create(hdr, txn, rc)
-        elif t in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
+        elif t == OP_DELETE or t == OP_DELETE_CONTAINER:
             assert isinstance(txn, DeleteTxn)
             rc.path = txn.path
             self.delete_node(txn.path, hdr.zxid, rc.events)
-        elif t in (OpCode.SET_DATA, OpCode.RECONFIG):
+        elif t == OP_SET_DATA or t == OP_RECONFIG:
             assert isinstance(txn, SetDataTxn)
             rc.path = txn.path
             rc.stat = self.set_data(txn.path, txn.data, txn.version, hdr.zxid, hdr.time, rc.events)
-        elif t == OpCode.SET_ACL:
+        elif t == OP_SET_ACL:
             assert isinstance(txn, SetACLTxn)
             rc.path = txn.path
             rc.stat = self.set_acl(txn.path, txn.acl or (), txn.version)  # null: none, as a create's
-        elif t == OpCode.CLOSE_SESSION:
+        elif t == OP_CLOSE_SESSION:
             paths = txn.paths2_delete if isinstance(txn, CloseSessionTxn) and txn.paths2_delete else None
             self.kill_session(hdr.client_id, hdr.zxid, paths, rc.events)
-        elif t == OpCode.ERROR:
+        elif t == OP_ERROR:
             assert isinstance(txn, ErrorTxn)
             rc.err = txn.err
-        elif t == OpCode.CHECK:
+        elif t == OP_CHECK:
             assert isinstance(txn, CheckVersionTxn)
             rc.path = txn.path
-        elif t == OpCode.MULTI:
+        elif t == OP_MULTI:
             if isinstance(txn, MultiParts):  # prepped here: its records as they are
                 self._apply_multi(hdr, txn.parts, rc)
             else:
@@ -290,21 +308,25 @@ class DataTree:
         )
 
     def _apply_multi(self, hdr: TxnHeader, subs: list[tuple[int, object]], rc: TxnResult) -> None:
-        failed = any(sub_type == OpCode.ERROR for sub_type, _ in subs)
+        failed = False
+        for sub_type, _ in subs:
+            if sub_type == OP_ERROR:
+                failed = True
+                break
         post_failed = False
-        rc.multi = []
+        multi: list[TxnResult] = []
+        rc.multi = multi
         for sub_type, record in subs:
-            if sub_type == OpCode.ERROR:
+            if sub_type == OP_ERROR:
                 post_failed = True
             elif failed:
-                sub_type, record = OpCode.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY if post_failed else Err.OK)
-            sub_hdr = TxnHeader(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, sub_type)
+                sub_type, record = OP_ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY if post_failed else Err.OK)
             sub_rc = TxnResult(sub_type, hdr.zxid, events=rc.events)
             try:
-                self._apply_one(sub_hdr, record, sub_rc)
+                self._apply_one(hdr, record, sub_rc)  # the op's type is sub_rc's; the rest is the multi's header
             except TreeError as e:
                 sub_rc.err = e.err
-            rc.multi.append(sub_rc)
+            multi.append(sub_rc)
             if sub_rc.err and not rc.err:
                 rc.err = sub_rc.err
 
