@@ -565,3 +565,34 @@ def test_requests_behind_a_closesession_as_on_zookeeper() -> None:
     assert all(seen in (dropped, answered_after) for seen in theirs.values()), theirs  # the reference itself
     ours = _close_mid_stream(ZooParkProcess)
     assert ours == {where: dropped for where in theirs}
+
+
+def test_a_multis_session_check_holds_for_that_multi_only() -> None:
+    """Prep checks a multi's session at its first op and trusts it for the rest (nothing between them changes
+    it); the next request is checked afresh: one through another member is SESSIONMOVED, one of a session
+    that is gone SESSIONEXPIRED, whether alone or as a multi's first op."""
+    from zoopark.core.jute.records import CheckVersionRequest, SetDataRequest
+    from zoopark.core.server.prep import Prep, Request
+    from zoopark.core.session import SessionTable
+    from zoopark.core.tree.datatree import DataTree
+
+    tree = DataTree()
+    tree.create_node("/a", b"x", OPEN_ACL_UNSAFE, 0, -1, 1, 0, [])
+    sessions = SessionTable(2000)
+    sessions.add(SESSION, 10_000, 0)
+    p = Prep(tree, sessions, False)
+    ops = [(OpCode.CHECK, CheckVersionRequest("/a", -1)), (OpCode.SET_DATA, SetDataRequest("/a", b"y", -1))]
+
+    def errs(t: int, txn: object) -> list[int]:
+        if t == OpCode.ERROR:
+            return [txn.err]
+        if t == OpCode.MULTI:
+            return [rec.err if sub == OpCode.ERROR else 0 for sub, rec in txn.parts]
+        return [0]
+
+    assert errs(*p.prep(Request(SESSION, OpCode.MULTI, ops, [], owner=1), 2)) == [0, 0]
+    assert errs(*p.prep(Request(SESSION, OpCode.SET_DATA, ops[1][1], [], owner=2), 3)) == [Err.SESSIONMOVED]
+    assert errs(*p.prep(Request(SESSION, OpCode.MULTI, ops, [], owner=2), 4)) == [Err.SESSIONMOVED,
+                                                                               Err.RUNTIMEINCONSISTENCY]
+    assert errs(*p.prep(Request(SESSION, OpCode.MULTI, ops, [], owner=1), 5)) == [0, 0]
+    assert errs(*p.prep(Request(SESSION + 1, OpCode.SET_DATA, ops[1][1], []), 6)) == [Err.SESSIONEXPIRED]

@@ -140,6 +140,7 @@ class Prep:
         self.changes: dict[str, tuple[int, View | None]] = {}
         self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
         self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
+        self._session_ok = False  # in a multi: an earlier op's session check passed
         self._fixed: dict[int, tuple[Sequence[ACL], tuple[ACL, ...]]] = {}
         self.reconfig_enabled = False  # reconfigEnabled
         self.ensemble: reconfig.Ensemble | None = None  # a leader's: what a reconfig is checked against
@@ -189,11 +190,14 @@ class Prep:
     # ---- checks ------------------------------------------------------------------------------
 
     def _check_session(self, req: Request) -> None:
+        if self._session_ok:  # a multi's later op: nothing since the earlier op's check can change its answer
+            return
         s = self.sessions.get(req.session)
         if s is None or s.closing:
             raise PrepError(Err.SESSIONEXPIRED)
         if req.owner is not None and not self.sessions.claim(s, req.owner):
             raise PrepError(Err.SESSIONMOVED)
+        self._session_ok = self._undo is not None
 
     @staticmethod
     def _validate(path: str) -> None:
@@ -455,6 +459,7 @@ class Prep:
                     raise
         finally:
             self._undo = None
+            self._session_ok = False
         return MultiParts(parts)
 
     def _roll_back(self) -> None:
