@@ -331,8 +331,63 @@ async def connect_storm(host: str, port: int, concurrency: int, seconds: float,
     return result
 
 
+def serial(host: str, port: int, workload: str, warmup_s: float, seconds: float) -> Result:
+    """One session, one request at a time, over a blocking socket: the latency of a single request as the
+    server gives it. No event loop on the client's side (its turn per request, ~20 us of uvloop and
+    protocol code, is not the server's); the thread sleeps in recv as any synchronous client does, so the
+    server's threads keep both cores to themselves."""
+    import socket
+
+    pick = make_picker(workload, 0, 1)
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+
+    def reply() -> int:
+        """Read one whole frame into buf; its length."""
+        got = 0
+        while got < 4 or got < 4 + _LEN.unpack_from(buf)[0]:
+            n = sock.recv_into(view[got:])
+            if not n:
+                raise ConnectionError("server closed the connection")
+            got += n
+        return got
+
+    result = Result()
+    try:
+        sock.sendall(proto.connect_frame())
+        reply()
+        xid = 0
+        t_measure = time.perf_counter() + warmup_s
+        t_end = t_measure + seconds
+        perf_counter = time.perf_counter
+        for _ in range(100_000_000):
+            xid += 1
+            frame = pick(None).frame(xid)
+            t = perf_counter()
+            if t >= t_end:
+                break
+            sock.sendall(frame)
+            reply()
+            done = perf_counter()
+            got_xid, _zxid, err = proto.REPLY.unpack_from(buf, 4)
+            if got_xid != xid:
+                raise ConnectionError(f"reply for xid {got_xid}, expected {xid}")
+            if t >= t_measure:
+                result.ops += 1
+                result.errors += err != 0
+                result.latencies_us.append((done - t) * 1e6)
+        result.seconds = seconds
+    finally:
+        sock.close()
+    return result
+
+
 def _worker(args: tuple) -> Result:
     kind, params = args
+    if kind == "serial":
+        return serial(**params)
     try:
         import uvloop
 
