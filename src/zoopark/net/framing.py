@@ -25,7 +25,11 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
         if not buf and len(data) >= 4:
-            # Fast path: whole frames straight from the socket's bytes, no copy into the buffer.
+            # Fast path: whole frames straight from the socket's bytes, no copy into the buffer; most reads
+            # are one whole request (a client waiting for each reply, a connect storm's every read).
+            (n,) = _LEN.unpack_from(data)
+            if n == len(data) - 4 and n <= self.max_bytes:
+                return [bytes(data[4:])]
             frames, pos = self._split(data)
             if pos < len(data):
                 buf += data[pos:]

@@ -4,6 +4,11 @@ The event loop hands over batches with `submit`; the thread takes everything que
 fsyncs once, then reports each batch durable through `notify` (the runtime passes loop.call_soon_threadsafe).
 While one fsync runs, new batches queue up and share the next one: that is the group commit.
 
+The hand-off costs as little as Python allows, since a connect storm pays it twice per session: the queue and
+its flags sit under one plain lock, and an idle thread sleeps on a second lock that a submit releases only
+when the thread sleeps (a threading.Condition made a lock and a deque entry per wait, and each submit notified
+it); a submit while the thread writes just queues. Only drain() waits on a Condition (over the same lock).
+
 Generations fence the log: each role of an ensemble member appends under a generation of its own (`begin`),
 and once that generation has ended (`end`: the role is over, or its log failed) the writer refuses its appends
 and drops its batches not yet written, so a deposed role cannot write, whatever task of it is still running.
@@ -69,7 +74,12 @@ class LogWriter:
         self._on_error = on_error
         self._batch_entries_max = batch_entries_max
         self._queue: deque[Batch] = deque()
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()  # the queue, the flags below and the generations
+        self._wake = threading.Lock()  # held while the thread may sleep on it; released to wake it
+        self._wake.acquire()
+        self._sleeping = False  # the thread waits on _wake (or is about to): the next submit wakes it
+        self._drained = threading.Condition(self._lock)  # for drain(): notified when a write ends
+        self._draining = 0  # drain() calls waiting
         self._closing = False
         self._generations = 1
         self._open: int | None = 1  # the generation that may append; None: none (ended or failed)
@@ -83,7 +93,7 @@ class LogWriter:
 
     def begin(self) -> int:
         """A new generation may append from now on; every earlier one has ended."""
-        with self._cv:
+        with self._lock:
             self._generations += 1
             self._open = self._generations
             return self._open
@@ -92,7 +102,7 @@ class LogWriter:
         """`generation` may append no more: later submits of it are refused, its queued batches dropped
         (never written, never acknowledged). A batch being written when it ends still completes, but its
         `on_durable` is for the caller to ignore (the runtime's TurnBatch does)."""
-        with self._cv:
+        with self._lock:
             if self._open == generation:
                 self._open = None
 
@@ -108,14 +118,14 @@ class LogWriter:
         """Queue a batch of `generation` (the open one if None); False if refused (that generation ended).
         `inline`: if the thread is idle, write and sync the batch here and now instead, and run `on_durable`
         before returning (a lone write then pays no hand-off to the thread and back)."""
-        with self._cv:
+        with self._lock:
             assert not self._closing, "submit after close"
             gen = self._open if generation is None else generation
             if gen is None or gen != self._open:
                 return False
             if not inline or self._queue or self._writing:
                 self._queue.append((entries, on_durable, gen))
-                self._cv.notify()
+                self._wake_thread()
                 return True
             self._writing = True  # the thread waits until this write is done: one writer at a time
             roll, self._roll = self._roll, False
@@ -123,10 +133,12 @@ class LogWriter:
         try:
             synced = self._run_batches([(entries, on_durable, gen)], inline=True, roll=roll)
         finally:
-            with self._cv:
+            with self._lock:
                 self._writing = False
                 if self._queue:
-                    self._cv.notify()
+                    self._wake_thread()
+                if self._draining:
+                    self._drained.notify_all()
         if synced is not None:
             try:
                 on_durable()  # the replies leave before the bookkeeping
@@ -134,27 +146,37 @@ class LogWriter:
                 self._record(*synced)
         return True
 
+    def _wake_thread(self) -> None:
+        """With the lock held: wake the thread if it sleeps (once: _wake is released only while it is held)."""
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.release()
+
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Block until everything submitted so far is written (or failed); True if it was in time."""
         end = time.monotonic() + timeout_s
-        with self._cv:
-            while self._queue or self._writing:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(min(left, 0.05))
+        with self._lock:
+            self._draining += 1
+            try:
+                while self._queue or self._writing:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._drained.wait(min(left, 0.05))
+            finally:
+                self._draining -= 1
         return True
 
     def roll(self) -> None:
         """Start a new log file at the next append (a snapshot has begun: recovery replays from there)."""
-        with self._cv:
+        with self._lock:
             self._roll = True
 
     def truncate(self, zxid: int) -> None:
         """Cut the log after `zxid` (a leader's TRUNC). Called on the loop that submits, so nothing is queued
         once the writer has drained; the next append (of a zxid at or below the old end) opens a new file."""
         assert self.drain(), "the txn log writer did not drain"
-        with self._cv:
+        with self._lock:
             assert not self._queue and not self._writing
             self._roll = False
             self.log.roll()
@@ -162,16 +184,29 @@ class LogWriter:
             self.log.abandon()
 
     def close(self) -> None:
-        with self._cv:
+        with self._lock:
             self._closing = True
-            self._cv.notify()
+            self._wake_thread()
         self._thread.join(timeout=30)
         self.log.close()
 
-    def _take(self) -> list[Batch] | None:
-        with self._cv:
+    def _take(self, wrote: bool) -> list[Batch] | None:
+        """The next batches to write (after the thread's own write, if `wrote`: it is over now); None once
+        closing with nothing queued. Sleeps on _wake while there is nothing to do."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            if wrote:
+                self._writing = False
+                if self._draining:
+                    self._drained.notify_all()
             while (not self._queue or self._writing) and not self._closing:
-                self._cv.wait()
+                self._sleeping = True
+                lock.release()
+                try:
+                    self._wake.acquire()
+                finally:
+                    lock.acquire()
             if not self._queue:
                 return None
             taken: list[Batch] = []
@@ -184,21 +219,18 @@ class LogWriter:
                 taken.append(b)
                 n += len(b[0])
             return taken
+        finally:
+            lock.release()
 
     def _run(self) -> None:
-        while True:
-            batches = self._take()
-            if batches is None:
-                return
+        batches = self._take(False)
+        while batches is not None:
             try:
                 if batches:
                     self._run_batches(batches)
             except Exception:  # noqa: BLE001 - a report that could not be delivered (a closed loop, say)
                 log.exception("txn log writer: a batch's outcome could not be reported")
-            finally:
-                with self._cv:
-                    self._writing = False
-                    self._cv.notify_all()
+            batches = self._take(True)
 
     def _run_batches(self, batches: list[Batch], inline: bool = False,
                      roll: bool | None = None) -> tuple[int, int, float] | None:
@@ -231,7 +263,7 @@ class LogWriter:
         except Exception:  # noqa: BLE001 - the next append opens a new file anyway
             log.exception("could not close the txn log file after a failure")
         gen = batches[0][2]
-        with self._cv:
+        with self._lock:
             if self._open == gen:
                 self._open = None
             failed = batches + [b for b in self._queue if b[2] == gen]
@@ -241,7 +273,7 @@ class LogWriter:
     def _write(self, batches: list[Batch], roll: bool | None = None) -> tuple[int, int, float]:
         """Append and sync `batches`: (entries, bytes, sync ms)."""
         if roll is None:
-            with self._cv:
+            with self._lock:
                 roll, self._roll = self._roll, False
         if roll:
             self.log.roll()

@@ -280,9 +280,12 @@ class Server(ClientHandler):
             self.port.resume_all()
 
     def _submit(self) -> None:
-        self._throttle()
         if not self._batch:
+            # Nothing appended, so nothing more outstanding: only a paused port may have to resume.
+            if self._paused:
+                self._throttle()
             return
+        self._throttle()
         batch, thens = self._batch, self._thens
         self._batch, self._thens = [], []
         assert self.writer is not None
@@ -290,14 +293,17 @@ class Server(ClientHandler):
         lone = (self._lone and len(batch) <= _LONE_BATCH_MAX and len(self.core.proposals) == len(batch)
                 and writer.stats.typical_fsync_ms < _INLINE_SYNC_MAX_MS)
         writer.submit(batch, lambda: self._durable(thens), inline=lone)
-        if self.snapshotter.appended(len(batch), sum(len(e) for _, e in batch)):
+        if self.snapshotter.appended(len(batch), sum([len(e) for _, e in batch])):
             self._snapshot()
 
     def _durable(self, thens: list[object]) -> None:
         # Every `then` so far is a LogSynced, and committing up to the last one commits them all.
-        synced = [ev for ev in thens if type(ev) is LogSynced]
-        others = [ev for ev in thens if type(ev) is not LogSynced]
-        for ev in [*others, *synced[-1:]]:
+        if len(thens) == 1 or all(type(ev) is LogSynced for ev in thens):
+            todo = thens[-1:]  # the usual case: a callback's own txns
+        else:
+            todo = [ev for ev in thens if type(ev) is not LogSynced]
+            todo += [ev for ev in thens if type(ev) is LogSynced][-1:]
+        for ev in todo:
             actions = self.core.step(ev, now_ms())
             if actions:
                 self._execute(actions)
