@@ -179,6 +179,28 @@ def test_an_inline_write_while_the_thread_is_busy_queues_behind_it_in_order(writ
     assert on_disk(tmp_path) == [make_zxid(1, 1), make_zxid(1, 2)]
 
 
+def test_batches_queued_without_waking_the_thread_are_written_in_order_once_kicked(writer, tmp_path) -> None:
+    """The standalone server queues a loop turn's batches with wake=False and kicks the thread once at the end
+    of the turn: every one of them is then written, in order, and acknowledged only after its sync."""
+    w, _ = writer
+    done = [durable_event() for _ in range(3)]
+    for n, (_, cb) in enumerate(done, 1):
+        assert w.submit([entry(make_zxid(1, n))], cb, wake=False)
+    w.kick()
+    assert all(ev.wait(10) for ev, _ in done)
+    assert on_disk(tmp_path) == [make_zxid(1, n) for n in (1, 2, 3)]
+    assert w.stats.entries == 3
+
+
+def test_drain_writes_batches_queued_without_waking_the_thread(writer, tmp_path) -> None:
+    w, _ = writer
+    ok, cb = durable_event()
+    assert w.submit([entry(make_zxid(1, 1))], cb, wake=False)
+    assert w.drain(10), "drain() waited for a thread nobody woke"
+    assert ok.wait(10)
+    assert on_disk(tmp_path) == [make_zxid(1, 1)]
+
+
 def test_an_inline_write_that_fails_acknowledges_nothing_and_ends_its_generation(writer, tmp_path) -> None:
     w, reports = writer
     g1 = w.begin()

@@ -114,10 +114,11 @@ class LogWriter:
         self.begin()
 
     def submit(self, entries: list[tuple[int, bytes]], on_durable: Callable[[], None],
-               generation: int | None = None, inline: bool = False) -> bool:
+               generation: int | None = None, inline: bool = False, wake: bool = True) -> bool:
         """Queue a batch of `generation` (the open one if None); False if refused (that generation ended).
         `inline`: if the thread is idle, write and sync the batch here and now instead, and run `on_durable`
-        before returning (a lone write then pays no hand-off to the thread and back)."""
+        before returning (a lone write then pays no hand-off to the thread and back). `wake`=False: queue
+        without waking the thread; the caller calls `kick` soon (a loop gathers its turn's batches so)."""
         with self._lock:
             assert not self._closing, "submit after close"
             gen = self._open if generation is None else generation
@@ -125,7 +126,8 @@ class LogWriter:
                 return False
             if not inline or self._queue or self._writing:
                 self._queue.append((entries, on_durable, gen))
-                self._wake_thread()
+                if wake:
+                    self._wake_thread()
                 return True
             self._writing = True  # the thread waits until this write is done: one writer at a time
             roll, self._roll = self._roll, False
@@ -146,6 +148,12 @@ class LogWriter:
                 self._record(*synced)
         return True
 
+    def kick(self) -> None:
+        """Wake the thread for what was queued without waking it."""
+        with self._lock:
+            if self._queue:
+                self._wake_thread()
+
     def _wake_thread(self) -> None:
         """With the lock held: wake the thread if it sleeps (once: _wake is released only while it is held)."""
         if self._sleeping:
@@ -156,6 +164,8 @@ class LogWriter:
         """Block until everything submitted so far is written (or failed); True if it was in time."""
         end = time.monotonic() + timeout_s
         with self._lock:
+            if self._queue:
+                self._wake_thread()  # batches queued without waking it (submit's `wake`)
             self._draining += 1
             try:
                 while self._queue or self._writing:

@@ -124,6 +124,7 @@ class Server(ClientHandler):
         self._paused = False
         self._thens: list[object] = []
         self._lone = False  # the callback running now may sync inline (see _SOLO_NS)
+        self._kick_due = False  # the log writer is woken at the end of this loop turn
         self._solo_conn = 0  # the connection that sent the last requests
         self._solo_since = 0  # monotonic ns: since when it alone has
         self._tick_task: asyncio.Task | None = None
@@ -292,9 +293,20 @@ class Server(ClientHandler):
         writer = self.writer
         lone = (self._lone and len(batch) <= _LONE_BATCH_MAX and len(self.core.proposals) == len(batch)
                 and writer.stats.typical_fsync_ms < _INLINE_SYNC_MAX_MS)
-        writer.submit(batch, lambda: self._durable(thens), inline=lone)
+        # The thread is woken once per loop turn, after the turn's callbacks have queued their batches: it
+        # then syncs them together, and does not contend for the GIL with the callbacks still to run.
+        writer.submit(batch, lambda: self._durable(thens), inline=lone, wake=lone)
+        if not lone and not self._kick_due:
+            self._kick_due = True
+            assert self._loop is not None
+            self._loop.call_soon(self._kick)
         if self.snapshotter.appended(len(batch), sum([len(e) for _, e in batch])):
             self._snapshot()
+
+    def _kick(self) -> None:
+        self._kick_due = False
+        assert self.writer is not None
+        self.writer.kick()
 
     def _durable(self, thens: list[object]) -> None:
         # Every `then` so far is a LogSynced, and committing up to the last one commits them all.
