@@ -220,3 +220,23 @@ def test_a_session_the_client_closed_is_logged_at_debug_as_zookeeper_does_and_a_
     closes = [(r.levelno, r.getMessage()) for r in caplog.records if r.getMessage().startswith("closing connection")]
     assert closes[0] == (logging.DEBUG, "closing connection from 127.0.0.1: client closed the session")
     assert closes[1][0] == logging.INFO and "frame length -5" in closes[1][1]
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+def test_the_cores_log_lines_keep_their_level_and_session(tmp_path, caplog, level) -> None:
+    """The core's "established session" line is DEBUG, as ZooKeeper's: logged with its session when DEBUG is
+    on for zoopark.core, and not at all at INFO (the server skips it without formatting a record)."""
+    async def main() -> None:
+        server = await started(tmp_path)
+        try:
+            conn, t = await client(server, tmp_path, 1)
+        finally:
+            await server.stop()
+    with caplog.at_level(level, logger="zoopark.core"):
+        asyncio.run(main())
+    lines = [r for r in caplog.records if r.name == "zoopark.core" and r.getMessage().startswith("established")]
+    if level == logging.DEBUG:
+        assert len(lines) == 1 and lines[0].levelno == logging.DEBUG
+        assert lines[0].getMessage().startswith(f"established session 0x{lines[0].session:x} ")
+    else:
+        assert lines == []

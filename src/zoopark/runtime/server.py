@@ -45,6 +45,7 @@ from .snapshotter import Snapshotter, fork_child, write_now
 
 log = logging.getLogger("zoopark.server")
 _core_log = logging.getLogger("zoopark.core")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _TICK_S = 0.1
 # A lone write is synced on the loop thread itself instead of being handed to the log writer's thread and back
 # (two thread wake-ups, a good part of a serial write's latency): when one connection alone has sent requests
@@ -265,8 +266,10 @@ class Server(ClientHandler):
                 if conn is not None:
                     conn.close(a.reason)
             elif t is Log:
-                _core_log.log(logging.getLevelName(a.level.upper()), "%s", a.message,
-                              extra={"session": a.session, "zxid": a.zxid})
+                # Most lines are DEBUG ("established session", one per connect): not enabled, nothing is built.
+                level = _LEVELS.get(a.level) or logging.getLevelName(a.level.upper())
+                if _core_log.isEnabledFor(level):
+                    _core_log.log(level, "%s", a.message, extra={"session": a.session, "zxid": a.zxid})
             else:
                 raise AssertionError(f"{a!r} in a standalone server")
 
