@@ -360,7 +360,8 @@ class Server(ClientHandler):
     def connected(self, conn: ClientConnection) -> None:
         # The SASL nonce: chance is an input to the core (os.urandom, as Java's SecureRandom).
         nonce = os.urandom(NONCE_BYTES) if self.core.sasl_enabled else b""
-        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce=nonce, x509_subject=conn.x509_subject))
+        # Positional: a compiled class parses keyword arguments the slow way (once per connect).
+        self._step(Connected(conn.id, conn.remote_ip, conn.remote_port, nonce, conn.x509_subject))
 
     def frames(self, conn: ClientConnection, frames: list[bytes]) -> None:
         now = monotonic_ns()
