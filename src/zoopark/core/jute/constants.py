@@ -58,6 +58,8 @@ OP_RECONFIG: Final = 16
 OP_CREATE_CONTAINER: Final = 19
 OP_DELETE_CONTAINER: Final = 20
 OP_CREATE_TTL: Final = 21
+OP_MULTI_READ: Final = 22
+
 
 class Err(IntEnum):
     OK = 0
@@ -169,11 +171,12 @@ class AddWatchMode(IntEnum):
     PERSISTENT_RECURSIVE = 1
 
 
-# Special xids of the client protocol.
-XID_NOTIFICATION = -1
-XID_PING = -2
-XID_AUTH = -4
-XID_SET_WATCHES = -8
+# Special xids of the client protocol. (Final here and below: compiled, a name that is not Final is looked up
+# in this module's dict at every use.)
+XID_NOTIFICATION: Final = -1
+XID_PING: Final = -2
+XID_AUTH: Final = -4
+XID_SET_WATCHES: Final = -8
 
 # Opcodes whose requests change the tree (ZooKeeper's "quorum" requests).
 WRITE_OPS = frozenset(
@@ -195,7 +198,7 @@ WRITE_OPS = frozenset(
 )
 
 # Ephemeral owner values with a meaning (EphemeralType in ZooKeeper).
-CONTAINER_EPHEMERAL_OWNER = -9223372036854775808  # Long.MIN_VALUE
-EXTENDED_MASK = -(1 << 56)  # 0xff00000000000000 as a signed long: an extended (TTL) ephemeralOwner
-RESERVED_BITS_MASK = 0x00FFFF0000000000
-MAX_TTL_MS = 0x000000FFFFFFFFFF  # EphemeralType.TTL.maxValue()
+CONTAINER_EPHEMERAL_OWNER: Final = -9223372036854775808  # Long.MIN_VALUE
+EXTENDED_MASK: Final = -72057594037927936  # -(1 << 56), 0xff00000000000000 as a signed long: an extended (TTL) ephemeralOwner
+RESERVED_BITS_MASK: Final = 0x00FFFF0000000000
+MAX_TTL_MS: Final = 0x000000FFFFFFFFFF  # EphemeralType.TTL.maxValue()

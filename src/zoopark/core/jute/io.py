@@ -10,14 +10,16 @@ from __future__ import annotations
 import builtins
 import struct
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
+
+from librt.strings import BytesWriter, read_i32_be, read_i64_be
 
 T = TypeVar("T")
 
-INT = struct.Struct(">i")
-LONG = struct.Struct(">q")
-INT_INT = struct.Struct(">ii")
-INT_LONG_INT = struct.Struct(">iqi")
+INT: Final = struct.Struct(">i")
+LONG: Final = struct.Struct(">q")
+INT_INT: Final = struct.Struct(">ii")
+INT_LONG_INT: Final = struct.Struct(">iqi")
 
 
 class Record(Protocol):
@@ -40,7 +42,9 @@ class Reader:
     __slots__ = ("buf", "pos", "end")
 
     def __init__(self, buf: bytes | bytearray | memoryview, pos: int = 0, end: int | None = None) -> None:
-        self.buf = buf
+        # Always bytes (another buffer is copied once, here): the records' readers slice it and read its
+        # fields with librt's readers, which take bytes; compiled, each is then a bounds check and a load.
+        self.buf: bytes = buf if isinstance(buf, bytes) else bytes(buf)
         self.pos = pos
         self.end = len(buf) if end is None else end
 
@@ -55,10 +59,10 @@ class Reader:
         return pos
 
     def int(self) -> int:
-        return INT.unpack_from(self.buf, self._need(4))[0]
+        return read_i32_be(self.buf, self._need(4))
 
     def long(self) -> builtins.int:
-        return LONG.unpack_from(self.buf, self._need(8))[0]
+        return read_i64_be(self.buf, self._need(8))
 
     def bool(self) -> bool:
         return self.buf[self._need(1)] != 0
@@ -76,7 +80,7 @@ class Reader:
         if n == -1:
             return None
         pos = self._need(n)
-        return bytes(self.buf[pos : pos + n])
+        return self.buf[pos : pos + n]
 
     def string(self) -> str | None:
         n = self._length()
@@ -84,7 +88,7 @@ class Reader:
             return None
         pos = self._need(n)
         try:
-            return bytes(self.buf[pos : pos + n]).decode("utf-8")
+            return self.buf[pos : pos + n].decode()
         except UnicodeDecodeError as exc:
             raise JuteError(f"string at offset {pos} is not UTF-8") from exc
 
@@ -161,3 +165,12 @@ def encode_buffer(b: bytes | None) -> bytes:
     if b is None:
         return b"\xff\xff\xff\xff"
     return INT.pack(len(b)) + b
+
+
+def patch_i32_be(w: BytesWriter, at: int, n: int) -> None:
+    """Overwrite the 4 bytes at `at` of `w` with `n`, big-endian: a length known only once what it counts is
+    written (a multi's op body, a reply's frame)."""
+    w[at] = (n >> 24) & 0xFF
+    w[at + 1] = (n >> 16) & 0xFF
+    w[at + 2] = (n >> 8) & 0xFF
+    w[at + 3] = n & 0xFF

@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn, final
 
+from librt.strings import read_i32_be, read_i64_be
+
 from .io import INT, LONG, JuteError, Reader, Writer
 
-_INT = INT.unpack_from
-_LONG = LONG.unpack_from
-_INT_PACK = INT.pack
-_LONG_PACK = LONG.pack
-_NULL = b"\xff\xff\xff\xff"
+# Fields are read with librt's big-endian readers from the frame's bytes (Reader.buf is bytes): compiled, each
+# is a bounds check and a load, where a struct's unpack_from would box the field and the tuple holding it.
+# Final: compiled, module-level names that are not Final are looked up in the module's dict at every use.
+_INT_PACK: Final = INT.pack
+_LONG_PACK: Final = LONG.pack
+_NULL: Final = b"\xff\xff\xff\xff"
 
 
 def _short(n: int, pos: int, end: int) -> NoReturn:
@@ -51,16 +54,17 @@ def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
     if n < 0:
         return ()  # as Reader.vector: an empty vector
     buf, pos, end = r.buf, r.pos, r.end
-    try:
-        for _ in range(n):
-            pos += 4
-            for _ in range(2):
-                ln: int = _INT(buf, pos)[0]
-                pos += 4 + max(ln, 0)
-    except struct.error:
-        pos = end + 1
+    for _ in range(n):  # the vector's extent: perms, then the scheme's and the id's lengths
+        pos += 4
+        for _ in range(2):
+            if pos + 4 > end:
+                pos = end + 1
+                break
+            pos += 4 + max(read_i32_be(buf, pos), 0)
+        if pos > end:
+            break
     if pos <= end:
-        raw = bytes(buf[start:pos])
+        raw = buf[start:pos]
         acls = _ACL_VECTORS.get(raw)
         if acls is not None:
             r.pos = pos
@@ -70,18 +74,18 @@ def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
         raise JuteError(f"vector of {n} ACLs at offset {start} exceeds the frame")
     acls = tuple([ACL.read(r) for _ in range(n)])
     if pos <= end and len(_ACL_VECTORS) < _ACL_VECTORS_MAX:
-        _ACL_VECTORS[bytes(buf[start:r.pos])] = acls
+        _ACL_VECTORS[buf[start:r.pos]] = acls
     return acls
 
-_S_ii = struct.Struct(">ii")
-_S_iiq = struct.Struct(">iiq")
-_S_iq = struct.Struct(">iq")
-_S_iqi = struct.Struct(">iqi")
-_S_iqiq = struct.Struct(">iqiq")
-_S_qiq = struct.Struct(">qiq")
-_S_qiqqi = struct.Struct(">qiqqi")
-_S_qqqqiiiqiiq = struct.Struct(">qqqqiiiqiiq")
-_S_qqqqiiiqq = struct.Struct(">qqqqiiiqq")
+_S_ii: Final = struct.Struct(">ii")
+_S_iiq: Final = struct.Struct(">iiq")
+_S_iq: Final = struct.Struct(">iq")
+_S_iqi: Final = struct.Struct(">iqi")
+_S_iqiq: Final = struct.Struct(">iqiq")
+_S_qiq: Final = struct.Struct(">qiq")
+_S_qiqqi: Final = struct.Struct(">qiqqi")
+_S_qqqqiiiqiiq: Final = struct.Struct(">qqqqiiiqiiq")
+_S_qqqqiiiqq: Final = struct.Struct(">qqqqiiiqq")
 
 # ---- org.apache.zookeeper.data -----------------------------------------------------------------------------
 
@@ -105,7 +109,7 @@ class Id:
         v1: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -115,13 +119,13 @@ class Id:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = ''
@@ -131,7 +135,7 @@ class Id:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v1 = str(buf[pos:pos + n], 'utf-8')
+                v1 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -175,7 +179,7 @@ class ACL:
         v1: Id
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         v1 = Id.read(r)
@@ -233,18 +237,17 @@ class Stat:
         v10: int
         if pos + 68 > end:
             _short(68, pos, end)
-        t = _S_qqqqiiiqiiq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
-        v3 = t[3]
-        v4 = t[4]
-        v5 = t[5]
-        v6 = t[6]
-        v7 = t[7]
-        v8 = t[8]
-        v9 = t[9]
-        v10 = t[10]
+        v0 = read_i64_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 8)
+        v2 = read_i64_be(buf, pos + 16)
+        v3 = read_i64_be(buf, pos + 24)
+        v4 = read_i32_be(buf, pos + 32)
+        v5 = read_i32_be(buf, pos + 36)
+        v6 = read_i32_be(buf, pos + 40)
+        v7 = read_i64_be(buf, pos + 44)
+        v8 = read_i32_be(buf, pos + 52)
+        v9 = read_i32_be(buf, pos + 56)
+        v10 = read_i64_be(buf, pos + 60)
         pos += 68
         r.pos = pos
         return Stat(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10)
@@ -294,16 +297,15 @@ class StatPersisted:
         v8: int
         if pos + 60 > end:
             _short(60, pos, end)
-        t = _S_qqqqiiiqq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
-        v3 = t[3]
-        v4 = t[4]
-        v5 = t[5]
-        v6 = t[6]
-        v7 = t[7]
-        v8 = t[8]
+        v0 = read_i64_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 8)
+        v2 = read_i64_be(buf, pos + 16)
+        v3 = read_i64_be(buf, pos + 24)
+        v4 = read_i32_be(buf, pos + 32)
+        v5 = read_i32_be(buf, pos + 36)
+        v6 = read_i32_be(buf, pos + 40)
+        v7 = read_i64_be(buf, pos + 44)
+        v8 = read_i64_be(buf, pos + 52)
         pos += 60
         r.pos = pos
         return StatPersisted(v0, v1, v2, v3, v4, v5, v6, v7, v8)
@@ -332,7 +334,7 @@ class ClientInfo:
         v1: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -342,13 +344,13 @@ class ClientInfo:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = ''
@@ -358,7 +360,7 @@ class ClientInfo:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v1 = str(buf[pos:pos + n], 'utf-8')
+                v1 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -414,15 +416,14 @@ class ConnectRequest:
         v4: bytes | None
         if pos + 24 > end:
             _short(24, pos, end)
-        t = _S_iqiq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
-        v3 = t[3]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 4)
+        v2 = read_i32_be(buf, pos + 12)
+        v3 = read_i64_be(buf, pos + 16)
         pos += 24
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v4 = None
@@ -431,7 +432,7 @@ class ConnectRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v4 = bytes(buf[pos:pos + n])
+            v4 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return ConnectRequest(v0, v1, v2, v3, v4)
@@ -472,14 +473,13 @@ class ConnectResponse:
         v3: bytes | None
         if pos + 16 > end:
             _short(16, pos, end)
-        t = _S_iiq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 4)
+        v2 = read_i64_be(buf, pos + 8)
         pos += 16
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v3 = None
@@ -488,7 +488,7 @@ class ConnectResponse:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v3 = bytes(buf[pos:pos + n])
+            v3 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return ConnectResponse(v0, v1, v2, v3)
@@ -529,7 +529,7 @@ class SetWatches:
         v3: Sequence[str] | None
         if pos + 8 > end:
             _short(8, pos, end)
-        v0 = _LONG(buf, pos)[0]
+        v0 = read_i64_be(buf, pos)
         pos += 8
         r.pos = pos
         v1 = r.vector(Reader.ustring)
@@ -576,7 +576,7 @@ class SetWatches2:
         v5: Sequence[str] | None
         if pos + 8 > end:
             _short(8, pos, end)
-        v0 = _LONG(buf, pos)[0]
+        v0 = read_i64_be(buf, pos)
         pos += 8
         r.pos = pos
         v1 = r.vector(Reader.ustring)
@@ -615,9 +615,8 @@ class RequestHeader:
         v1: int
         if pos + 8 > end:
             _short(8, pos, end)
-        t = _S_ii.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 4)
         pos += 8
         r.pos = pos
         return RequestHeader(v0, v1)
@@ -649,7 +648,7 @@ class MultiHeader:
         v2: int
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         if pos + 1 > end:
             _short(1, pos, end)
@@ -657,7 +656,7 @@ class MultiHeader:
         pos += 1
         if pos + 4 > end:
             _short(4, pos, end)
-        v2 = _INT(buf, pos)[0]
+        v2 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return MultiHeader(v0, v1, v2)
@@ -691,11 +690,11 @@ class AuthPacket:
         v2: bytes | None
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = ''
@@ -705,13 +704,13 @@ class AuthPacket:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v1 = str(buf[pos:pos + n], 'utf-8')
+                v1 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v2 = None
@@ -720,7 +719,7 @@ class AuthPacket:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v2 = bytes(buf[pos:pos + n])
+            v2 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return AuthPacket(v0, v1, v2)
@@ -765,10 +764,9 @@ class ReplyHeader:
         v2: int
         if pos + 16 > end:
             _short(16, pos, end)
-        t = _S_iqi.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 4)
+        v2 = read_i32_be(buf, pos + 12)
         pos += 16
         r.pos = pos
         return ReplyHeader(v0, v1, v2)
@@ -797,7 +795,7 @@ class GetDataRequest:
         v1: bool
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -807,7 +805,7 @@ class GetDataRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -852,7 +850,7 @@ class SetDataRequest:
         v2: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -862,13 +860,13 @@ class SetDataRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -877,11 +875,11 @@ class SetDataRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v2 = _INT(buf, pos)[0]
+        v2 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return SetDataRequest(v0, v1, v2)
@@ -929,7 +927,7 @@ class ReconfigRequest:
         v3: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = None
@@ -939,13 +937,13 @@ class ReconfigRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -955,13 +953,13 @@ class ReconfigRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v1 = str(buf[pos:pos + n], 'utf-8')
+                v1 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v2 = None
@@ -971,13 +969,13 @@ class ReconfigRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v2 = str(buf[pos:pos + n], 'utf-8')
+                v2 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 8 > end:
             _short(8, pos, end)
-        v3 = _LONG(buf, pos)[0]
+        v3 = read_i64_be(buf, pos)
         pos += 8
         r.pos = pos
         return ReconfigRequest(v0, v1, v2, v3)
@@ -1042,7 +1040,7 @@ class GetSASLRequest:
         v0: bytes | None
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = None
@@ -1051,7 +1049,7 @@ class GetSASLRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v0 = bytes(buf[pos:pos + n])
+            v0 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return GetSASLRequest(v0)
@@ -1082,7 +1080,7 @@ class SetSASLRequest:
         v0: bytes | None
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = None
@@ -1091,7 +1089,7 @@ class SetSASLRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v0 = bytes(buf[pos:pos + n])
+            v0 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return SetSASLRequest(v0)
@@ -1122,7 +1120,7 @@ class SetSASLResponse:
         v0: bytes | None
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = None
@@ -1131,7 +1129,7 @@ class SetSASLResponse:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v0 = bytes(buf[pos:pos + n])
+            v0 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return SetSASLResponse(v0)
@@ -1171,7 +1169,7 @@ class CreateRequest:
         v3: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1181,13 +1179,13 @@ class CreateRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -1196,14 +1194,14 @@ class CreateRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
         pos = r.pos
         if pos + 4 > end:
             _short(4, pos, end)
-        v3 = _INT(buf, pos)[0]
+        v3 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CreateRequest(v0, v1, v2, v3)
@@ -1261,7 +1259,7 @@ class CreateTTLRequest:
         v4: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1271,13 +1269,13 @@ class CreateTTLRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -1286,16 +1284,15 @@ class CreateTTLRequest:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
         pos = r.pos
         if pos + 12 > end:
             _short(12, pos, end)
-        t = _S_iq.unpack_from(buf, pos)
-        v3 = t[0]
-        v4 = t[1]
+        v3 = read_i32_be(buf, pos)
+        v4 = read_i64_be(buf, pos + 4)
         pos += 12
         r.pos = pos
         return CreateTTLRequest(v0, v1, v2, v3, v4)
@@ -1344,7 +1341,7 @@ class DeleteRequest:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1354,13 +1351,13 @@ class DeleteRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return DeleteRequest(v0, v1)
@@ -1396,7 +1393,7 @@ class GetChildrenRequest:
         v1: bool
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1406,7 +1403,7 @@ class GetChildrenRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1445,7 +1442,7 @@ class GetAllChildrenNumberRequest:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1455,7 +1452,7 @@ class GetAllChildrenNumberRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1492,7 +1489,7 @@ class GetChildren2Request:
         v1: bool
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1502,7 +1499,7 @@ class GetChildren2Request:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1544,7 +1541,7 @@ class CheckVersionRequest:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1554,13 +1551,13 @@ class CheckVersionRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CheckVersionRequest(v0, v1)
@@ -1593,7 +1590,7 @@ class SyncRequest:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1603,7 +1600,7 @@ class SyncRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1637,7 +1634,7 @@ class SyncResponse:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1647,7 +1644,7 @@ class SyncResponse:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1681,7 +1678,7 @@ class GetACLRequest:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1691,7 +1688,7 @@ class GetACLRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1731,7 +1728,7 @@ class SetACLRequest:
         v2: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1741,7 +1738,7 @@ class SetACLRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1750,7 +1747,7 @@ class SetACLRequest:
         pos = r.pos
         if pos + 4 > end:
             _short(4, pos, end)
-        v2 = _INT(buf, pos)[0]
+        v2 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return SetACLRequest(v0, v1, v2)
@@ -1811,7 +1808,7 @@ class AddWatchRequest:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1821,13 +1818,13 @@ class AddWatchRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return AddWatchRequest(v0, v1)
@@ -1866,13 +1863,12 @@ class WatcherEvent:
         v2: str
         if pos + 8 > end:
             _short(8, pos, end)
-        t = _S_ii.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 4)
         pos += 8
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v2 = ''
@@ -1882,7 +1878,7 @@ class WatcherEvent:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v2 = str(buf[pos:pos + n], 'utf-8')
+                v2 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1917,7 +1913,7 @@ class ErrorResponse:
         v0: int
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return ErrorResponse(v0)
@@ -1943,7 +1939,7 @@ class CreateResponse:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -1953,7 +1949,7 @@ class CreateResponse:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -1990,7 +1986,7 @@ class Create2Response:
         v1: Stat
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2000,7 +1996,7 @@ class Create2Response:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -2039,7 +2035,7 @@ class ExistsRequest:
         v1: bool
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2049,7 +2045,7 @@ class ExistsRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -2109,7 +2105,7 @@ class GetDataResponse:
         v1: Stat
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = None
@@ -2118,7 +2114,7 @@ class GetDataResponse:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v0 = bytes(buf[pos:pos + n])
+            v0 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v1 = Stat.read(r)
@@ -2169,7 +2165,7 @@ class GetAllChildrenNumberResponse:
         v0: int
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return GetAllChildrenNumberResponse(v0)
@@ -2251,7 +2247,7 @@ class CheckWatchesRequest:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2261,13 +2257,13 @@ class CheckWatchesRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CheckWatchesRequest(v0, v1)
@@ -2303,7 +2299,7 @@ class RemoveWatchesRequest:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2313,13 +2309,13 @@ class RemoveWatchesRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return RemoveWatchesRequest(v0, v1)
@@ -2352,7 +2348,7 @@ class GetEphemeralsRequest:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2362,7 +2358,7 @@ class GetEphemeralsRequest:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -2448,10 +2444,9 @@ class LearnerInfo:
         v2: int
         if pos + 20 > end:
             _short(20, pos, end)
-        t = _S_qiq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
+        v0 = read_i64_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 8)
+        v2 = read_i64_be(buf, pos + 12)
         pos += 20
         r.pos = pos
         return LearnerInfo(v0, v1, v2)
@@ -2486,13 +2481,12 @@ class QuorumPacket:
         v3: Sequence[Id] | None
         if pos + 12 > end:
             _short(12, pos, end)
-        t = _S_iq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 4)
         pos += 12
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v2 = None
@@ -2501,7 +2495,7 @@ class QuorumPacket:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v2 = bytes(buf[pos:pos + n])
+            v2 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v3 = r.vector(Id.read)
@@ -2547,10 +2541,9 @@ class FileHeader:
         v2: int
         if pos + 16 > end:
             _short(16, pos, end)
-        t = _S_iiq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 4)
+        v2 = read_i64_be(buf, pos + 8)
         pos += 16
         r.pos = pos
         return FileHeader(v0, v1, v2)
@@ -2582,9 +2575,8 @@ class TxnDigest:
         v1: int
         if pos + 12 > end:
             _short(12, pos, end)
-        t = _S_iq.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
+        v0 = read_i32_be(buf, pos)
+        v1 = read_i64_be(buf, pos + 4)
         pos += 12
         r.pos = pos
         return TxnDigest(v0, v1)
@@ -2622,12 +2614,11 @@ class TxnHeader:
         v4: int
         if pos + 32 > end:
             _short(32, pos, end)
-        t = _S_qiqqi.unpack_from(buf, pos)
-        v0 = t[0]
-        v1 = t[1]
-        v2 = t[2]
-        v3 = t[3]
-        v4 = t[4]
+        v0 = read_i64_be(buf, pos)
+        v1 = read_i32_be(buf, pos + 8)
+        v2 = read_i64_be(buf, pos + 12)
+        v3 = read_i64_be(buf, pos + 20)
+        v4 = read_i32_be(buf, pos + 28)
         pos += 32
         r.pos = pos
         return TxnHeader(v0, v1, v2, v3, v4)
@@ -2662,7 +2653,7 @@ class CreateTxnV0:
         v3: bool
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2672,13 +2663,13 @@ class CreateTxnV0:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -2687,7 +2678,7 @@ class CreateTxnV0:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
@@ -2752,7 +2743,7 @@ class CreateTxn:
         v4: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2762,13 +2753,13 @@ class CreateTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -2777,7 +2768,7 @@ class CreateTxn:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
@@ -2788,7 +2779,7 @@ class CreateTxn:
         pos += 1
         if pos + 4 > end:
             _short(4, pos, end)
-        v4 = _INT(buf, pos)[0]
+        v4 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CreateTxn(v0, v1, v2, v3, v4)
@@ -2847,7 +2838,7 @@ class CreateTTLTxn:
         v4: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2857,13 +2848,13 @@ class CreateTTLTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -2872,16 +2863,15 @@ class CreateTTLTxn:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
         pos = r.pos
         if pos + 12 > end:
             _short(12, pos, end)
-        t = _S_iq.unpack_from(buf, pos)
-        v3 = t[0]
-        v4 = t[1]
+        v3 = read_i32_be(buf, pos)
+        v4 = read_i64_be(buf, pos + 4)
         pos += 12
         r.pos = pos
         return CreateTTLTxn(v0, v1, v2, v3, v4)
@@ -2936,7 +2926,7 @@ class CreateContainerTxn:
         v3: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -2946,13 +2936,13 @@ class CreateContainerTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -2961,14 +2951,14 @@ class CreateContainerTxn:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         v2 = _read_acl_vector(r)
         pos = r.pos
         if pos + 4 > end:
             _short(4, pos, end)
-        v3 = _INT(buf, pos)[0]
+        v3 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CreateContainerTxn(v0, v1, v2, v3)
@@ -3014,7 +3004,7 @@ class DeleteTxn:
         v0: str
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -3024,7 +3014,7 @@ class DeleteTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -3064,7 +3054,7 @@ class SetDataTxn:
         v2: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -3074,13 +3064,13 @@ class SetDataTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -3089,11 +3079,11 @@ class SetDataTxn:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v2 = _INT(buf, pos)[0]
+        v2 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return SetDataTxn(v0, v1, v2)
@@ -3135,7 +3125,7 @@ class CheckVersionTxn:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -3145,13 +3135,13 @@ class CheckVersionTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CheckVersionTxn(v0, v1)
@@ -3190,7 +3180,7 @@ class SetACLTxn:
         v2: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -3200,7 +3190,7 @@ class SetACLTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
@@ -3209,7 +3199,7 @@ class SetACLTxn:
         pos = r.pos
         if pos + 4 > end:
             _short(4, pos, end)
-        v2 = _INT(buf, pos)[0]
+        v2 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return SetACLTxn(v0, v1, v2)
@@ -3252,7 +3242,7 @@ class SetMaxChildrenTxn:
         v1: int
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v0 = ''
@@ -3262,13 +3252,13 @@ class SetMaxChildrenTxn:
             if pos + n > end:
                 _short(n, pos, end)
             try:
-                v0 = str(buf[pos:pos + n], 'utf-8')
+                v0 = buf[pos:pos + n].decode()
             except UnicodeDecodeError:
                 _not_utf8(pos)
             pos += n
         if pos + 4 > end:
             _short(4, pos, end)
-        v1 = _INT(buf, pos)[0]
+        v1 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return SetMaxChildrenTxn(v0, v1)
@@ -3301,7 +3291,7 @@ class CreateSessionTxn:
         v0: int
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return CreateSessionTxn(v0)
@@ -3345,7 +3335,7 @@ class ErrorTxn:
         v0: int
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         r.pos = pos
         return ErrorTxn(v0)
@@ -3374,11 +3364,11 @@ class Txn:
         v1: bytes | None
         if pos + 4 > end:
             _short(4, pos, end)
-        v0 = _INT(buf, pos)[0]
+        v0 = read_i32_be(buf, pos)
         pos += 4
         if pos + 4 > end:
             _short(4, pos, end)
-        n = _INT(buf, pos)[0]
+        n = read_i32_be(buf, pos)
         pos += 4
         if n == -1:
             v1 = None
@@ -3387,7 +3377,7 @@ class Txn:
                 _bad_length(n, pos - 4)
             if pos + n > end:
                 _short(n, pos, end)
-            v1 = bytes(buf[pos:pos + n])
+            v1 = buf[pos:pos + n]
             pos += n
         r.pos = pos
         return Txn(v0, v1)

@@ -94,7 +94,7 @@ RECORDS: tuple[tuple[str, str, str], ...] = (
 _VEC = re.compile(r"^Vec\[(\w+)\]$")
 _PY_TYPES = {"Int": "int", "Long": "int", "Bool": "bool", "Buffer": "bytes | None", "UString": "str",
              "OptString": "str | None", "Strings": "Sequence[str] | None"}
-_FIXED = {"Int": ("i", 4), "Long": ("q", 8)}  # runs of these are read and written with one struct
+_FIXED = {"Int": ("i", 4), "Long": ("q", 8)}  # runs of these: one bounds check to read, one struct to write
 
 _HEADER = '''\
 """The records of ZooKeeper 3.8's zookeeper.jute: data, client protocol and transactions.
@@ -115,13 +115,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn, final
 
+from librt.strings import read_i32_be, read_i64_be
+
 from .io import INT, LONG, JuteError, Reader, Writer
 
-_INT = INT.unpack_from
-_LONG = LONG.unpack_from
-_INT_PACK = INT.pack
-_LONG_PACK = LONG.pack
-_NULL = b"\\xff\\xff\\xff\\xff"
+# Fields are read with librt's big-endian readers from the frame's bytes (Reader.buf is bytes): compiled, each
+# is a bounds check and a load, where a struct's unpack_from would box the field and the tuple holding it.
+# Final: compiled, module-level names that are not Final are looked up in the module's dict at every use.
+_INT_PACK: Final = INT.pack
+_LONG_PACK: Final = LONG.pack
+_NULL: Final = b"\\xff\\xff\\xff\\xff"
 
 
 def _short(n: int, pos: int, end: int) -> NoReturn:
@@ -150,16 +153,17 @@ def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
     if n < 0:
         return ()  # as Reader.vector: an empty vector
     buf, pos, end = r.buf, r.pos, r.end
-    try:
-        for _ in range(n):
-            pos += 4
-            for _ in range(2):
-                ln: int = _INT(buf, pos)[0]
-                pos += 4 + max(ln, 0)
-    except struct.error:
-        pos = end + 1
+    for _ in range(n):  # the vector's extent: perms, then the scheme's and the id's lengths
+        pos += 4
+        for _ in range(2):
+            if pos + 4 > end:
+                pos = end + 1
+                break
+            pos += 4 + max(read_i32_be(buf, pos), 0)
+        if pos > end:
+            break
     if pos <= end:
-        raw = bytes(buf[start:pos])
+        raw = buf[start:pos]
         acls = _ACL_VECTORS.get(raw)
         if acls is not None:
             r.pos = pos
@@ -169,7 +173,7 @@ def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
         raise JuteError(f"vector of {n} ACLs at offset {start} exceeds the frame")
     acls = tuple([ACL.read(r) for _ in range(n)])
     if pos <= end and len(_ACL_VECTORS) < _ACL_VECTORS_MAX:
-        _ACL_VECTORS[bytes(buf[start:r.pos])] = acls
+        _ACL_VECTORS[buf[start:r.pos]] = acls
     return acls
 '''
 
@@ -215,23 +219,23 @@ def _struct_name(fmt: str) -> str:
 
 
 def _read_length(v: str, null: str) -> list[str]:
-    return ["if pos + 4 > end:", "    _short(4, pos, end)", "n = _INT(buf, pos)[0]", "pos += 4",
+    return ["if pos + 4 > end:", "    _short(4, pos, end)", "n = read_i32_be(buf, pos)", "pos += 4",
             "if n == -1:", f"    {v} = {null}", "else:", "    if n < -1:", "        _bad_length(n, pos - 4)",
             "    if pos + n > end:", "        _short(n, pos, end)"]
 
 
 def _read_field(v: str, t: str) -> list[str]:
     if t == "Int":
-        return ["if pos + 4 > end:", "    _short(4, pos, end)", f"{v} = _INT(buf, pos)[0]", "pos += 4"]
+        return ["if pos + 4 > end:", "    _short(4, pos, end)", f"{v} = read_i32_be(buf, pos)", "pos += 4"]
     if t == "Long":
-        return ["if pos + 8 > end:", "    _short(8, pos, end)", f"{v} = _LONG(buf, pos)[0]", "pos += 8"]
+        return ["if pos + 8 > end:", "    _short(8, pos, end)", f"{v} = read_i64_be(buf, pos)", "pos += 8"]
     if t == "Bool":
         return ["if pos + 1 > end:", "    _short(1, pos, end)", f"{v} = buf[pos] != 0", "pos += 1"]
     if t == "Buffer":
-        return _read_length(v, "None") + [f"    {v} = bytes(buf[pos:pos + n])", "    pos += n"]
+        return _read_length(v, "None") + [f"    {v} = buf[pos:pos + n]", "    pos += n"]
     if t in ("UString", "OptString"):
         return _read_length(v, "''" if t == "UString" else "None") + [
-            "    try:", f"        {v} = str(buf[pos:pos + n], 'utf-8')", "    except UnicodeDecodeError:",
+            "    try:", f"        {v} = buf[pos:pos + n].decode()", "    except UnicodeDecodeError:",
             "        _not_utf8(pos)", "    pos += n"]
     # what another reader reads: the position goes back to the Reader and comes back from it
     m = _VEC.match(t)
@@ -282,8 +286,13 @@ def _record(name: str, fields: list[tuple[str, str]], structs: set[str]) -> list
             size = sum(_FIXED[fields[i][1]][1] for i in run)
             structs.add(fmt)
             s = _struct_name(fmt)
-            body += [f"if pos + {size} > end:", f"    _short({size}, pos, end)", f"t = {s}.unpack_from(buf, pos)"]
-            body += [f"v{i} = t[{k}]" for k, i in enumerate(run)]
+            body += [f"if pos + {size} > end:", f"    _short({size}, pos, end)"]
+            off = 0
+            for i in run:
+                kind, width = _FIXED[fields[i][1]]
+                at = f"pos + {off}" if off else "pos"
+                body.append(f"v{i} = read_i{width * 8}_be(buf, {at})")
+                off += width
             body.append(f"pos += {size}")
             writes.append(f"a({s}.pack(" + ", ".join(f"self.{fields[i][0]}" for i in run) + "))")
         else:
@@ -323,5 +332,5 @@ def render() -> str:
         if section:
             body += ["", "", f"# ---- {section} ".ljust(110, "-")]
         body += _record(name, _fields(spec), structs)
-    struct_lines = [""] + [f'{_struct_name(f)} = struct.Struct(">{f}")' for f in sorted(structs)]
+    struct_lines = [""] + [f'{_struct_name(f)}: Final = struct.Struct(">{f}")' for f in sorted(structs)]
     return _HEADER + "\n".join(struct_lines) + "\n".join(body) + "\n" + _FOOTER

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
-from typing import final
+from typing import Final, final
+
+from librt.strings import BytesWriter, write_i32_be, write_i64_be
 
 from .constants import OpCode
-from .io import INT as _INT
-from .io import JuteError, Reader, RecordType, Writer, encode_buffer, encode_string
+from .io import JuteError, Reader, RecordType, Writer, patch_i32_be
 from .records import (
     ACL,
     CheckVersionTxn,
@@ -104,9 +104,7 @@ class MultiParts:
         self.parts = parts
 
 
-_ACL_BYTES: dict[int, tuple[Sequence[ACL] | None, bytes]] = {}
-_HDR = struct.Struct(">qiqqi")
-_TAIL_CREATE = struct.Struct(">?i")
+_ACL_BYTES: Final[dict[int, tuple[Sequence[ACL] | None, bytes]]] = {}
 
 
 def acl_bytes(acl: Sequence[ACL] | None) -> bytes:
@@ -123,35 +121,68 @@ def acl_bytes(acl: Sequence[ACL] | None) -> bytes:
 
 
 def encode_body(record: object) -> bytes:
-    """A txn record serialized; the commonest skip the generic writer (the classes are final), and a
-    MultiParts is its MultiTxn (a vector of (type, body buffer))."""
-    if isinstance(record, CreateTxn):
-        return b"".join((encode_string(record.path), encode_buffer(record.data), acl_bytes(record.acl),
-                         _TAIL_CREATE.pack(record.ephemeral, record.parent_cversion)))
+    """A txn record serialized (a MultiParts: its MultiTxn, a vector of (type, body buffer))."""
+    w = BytesWriter()
+    _write_body(w, record)
+    return w.getvalue()
+
+
+def _write_string(w: BytesWriter, s: str) -> None:
+    b = s.encode("utf-8")
+    write_i32_be(w, len(b))
+    w.write(b)
+
+
+def _write_buffer(w: BytesWriter, b: bytes | None) -> None:
+    if b is None:
+        write_i32_be(w, -1)
+    else:
+        write_i32_be(w, len(b))
+        w.write(b)
+
+
+def _write_body(w: BytesWriter, record: object) -> None:
+    """Append a txn record's serialized form. The commonest are written field by field with librt's writers
+    (compiled, each is a store: no boxed ints, no parts to join; the classes are final), the others through
+    their generic writer; a MultiParts as its MultiTxn, each op's body length filled in once it is written."""
     if isinstance(record, SetDataTxn):
-        return b"".join((encode_string(record.path), encode_buffer(record.data), _INT.pack(record.version)))
-    if isinstance(record, DeleteTxn):
-        return encode_string(record.path)
-    if isinstance(record, CheckVersionTxn):
-        return encode_string(record.path) + _INT.pack(record.version)
-    if isinstance(record, MultiParts):
-        chunks = [_INT.pack(len(record.parts))]
+        _write_string(w, record.path)
+        _write_buffer(w, record.data)
+        write_i32_be(w, record.version)
+    elif isinstance(record, CheckVersionTxn):
+        _write_string(w, record.path)
+        write_i32_be(w, record.version)
+    elif isinstance(record, CreateTxn):
+        _write_string(w, record.path)
+        _write_buffer(w, record.data)
+        w.write(acl_bytes(record.acl))
+        w.append(1 if record.ephemeral else 0)
+        write_i32_be(w, record.parent_cversion)
+    elif isinstance(record, DeleteTxn):
+        _write_string(w, record.path)
+    elif isinstance(record, MultiParts):
+        write_i32_be(w, len(record.parts))
         for t, rec in record.parts:
-            body = encode_body(rec)
-            chunks += (_TYPE_LEN.pack(t, len(body)), body)
-        return b"".join(chunks)
-    return encode(record)
-
-
-_TYPE_LEN = struct.Struct(">ii")
+            write_i32_be(w, t)
+            at = len(w)
+            write_i32_be(w, 0)  # the body's length, known once it is written
+            _write_body(w, rec)
+            patch_i32_be(w, at, len(w) - at - 4)
+    else:
+        w.write(encode(record))
 
 
 def encode_txn(hdr: TxnHeader, record: object | None) -> bytes:
     """Header + body, as a log entry or a PROPOSAL carries them (without the digest)."""
-    head = _HDR.pack(hdr.client_id, hdr.cxid, hdr.zxid, hdr.time, hdr.type)
-    if record is None:
-        return head
-    return head + encode_body(record)
+    w = BytesWriter()
+    write_i64_be(w, hdr.client_id)
+    write_i32_be(w, hdr.cxid)
+    write_i64_be(w, hdr.zxid)
+    write_i64_be(w, hdr.time)
+    write_i32_be(w, hdr.type)
+    if record is not None:
+        _write_body(w, record)
+    return w.getvalue()
 
 
 def decode_txn_entry(data: bytes) -> tuple[TxnHeader, object | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ..jute.constants import (
     OP_CLOSE_SESSION,
@@ -75,14 +75,14 @@ from .sasl import DigestMD5Server, SaslError, SaslMechanism, authorized_id
 from .settings import CoreSettings
 from .stats import OP_NAMES, ConnStats, CoreStats, latency_bucket
 
-_WRITE_OPS = frozenset({
+_WRITE_OPS: Final = frozenset({
     OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL, OpCode.DELETE,
     OpCode.SET_DATA, OpCode.SET_ACL, OpCode.CHECK, OpCode.MULTI, OpCode.RECONFIG, OpCode.CLOSE_SESSION,
 })
-_LOCAL_OPS = frozenset({OpCode.PING, OpCode.AUTH, OpCode.SET_WATCHES, OpCode.SET_WATCHES2, OpCode.SASL})
-_NOTIFY = struct.Struct(">iiqi")
-_EARLY_FRAMES_MAX = 1000
-_SASL_EMPTY = b"\xff\xff\xff\xff"
+_LOCAL_OPS: Final = frozenset({OpCode.PING, OpCode.AUTH, OpCode.SET_WATCHES, OpCode.SET_WATCHES2, OpCode.SASL})
+_NOTIFY: Final = struct.Struct(">iiqi")
+_EARLY_FRAMES_MAX: Final = 1000
+_SASL_EMPTY: Final = b"\xff\xff\xff\xff"
 
 
 @dataclass(slots=True, eq=False)
@@ -1006,10 +1006,10 @@ class _Malformed:
     __slots__ = ()
 
 
-_MALFORMED = _Malformed()
-_UNCHECKED_OPS = frozenset({OpCode.AUTH, OpCode.SASL})  # answered before ZooKeeper's prep stage sees them
-_CREATES = frozenset({OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL})
-_ALL_OPS = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
+_MALFORMED: Final = _Malformed()
+_UNCHECKED_OPS: Final = frozenset({OpCode.AUTH, OpCode.SASL})  # answered before ZooKeeper's prep stage sees them
+_CREATES: Final = frozenset({OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL})
+_ALL_OPS: Final = frozenset(int(o) for o in OpCode if o not in (OpCode.NOTIFICATION, OpCode.CREATE_SESSION, OpCode.ERROR,
                                                          OpCode.DELETE_CONTAINER))
 
 

@@ -381,20 +381,35 @@ class Prep:
         self._put(path, zxid, None)
         return DeleteTxn(path)
 
+    def _changed_view(self, path: str) -> View:
+        """A new View of the node at `path` as prep sees it now, for an op to change and _put: made from the
+        committed node at once when no change is pending (not a View to copy)."""
+        c = self.changes.get(path)
+        if c is not None:
+            v = c[1]
+            if v is None:
+                raise PrepError(Err.NONODE, path)
+            return v.copy()
+        n = self.tree.get(path)
+        if n is None:
+            raise PrepError(Err.NONODE, path)
+        data = n.data
+        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl,
+                    0 if data is None else len(data))
+
     def _set_data(self, rec: object, req: Request, zxid: int) -> SetDataTxn:
         assert isinstance(rec, SetDataRequest)
         self._check_session(req)
-        self._validate(rec.path)
-        node = self._existing(rec.path)
-        self._check_acl(node, aclmod.WRITE, req.auth)
+        path = rec.path
+        self._validate(path)
+        changed = self._changed_view(path)
+        self._check_acl(changed, aclmod.WRITE, req.auth)
         if self.enforce_quota:
-            self._check_quota(rec.path, data_length(rec.data) - node.data_len, 0)
-        version = self._version(node.version, rec.version)
-        changed = node.copy()
-        changed.version = version
+            self._check_quota(path, data_length(rec.data) - changed.data_len, 0)
+        changed.version = self._version(changed.version, rec.version)
         changed.data_len = data_length(rec.data)
-        self._put(rec.path, zxid, changed)
-        return SetDataTxn(rec.path, rec.data, version)
+        self._put(path, zxid, changed)
+        return SetDataTxn(path, rec.data, changed.version)
 
     def _set_acl(self, rec: object, req: Request, zxid: int) -> SetACLTxn:
         assert isinstance(rec, SetACLRequest)
@@ -412,10 +427,23 @@ class Prep:
     def _check(self, rec: object, req: Request) -> CheckVersionTxn:
         assert isinstance(rec, CheckVersionRequest)
         self._check_session(req)
-        self._validate(rec.path)
-        node = self._existing(rec.path)
-        self._check_acl(node, aclmod.READ, req.auth)
-        return CheckVersionTxn(rec.path, self._version(node.version, rec.version))
+        path = rec.path
+        self._validate(path)
+        # The node's version and ACL, from the pending change or the committed node (no View made for them).
+        c = self.changes.get(path)
+        if c is not None:
+            v = c[1]
+            if v is None:
+                raise PrepError(Err.NONODE, path)
+            version, acl = v.version, v.acl
+        else:
+            n = self.tree.get(path)
+            if n is None:
+                raise PrepError(Err.NONODE, path)
+            version, acl = n.version, n.acl
+        if not aclmod.check(acl, aclmod.READ, req.auth):
+            raise PrepError(Err.NOAUTH)
+        return CheckVersionTxn(path, self._version(version, rec.version))
 
     def close_session(self, session: int, zxid: int) -> CloseSessionTxn:
         paths = set(self.tree.ephemerals_of(session))

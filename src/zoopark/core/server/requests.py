@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import struct
+from typing import Final
 
-from ..jute.constants import OP_ERROR, OpCode
+from librt.strings import read_i32_be
+
+from ..jute.constants import OP_CHECK, OP_MULTI, OP_MULTI_READ, OP_SET_DATA, OpCode
 from ..jute.io import JuteError, Reader, RecordType, Writer
 from ..jute.records import (
     AddWatchRequest,
@@ -80,14 +83,12 @@ _MULTI_OP_RECORDS: dict[int, RecordType] = {
     OpCode.GET_DATA: GetDataRequest,
 }
 
-HEADER = struct.Struct(">ii")
-REPLY = struct.Struct(">iiqi")  # frame length, xid, zxid, err
-_MULTI_HEADER = struct.Struct(">i?i")  # MultiHeader: type, done, err
-_MULTI_END = _MULTI_HEADER.pack(-1, True, -1)
+HEADER: Final = struct.Struct(">ii")
+REPLY: Final = struct.Struct(">iiqi")  # frame length, xid, zxid, err
 
 
 def decode_body(op: int, r: Reader) -> object:
-    if op in (OpCode.MULTI, OpCode.MULTI_READ):
+    if op == OP_MULTI or op == OP_MULTI_READ:
         return decode_multi(r)
     cls = REQUEST_RECORDS[op]
     return None if cls is None else cls.read(r)
@@ -95,19 +96,26 @@ def decode_body(op: int, r: Reader) -> object:
 
 def decode_multi(r: Reader) -> list[tuple[int, object]]:
     ops: list[tuple[int, object]] = []
-    size = _MULTI_HEADER.size
+    buf, end = r.buf, r.end
     while True:
         pos = r.pos
-        if pos + size > r.end:
-            raise JuteError(f"record truncated: need {size} bytes at offset {pos}, frame has {r.end}")
-        op, done, _ = _MULTI_HEADER.unpack_from(r.buf, pos)
-        r.pos = pos + size
-        if done:
+        if pos + 9 > end:  # MultiHeader: type, done, err
+            raise JuteError(f"record truncated: need 9 bytes at offset {pos}, frame has {end}")
+        op = read_i32_be(buf, pos)
+        r.pos = pos + 9
+        if buf[pos + 4]:  # done (its err is not read, as MultiOperationRecord's reader ignores it)
             return ops
-        cls = _MULTI_OP_RECORDS.get(op)
-        if cls is None:
-            raise JuteError(f"invalid type of op {op} in multi")
-        ops.append((op, cls.read(r)))
+        # The commonest ops' readers called directly: compiled, a native call, where the table's class is a
+        # Python object called through the interpreter.
+        if op == OP_SET_DATA:
+            ops.append((op, SetDataRequest.read(r)))
+        elif op == OP_CHECK:
+            ops.append((op, CheckVersionRequest.read(r)))
+        else:
+            cls = _MULTI_OP_RECORDS.get(op)
+            if cls is None:
+                raise JuteError(f"invalid type of op {op} in multi")
+            ops.append((op, cls.read(r)))
 
 
 def reply(xid: int, zxid: int, err: int, body: bytes = b"") -> bytes:
@@ -120,21 +128,8 @@ def encode(record: object) -> bytes:
     return w.getvalue()
 
 
-def multi_response(results: list[tuple[int, int, bytes]]) -> bytes:
-    """(type, err, the op's response record serialized) per op, then the end marker
-    (MultiResponse.serialize); an error's record is its ErrorResponse, made here."""
-    chunks: list[bytes] = []
-    for type_, err, body in results:
-        chunks.append(_MULTI_HEADER.pack(type_, False, err))
-        chunks.append(_ERROR.pack(err) if type_ == OP_ERROR else body)
-    chunks.append(_MULTI_END)
-    return b"".join(chunks)
-
-
-_ERROR = struct.Struct(">i")  # ErrorResponse: err
-
 
 __all__ = [
     "Create2Response", "CreateResponse", "GetChildrenResponse", "GetDataResponse", "SetDataResponse",
-    "decode_body", "decode_multi", "multi_response", "reply", "encode", "HEADER", "REPLY",
+    "decode_body", "decode_multi", "reply", "encode", "HEADER", "REPLY",
 ]

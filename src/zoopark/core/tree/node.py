@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from librt.strings import BytesWriter, write_i32_be, write_i64_be
+
 from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, EXTENDED_MASK
-from ..jute.records import ACL, STAT, Stat
+from ..jute.records import ACL, Stat
 
 
 def is_container(owner: int) -> bool:
@@ -91,9 +93,20 @@ class Node:
         """The serialized Stat, cached until the node changes (reads are the hot path)."""
         b = self._stat
         if b is None:
+            # Written field by field with librt's writers (the layout of records.STAT): compiled, each is a
+            # store, where a struct's pack would box all eleven fields first.
             n = self.num_children
-            b = self._stat = STAT.pack(
-                self.czxid, self.mzxid, self.ctime, self.mtime, self.version, self.cversion * 2 - n,
-                self.aversion, self.client_owner(), data_length(self.data), n, self.pzxid,
-            )
+            w = BytesWriter()
+            write_i64_be(w, self.czxid)
+            write_i64_be(w, self.mzxid)
+            write_i64_be(w, self.ctime)
+            write_i64_be(w, self.mtime)
+            write_i32_be(w, self.version)
+            write_i32_be(w, self.cversion * 2 - n)
+            write_i32_be(w, self.aversion)
+            write_i64_be(w, self.client_owner())
+            write_i32_be(w, data_length(self.data))
+            write_i32_be(w, n)
+            write_i64_be(w, self.pzxid)
+            b = self._stat = w.getvalue()
         return b
