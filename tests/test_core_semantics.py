@@ -101,6 +101,48 @@ def test_failed_multi_reports_each_op_and_changes_nothing():
     assert h.request(c, OpCode.EXISTS, ExistsRequest("/m", False)).err == Err.NONODE
 
 
+def test_pipelined_multis_see_each_others_changes_and_a_failed_one_leaves_none():
+    """Prep's overlay of changes not yet committed: a failed multi's earlier ops (two on one path) roll back to
+    what the overlay held before it, a later request sees the newest pending change, and once everything
+    committed the overlay is empty."""
+    from zoopark.core.jute.io import Writer
+    from zoopark.core.jute.records import MultiHeader
+    from zoopark.core.server.actions import Frame
+
+    h = Harness(auto_sync=False)
+    c, _ = h.connect()
+    h.send(c, 1, OpCode.CREATE, CreateRequest("/o", b"", OPEN, 0))
+    h.sync()
+
+    def multi(xid, ops):
+        w = Writer()
+        for op, rec in ops:
+            MultiHeader(op, False, -1).write(w)
+            rec.write(w)
+        MultiHeader(-1, True, -1).write(w)
+        h.step(Frame(c.id, xid.to_bytes(4, "big") + b"\x00\x00\x00\x0e" + w.getvalue()))
+
+    before = len(c.frames)
+    h.send(c, 2, OpCode.SET_DATA, SetDataRequest("/o", b"1", 0))  # pending: version 1
+    multi(3, [(OpCode.SET_DATA, SetDataRequest("/o", b"2", 1)), (OpCode.SET_DATA, SetDataRequest("/o", b"3", 2)),
+              (OpCode.CHECK, CheckVersionRequest("/o", 99))])  # fails: back to version 1
+    h.send(c, 4, OpCode.SET_DATA, SetDataRequest("/o", b"4", 1))  # version 2
+    multi(5, [(OpCode.SET_DATA, SetDataRequest("/o", b"5", 2)), (OpCode.CHECK, CheckVersionRequest("/o", 3)),
+              (OpCode.SET_DATA, SetDataRequest("/o", b"6", 3))])  # version 4
+    h.send(c, 6, OpCode.SET_DATA, SetDataRequest("/o", b"7", 4))  # version 5
+    assert c.frames[before:] == []  # nothing committed yet: every check above ran against the overlay
+    h.sync()
+    replies = [parse_reply(f) for f in c.frames[before:]]
+    assert [(r.xid, r.err) for r in replies] == [(2, 0), (3, 0), (4, 0), (5, 0), (6, 0)]
+    r = Reader(replies[1].body)
+    assert [(mh.type, mh.err, r.int()) for mh in (MultiHeader.read(r) for _ in range(3))] == [
+        (-1, 0, 0), (-1, 0, 0), (-1, Err.BADVERSION, Err.BADVERSION)]
+    assert h.core.prep.changes == {}
+    assert h.request(c, OpCode.GET_DATA, GetDataRequest("/o", False), xid=7).err == 0
+    st = stat_of(h, c, "/o")
+    assert st.version == 5
+
+
 def test_watch_events_types_and_one_shot():
     h = Harness()
     a, _ = h.connect()

@@ -106,6 +106,20 @@ class View:
         return v
 
 
+class Change:
+    """A pending change of a node (ZooKeeper's ChangeRecord): made by the txn `zxid`, the node after it (None:
+    deleted). One object in both the overlay and the order of changes (compiled, its zxid is a native int);
+    `prev`, only while a multi is prepped, is the change it replaced, for a failed op to roll back to."""
+
+    __slots__ = ("zxid", "path", "view", "prev")
+
+    def __init__(self, zxid: int, path: str, view: View | None) -> None:
+        self.zxid = zxid
+        self.path = path
+        self.view = view
+        self.prev: Change | None = None
+
+
 @dataclass(slots=True)
 class Request:
     session: int
@@ -136,10 +150,10 @@ class Prep:
         self.auth_schemes = auth_schemes  # ACL schemes with a registered provider
         self.sessions = sessions
         self.extended_types = extended_types
-        # path -> (zxid of the newest pending change, the node after it, or None if deleted)
-        self.changes: dict[str, tuple[int, View | None]] = {}
-        self._order: deque[tuple[int, str]] = deque()  # (zxid, path) in the order the changes were made
-        self._undo: list[tuple[str, tuple[int, View | None] | None]] | None = None
+        # path -> the newest pending change of it
+        self.changes: dict[str, Change] = {}
+        self._order: deque[Change] = deque()  # every change, in the order they were made
+        self._undo: list[Change] | None = None  # in a multi: the changes it made so far (each with its prev)
         self._session_ok = False  # in a multi: an earlier op's session check passed
         self._fixed: dict[int, tuple[Sequence[ACL], tuple[ACL, ...]]] = {}
         self.reconfig_enabled = False  # reconfigEnabled
@@ -151,7 +165,7 @@ class Prep:
     def view(self, path: str) -> View | None:
         c = self.changes.get(path)
         if c is not None:
-            return c[1]
+            return c.view
         n = self.tree.get(path)
         if n is None:
             return None
@@ -166,21 +180,23 @@ class Prep:
         return v
 
     def _put(self, path: str, zxid: int, view: View | None) -> None:
-        if self._undo is not None:
-            self._undo.append((path, self.changes.get(path)))
-        self.changes[path] = (zxid, view)
-        self._order.append((zxid, path))
+        c = Change(zxid, path, view)
+        undo = self._undo
+        if undo is not None:
+            c.prev = self.changes.get(path)
+            undo.append(c)
+        self.changes[path] = c
+        self._order.append(c)
 
     def committed(self, zxid: int) -> None:
         """Drop overlay entries made by txns up to `zxid`, which the tree now reflects."""
         if self._reconfig_at is not None and self._reconfig_at <= zxid:
             self._reconfig_at = None
         order, changes = self._order, self.changes
-        while order and order[0][0] <= zxid:
-            z, path = order.popleft()
-            c = changes.get(path)
-            if c is not None and c[0] == z:
-                del changes[path]
+        while order and order[0].zxid <= zxid:
+            c = order.popleft()
+            if changes.get(c.path) is c:  # not replaced by a later change (nor rolled back)
+                del changes[c.path]
 
     def reset(self) -> None:
         self._reconfig_at = None
@@ -386,7 +402,7 @@ class Prep:
         committed node at once when no change is pending (not a View to copy)."""
         c = self.changes.get(path)
         if c is not None:
-            v = c[1]
+            v = c.view
             if v is None:
                 raise PrepError(Err.NONODE, path)
             return v.copy()
@@ -432,7 +448,7 @@ class Prep:
         # The node's version and ACL, from the pending change or the committed node (no View made for them).
         c = self.changes.get(path)
         if c is not None:
-            v = c[1]
+            v = c.view
             if v is None:
                 raise PrepError(Err.NONODE, path)
             version, acl = v.version, v.acl
@@ -447,7 +463,8 @@ class Prep:
 
     def close_session(self, session: int, zxid: int) -> CloseSessionTxn:
         paths = set(self.tree.ephemerals_of(session))
-        for path, (_, view) in self.changes.items():
+        for path, c in self.changes.items():
+            view = c.view
             if view is None:
                 paths.discard(path)
             elif view.owner == session:
@@ -486,15 +503,18 @@ class Prep:
                     self._roll_back()  # the whole multi fails: none of its changes stay pending
                     raise
         finally:
+            for c in self._undo:
+                c.prev = None  # a change keeps no chain of the ones before it
             self._undo = None
             self._session_ok = False
         return MultiParts(parts)
 
     def _roll_back(self) -> None:
         assert self._undo is not None
-        for path, old in reversed(self._undo):
-            if old is None:
-                self.changes.pop(path, None)
+        for c in reversed(self._undo):
+            if c.prev is None:
+                self.changes.pop(c.path, None)
             else:
-                self.changes[path] = old
+                self.changes[c.path] = c.prev
+            c.prev = None
         self._undo = []

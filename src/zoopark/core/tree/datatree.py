@@ -240,7 +240,7 @@ class DataTree:
         return self.data_watches.count() + self.child_watches.count()
 
     def _fire(self, events: list[WatchEvent], table: WatchTable, path: str, ev: EventType,
-              acl: tuple[ACL, ...], suppress: set[int] | frozenset[int] = frozenset()) -> set[int]:
+              acl: tuple[ACL, ...], suppress: set[int] | frozenset[int] = frozenset()) -> set[int] | frozenset[int]:
         fired = table.trigger(path, ev)
         for s in fired:
             if s not in suppress:

@@ -9,13 +9,15 @@ itself, and one-shot watches are removed as they fire.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from ..jute.constants import EventType
 from .paths import ancestors_and_self
 
-STANDARD = 0
-PERSISTENT = 1
-PERSISTENT_RECURSIVE = 2
+STANDARD: Final = 0
+PERSISTENT: Final = 1
+PERSISTENT_RECURSIVE: Final = 2
+_NONE: Final[frozenset[int]] = frozenset()
 
 
 class WatchTable:
@@ -74,8 +76,10 @@ class WatchTable:
                 return True
         return False
 
-    def trigger(self, path: str, event: EventType, suppress: Iterable[int] = ()) -> set[int]:
+    def trigger(self, path: str, event: EventType, suppress: Iterable[int] = ()) -> set[int] | frozenset[int]:
         """Fire `event` on `path`; return every session it fired for (suppressed ones included)."""
+        if not self.recursive_count and path not in self.by_path:
+            return _NONE  # the common case of a write: nobody watches the path (no set made to say so)
         fired: set[int] = set()
         if self.recursive_count:
             paths: Iterable[str] = ancestors_and_self(path)
