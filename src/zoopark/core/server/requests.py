@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from librt.strings import read_i32_be
+from librt.strings import BytesWriter, read_i32_be, write_i32_be, write_i64_be
 
 from ..jute.constants import OP_CHECK, OP_MULTI, OP_MULTI_READ, OP_SET_DATA, OpCode
 from ..jute.io import JuteError, Reader, RecordType, Writer
@@ -119,7 +119,16 @@ def decode_multi(r: Reader) -> list[tuple[int, object]]:
 
 
 def reply(xid: int, zxid: int, err: int, body: bytes = b"") -> bytes:
-    return REPLY.pack(16 + len(body), xid, zxid, err) + body
+    """A framed reply: length, ReplyHeader, body. Written with librt's writers (REPLY's layout): compiled,
+    a third of a struct pack and a concatenation."""
+    w = BytesWriter()
+    write_i32_be(w, 16 + len(body))
+    write_i32_be(w, xid)
+    write_i64_be(w, zxid)
+    write_i32_be(w, err)
+    if body:
+        w.write(body)
+    return w.getvalue()
 
 
 def encode(record: object) -> bytes:
