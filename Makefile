@@ -75,7 +75,7 @@ PURE_TESTS ?= tests/test_build.py tests/test_typing.py tests/test_jutegen.py tes
 	tests/test_core_semantics.py tests/test_follower_core.py tests/test_fuzz.py tests/test_quotas_core.py \
 	tests/test_sasl_core.py tests/test_quorum_sasl_core.py tests/test_quorum_wire.py tests/test_snapshot_format.py \
 	tests/test_zab_scripts.py tests/test_zab_sim.py tests/test_member_sim.py tests/test_role_fence.py \
-	tests/test_election.py tests/test_verifier.py tests/test_reconfig_core.py
+	tests/test_election.py tests/test_verifier.py tests/test_reconfig_core.py tests/test_native_codecs.py
 test: $(COMPILED) $(VENDORED) zookeeper test-packages lint
 	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 	ZOOPARK_REQUIRE_REFERENCES=1 ZOOPARK_PURE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PURE_TESTS)
