@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import platform
 import random
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +25,7 @@ from zoopark.core.jute.records import (
 )
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
+from zoopark.core.tree.tables import LARGE, keep_hashes
 
 ACLS = [OPEN_ACL_UNSAFE, (ACL(31, Id("digest", "bob:X/abc=")),), (ACL(1, Id("world", "anyone")),
         ACL(31, Id("ip", "127.0.0.1")))]
@@ -123,6 +126,55 @@ def test_snapshot_without_digest_section_reads() -> None:
     data = b"".join(snap.serialize(tree, sessions, None))
     got = snap.deserialize(data)
     assert got.zxid_digest is None and len(got.tree.nodes) == len(tree.nodes)
+
+
+def test_a_parent_past_large_loads_exactly_and_takes_writes() -> None:
+    """Past LARGE entries the loader switches the path map and a parent's children to tables that keep their
+    keys' hashes: the tree must load exactly as saved (order as ZooKeeper lists it included) and go on taking
+    creates, deletes and lookups by equal (not identical) strings."""
+    tree = DataTree(track_digest=True)
+    n = LARGE + 100
+    zxid = 1
+    tree.apply(TxnHeader(0, 1, zxid, 1_700_000_000_000, OpCode.CREATE), CreateTxn("/big", b"", OPEN_ACL_UNSAFE,
+                                                                                   False, -1))
+    for i in range(n):
+        zxid += 1
+        txn = CreateTxn(f"/big/n{i}", b"d%d" % i, OPEN_ACL_UNSAFE, False, -1)
+        assert tree.apply(TxnHeader(0, zxid, zxid, 1_700_000_000_000 + i, OpCode.CREATE), txn).err == 0
+    data, got = roundtrip(tree, {})
+    t2 = got.tree
+    assert list(t2.nodes) == list(tree.nodes)
+    assert t2.children("/big") == tree.children("/big")  # ZooKeeper's listing order, not only the set
+    assert t2.get("/big").stat_bytes() == tree.get("/big").stat_bytes()
+    assert t2.digest == tree.digest and t2.approximate_data_size == tree.approximate_data_size
+    assert b"".join(snap.serialize(t2, {}, (tree.last_zxid, t2.digest))) == data  # byte for byte
+    for t in (tree, t2):
+        zxid2 = zxid + 1
+        assert t.apply(TxnHeader(0, zxid2, zxid2, 1, OpCode.CREATE),
+                       CreateTxn("/big/new", b"", OPEN_ACL_UNSAFE, False, -1)).err == 0
+        assert t.apply(TxnHeader(0, zxid2 + 1, zxid2 + 1, 1, OpCode.DELETE), DeleteTxn("/big/n7")).err == 0
+        assert t.apply(TxnHeader(0, zxid2 + 2, zxid2 + 2, 1, OpCode.CREATE),
+                       CreateTxn("/big/n9", b"", OPEN_ACL_UNSAFE, False, -1)).err != 0  # exists
+        assert t.get("/big/" + "n%d" % (n - 1)).data == b"d%d" % (n - 1)  # an equal string, built anew
+        assert t.get("/big/n7") is None
+    assert t2.children("/big") == tree.children("/big") and t2.digest == tree.digest
+    assert list(t2.nodes) == list(tree.nodes)
+
+
+def test_keep_hashes_changes_nothing_a_reader_sees() -> None:
+    table = {f"/k{i}": i for i in range(1000)}
+    before = list(table.items())
+    plain = dict(table)
+    keep_hashes(table)
+    assert list(table.items()) == before
+    for i in range(1000, 3000):
+        table[f"/k{i}"] = plain[f"/k{i}"] = i
+    del table["/k5"], plain["/k5"]
+    assert list(table.items()) == list(plain.items())
+    assert all(table.get("/k%d" % i) == i for i in range(6, 3000)) and "/k5" not in table
+    if platform.python_implementation() == "CPython" and sys.version_info >= (3, 11):
+        # Each entry now holds a hash too (8 bytes more): the switch did happen.
+        assert sys.getsizeof(table) >= sys.getsizeof(plain) + 8 * len(plain)
 
 
 @settings(max_examples=300, deadline=None)

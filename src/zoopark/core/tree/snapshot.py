@@ -29,6 +29,7 @@ from . import digest as dg
 from . import javaorder
 from .datatree import CONFIG, QUOTA, ZOOKEEPER, DataTree
 from .node import Node, approximate_size, data_length, is_container, is_ttl
+from .tables import LARGE, keep_hashes
 
 SNAP_MAGIC = 0x5A4B534E  # "ZKSN"
 VERSION = 2
@@ -296,6 +297,8 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                 children = parent.children = {}
                 parents.append((last_parent_path or "/", parent))
             children[path[cut + 1 :]] = None
+            if len(children) == LARGE:
+                keep_hashes(children)
             nodes[path] = node
             size += len(path)
             if owner:
@@ -306,6 +309,8 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                 else:
                     tree.ephemerals.setdefault(owner, set()).add(path)
         count += 1
+        if count == LARGE:
+            keep_hashes(nodes)
         if progress is not None and count % 100_000 == 0:
             progress(pos, total)
     root = nodes.get("/")
