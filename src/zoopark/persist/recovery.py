@@ -99,7 +99,8 @@ def recover(
     warnings: list[str] = []
     for p in snapfiles.remove_stale_tmp(snap_dir):
         warnings.append(f"{p}: removed a snapshot that was being written when the server stopped")
-    warnings.extend(txnlog.truncate_torn_tail(log_dir))
+    scanned: txnlog.Scanned = {}  # the newest log file, scanned once: for its torn tail, then for the replay
+    warnings.extend(txnlog.truncate_torn_tail(log_dir, scanned))
 
     newest = snapfiles.snapshot_files(snap_dir)
     progress = _progress_logger(newest[0][1]) if newest else None
@@ -134,7 +135,7 @@ def recover(
             _check_digest(rec, zxid_digest)
     rec.tree.replies = False
     try:
-        _replay(rec, log_dir, start, apply, zxid_digest)
+        _replay(rec, log_dir, start, apply, zxid_digest, scanned)
     finally:
         rec.tree.replies = True
     rec.last_zxid = max(rec.last_zxid, rec.tree.last_zxid)
@@ -143,10 +144,10 @@ def recover(
 
 def _replay(rec: Recovered, log_dir: Path, start: int,
             apply: Callable[[DataTree, dict[int, int], LogEntry], None],
-            zxid_digest: tuple[int, int, int] | None) -> None:
+            zxid_digest: tuple[int, int, int] | None, scanned: txnlog.Scanned | None = None) -> None:
     prev = start
     first = True
-    for entry in txnlog.iter_entries(log_dir, start):
+    for entry in txnlog.iter_entries(log_dir, start, scanned):
         if not (first and rec.snapshot_zxid < 0) and not _consecutive(prev, entry.zxid):
             raise RecoveryError(
                 f"{entry.path}: txn 0x{entry.zxid:x} at offset {entry.offset} follows 0x{prev:x}: the txns "

@@ -204,12 +204,17 @@ def decode_entry(path: Path, offset: int, entry: bytes) -> LogEntry:
     return LogEntry(hdr.zxid, hdr, record, digest, path, offset, entry)
 
 
-def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
-    """Txns with zxid > from_zxid, in order, across files. A torn tail ends its file; damage before it raises."""
+Scanned = dict[Path, list[tuple[int, bytes]]]  # a file's valid entries, as scan_file found them
+
+
+def iter_entries(log_dir: Path, from_zxid: int = 0, scanned: Scanned | None = None) -> Iterator[LogEntry]:
+    """Txns with zxid > from_zxid, in order, across files. A torn tail ends its file; damage before it raises.
+    `scanned` holds files already scanned (truncate_torn_tail's): their entries are not checksummed again."""
     files = files_from(log_dir, from_zxid)
     firsts = [zxid_of_name(p.name, "log") or 0 for p in files]
     for i, path in enumerate(files):
-        entries, torn = scan_file(path)
+        known = scanned.pop(path, None) if scanned is not None else None
+        entries, torn = (known, None) if known is not None else scan_file(path)
         if torn is not None and i != len(files) - 1:
             log.warning("%s: %s at offset %d; later files continue the log", path, torn.reason, torn.offset)
         # A later file supersedes anything of this one at or past its first zxid (a write that failed and
@@ -226,21 +231,26 @@ def iter_entries(log_dir: Path, from_zxid: int = 0) -> Iterator[LogEntry]:
                 yield e
 
 
-def find_torn_tails(log_dir: Path) -> list[TornTail]:
+def find_torn_tails(log_dir: Path, scanned: Scanned | None = None) -> list[TornTail]:
     """A torn tail can only be in the newest file: each start, and each recovery from a failed write, begins
     a new one, and earlier files were complete when it did. (Scanning every file would read the whole
-    history at each start.)"""
+    history at each start.) The newest file's valid entries go into `scanned`, if given: they are the ones
+    left once its torn tail is zeroed, so the replay need not scan it again."""
     files = log_files(log_dir)
     if not files:
         return []
-    _, torn = scan_file(files[-1][1])
+    path = files[-1][1]
+    entries, torn = scan_file(path)
+    if scanned is not None and (torn is None or torn.offset > 0):
+        scanned[path] = entries
     return [torn] if torn is not None else []
 
 
-def truncate_torn_tail(log_dir: Path) -> list[str]:
-    """Zero every torn tail (the bytes of an entry that never fully reached the disk); return warnings."""
+def truncate_torn_tail(log_dir: Path, scanned: Scanned | None = None) -> list[str]:
+    """Zero every torn tail (the bytes of an entry that never fully reached the disk); return warnings.
+    `scanned`: as find_torn_tails."""
     warnings = []
-    for torn in find_torn_tails(log_dir):
+    for torn in find_torn_tails(log_dir, scanned):
         if torn.offset == 0:
             # Not even a header reached the disk: the file never held a txn.
             torn.path.unlink()
