@@ -44,16 +44,26 @@ def _not_utf8(pos: int) -> NoReturn:
 # the same tuple again, so that later stages can recognise it by identity. (ACL vectors decode to tuples.)
 _ACL_VECTORS: dict[bytes, tuple[ACL, ...]] = {}
 _ACL_VECTORS_MAX = 4096
+# The vector read last, as its bytes and its tuple: runs of txns and requests repeat one, and comparing its
+# bytes in place (no slice, no hash) finds it. Any bytes kept here are a whole vector's encoding, which says
+# its own length, so bytes that start with them hold that same vector.
+_LAST_RAW: list[bytes] = [b"\x00\x00\x00\x00"]  # the empty vector: ()
+_LAST_ACLS: list[tuple[ACL, ...]] = [()]
 
 
 def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
     start = r.pos
+    buf = r.buf
+    last = _LAST_RAW[0]
+    if start + len(last) <= r.end and buf.startswith(last, start):
+        r.pos = start + len(last)
+        return _LAST_ACLS[0]
     n = r.int()
     if n == -1:
         return None
     if n < 0:
         return ()  # as Reader.vector: an empty vector
-    buf, pos, end = r.buf, r.pos, r.end
+    pos, end = r.pos, r.end
     for _ in range(n):  # the vector's extent: perms, then the scheme's and the id's lengths
         pos += 4
         for _ in range(2):
@@ -68,13 +78,16 @@ def _read_acl_vector(r: Reader) -> tuple[ACL, ...] | None:
         acls = _ACL_VECTORS.get(raw)
         if acls is not None:
             r.pos = pos
+            _LAST_RAW[0], _LAST_ACLS[0] = raw, acls
             return acls
     r.pos = start + 4
     if n > r.remaining():
         raise JuteError(f"vector of {n} ACLs at offset {start} exceeds the frame")
     acls = tuple([ACL.read(r) for _ in range(n)])
     if pos <= end and len(_ACL_VECTORS) < _ACL_VECTORS_MAX:
-        _ACL_VECTORS[buf[start:r.pos]] = acls
+        raw = buf[start:r.pos]
+        _ACL_VECTORS[raw] = acls
+        _LAST_RAW[0], _LAST_ACLS[0] = raw, acls
     return acls
 
 _S_ii: Final = struct.Struct(">ii")
