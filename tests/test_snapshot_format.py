@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import random
 import sys
+import zlib
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from zoopark.core.jute.records import (
     SetDataTxn,
     TxnHeader,
 )
+from zoopark.core.server import reaper
 from zoopark.core.tree import snapshot as snap
 from zoopark.core.tree.datatree import DataTree
 from zoopark.core.tree.tables import LARGE, keep_hashes
@@ -159,6 +161,50 @@ def test_a_parent_past_large_loads_exactly_and_takes_writes() -> None:
         assert t.get("/big/n7") is None
     assert t2.children("/big") == tree.children("/big") and t2.digest == tree.digest
     assert list(t2.nodes) == list(tree.nodes)
+
+
+def test_a_loaded_parent_answers_for_its_children_before_and_after_building_their_table() -> None:
+    """A loaded snapshot's children tables are built when first asked for: until then a parent's Stat, the
+    container reaper, a create of a name that exists and a listing must all see the children it has."""
+    tree = DataTree()
+    t0 = 1_700_000_000_000
+
+    def apply(t: DataTree, zxid: int, op: OpCode, txn) -> int:
+        return t.apply(TxnHeader(0, zxid, zxid, t0 + zxid, op), txn).err
+
+    apply(tree, 1, OpCode.CREATE_CONTAINER, CreateContainerTxn("/c", b"", OPEN_ACL_UNSAFE, -1))
+    apply(tree, 2, OpCode.CREATE, CreateTxn("/p", b"", OPEN_ACL_UNSAFE, False, -1))
+    for i in range(20):
+        apply(tree, 3 + 2 * i, OpCode.CREATE, CreateTxn(f"/c/k{i}", b"", OPEN_ACL_UNSAFE, False, -1))
+        apply(tree, 4 + 2 * i, OpCode.CREATE, CreateTxn(f"/p/é{i}", b"", OPEN_ACL_UNSAFE, False, -1))
+    _, got = roundtrip(tree, {})
+    t2 = got.tree
+    c, p = t2.get("/c"), t2.get("/p")
+    assert c.pending is not None and p.pending is not None  # not built by loading
+    assert c.stat_bytes() == tree.get("/c").stat_bytes() and p.num_children == 20
+    assert reaper.candidates(t2, t0 + 10**9, 10) == []  # a container with children is never reaped
+    assert apply(t2, 100, OpCode.CREATE, CreateTxn("/p/é3", b"", OPEN_ACL_UNSAFE, False, -1)) != 0  # exists
+    assert p.pending is None and t2.children("/p") == tree.children("/p")
+    assert t2.children("/c") == tree.children("/c")
+    for i in range(20):
+        assert apply(t2, 200 + i, OpCode.DELETE, DeleteTxn(f"/c/k{i}")) == 0
+    assert reaper.candidates(t2, t0 + 10**9, 10) == ["/c"]  # emptied now: due
+
+
+def test_a_path_written_twice_counts_once_among_its_parents_children() -> None:
+    """ZooKeeper's map keeps the later of two nodes with one path; the parent must list the name once."""
+    tree = DataTree()
+    tree.apply(TxnHeader(0, 1, 1, 1, OpCode.CREATE), CreateTxn("/a", b"", OPEN_ACL_UNSAFE, False, -1))
+    tree.apply(TxnHeader(0, 2, 2, 2, OpCode.CREATE), CreateTxn("/a/x", b"1", OPEN_ACL_UNSAFE, False, -1))
+    data = b"".join(snap.serialize(tree, {}, None))
+    one = data.index(b"\x00\x00\x00\x04/a/x")
+    end = data.index(b"\x00\x00\x00\x01/", one)  # the end-of-tree marker: the node /a/x ends here
+    body = data[:end] + data[one:end] + data[end:]  # /a/x written twice
+    body = body[:len(body) - 13]  # the seal: recomputed below
+    sealed = body + zlib.adler32(body).to_bytes(8, "big") + b"\x00\x00\x00\x01/"
+    t2 = snap.deserialize(sealed).tree
+    assert t2.get("/a").num_children == 1 and t2.children("/a") == ["x"]
+    assert t2.get("/a").stat_bytes() == tree.get("/a").stat_bytes()
 
 
 def test_keep_hashes_changes_nothing_a_reader_sees() -> None:

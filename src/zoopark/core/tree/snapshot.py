@@ -292,13 +292,12 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
                     raise SnapshotError(pos, f"node {path!r} comes before its parent")
                 parent = last_parent = found
                 last_parent_path = parent_path
-            children = parent.children
-            if children is None:
-                children = parent.children = {}
+            # The parent's children table is built when first asked for (Node.pending): here only the path.
+            pending = parent.pending
+            if pending is None:
+                pending = parent.pending = []
                 parents.append((last_parent_path or "/", parent))
-            children[path[cut + 1 :]] = None
-            if len(children) == LARGE:
-                keep_hashes(children)
+            pending.append(path)
             nodes[path] = node
             size += len(path)
             if owner:
@@ -321,6 +320,9 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
             raise SnapshotError(pos, f"snapshot has no {name} node")
     if len(nodes) != count:  # a path written twice (the later node won): count what the map holds
         size = approximate_size(nodes) - 1 - data_length(root.data)
+        for node in nodes.values():
+            if node.pending is not None:
+                node.children  # noqa: B018 - builds the table, where a name written twice counts once
         parents = [(path, node) for path, node in nodes.items() if node.children is not None]
     # ZooKeeper's node map holds the root twice (as "" and "/"): see node.approximate_size
     tree.approximate_data_size = size + 1 + data_length(root.data)
@@ -328,8 +330,9 @@ def _read_body(buf: bytes, pos: int, total: int, extended_types: bool, track_dig
     # nodeDataSize does not follow the stats nodes' rewrites.
     tree.quotas.setup()
     for path, node in parents:
-        if node.children is not None and len(node.children) > javaorder.INITIAL_CAPACITY * 3 // 4:
-            tree._child_capacity[path] = javaorder.grown_capacity(len(node.children), javaorder.INITIAL_CAPACITY)
+        n = node.num_children
+        if n > javaorder.INITIAL_CAPACITY * 3 // 4:
+            tree._child_capacity[path] = javaorder.grown_capacity(n, javaorder.INITIAL_CAPACITY)
     tree.track_digest = track_digest
     tree.digest = tree.recompute_digest() if track_digest else 0
     return tree, sessions, pos
