@@ -62,3 +62,28 @@ def test_compiled_values_are_read_only():
     for v, attr in ((Stat(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), "version"), (Send(1, b"x"), "conn")):
         with pytest.raises(AttributeError):
             setattr(v, attr, 0)
+
+
+@pytest.mark.skipif(os.environ.get("ZOOPARK_REQUIRE_COMPILED") != "1", reason="make test's run: make wrote them")
+def test_make_leaves_current_bytecode_for_every_module_a_server_imports():
+    """`make compiled` writes every module's .pyc, so a server started with PYTHONDONTWRITEBYTECODE=1 does not
+    compile its imports from source at each start. Python reads a .pyc only if it names its source's mtime
+    and size: check exactly that."""
+    import importlib.util
+    import struct
+    from pathlib import Path
+
+    import zoopark.cli
+    import zoopark.runtime.server  # noqa: F401 - what `zoopark server` imports
+    stale = []
+    for name, mod in sorted(sys.modules.items()):
+        src = getattr(mod, "__file__", None) or ""
+        if not name.startswith("zoopark") or not src.endswith(".py"):
+            continue
+        pyc = Path(importlib.util.cache_from_source(src))
+        st = os.stat(src)
+        head = pyc.read_bytes()[:16] if pyc.exists() else b""
+        if len(head) < 16 or head[:4] != importlib.util.MAGIC_NUMBER or \
+                struct.unpack("<4xIII", head)[1:] != (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF):
+            stale.append(name)
+    assert not stale, f"no current bytecode for {stale}"
