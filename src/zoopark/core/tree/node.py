@@ -6,7 +6,6 @@ from librt.strings import BytesWriter, write_i32_be, write_i64_be
 
 from ..jute.constants import CONTAINER_EPHEMERAL_OWNER, EXTENDED_MASK
 from ..jute.records import ACL, Stat
-from .tables import LARGE, keep_hashes
 
 
 def is_container(owner: int) -> bool:
@@ -52,7 +51,7 @@ class Node:
 
     __slots__ = (
         "data", "acl", "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
-        "owner", "pzxid", "_children", "pending", "_stat",
+        "owner", "pzxid", "children", "_stat",
     )
 
     def __init__(self, data: bytes | None, acl: tuple[ACL, ...], zxid: int, time_ms: int, owner: int) -> None:
@@ -67,46 +66,15 @@ class Node:
         self.aversion = 0
         self.owner = owner
         self.pzxid = zxid
-        self._children: dict[str, None] | None = None  # insertion-ordered, like ZooKeeper's list order needs
-        # A loaded snapshot's children, as their paths (the path map's own strings) in snapshot order, until
-        # something asks for the table: building it is the second of two million-entry inserts per znode, and
-        # a start-up needs neither it nor the names for a parent nobody writes under or lists.
-        self.pending: list[str] | None = None
+        self.children: dict[str, None] | None = None  # insertion-ordered, like ZooKeeper's list order needs
         self._stat: bytes | None = None
-
-    @property
-    def children(self) -> dict[str, None] | None:
-        if self.pending is not None:
-            self._fill()
-        return self._children
-
-    @children.setter
-    def children(self, table: dict[str, None] | None) -> None:
-        self.pending = None
-        self._children = table
-
-    def _fill(self) -> None:
-        """The children table from `pending`, in its order (what inserting them one by one would make)."""
-        pending = self.pending
-        assert pending is not None
-        self.pending = None
-        table: dict[str, None] = {} if self._children is None else self._children
-        if len(table) + len(pending) >= LARGE:
-            keep_hashes(table)
-        cut = pending[0].rfind("/") + 1 if pending else 0  # every path here has this node's path before it
-        for path in pending:
-            table[path[cut:]] = None
-        self._children = table if table else None
 
     def changed(self) -> None:
         self._stat = None
 
     @property
     def num_children(self) -> int:
-        pending = self.pending
-        if pending is not None:  # distinct paths: the loader fills a parent with a path twice at once
-            return len(pending) + (len(self._children) if self._children else 0)
-        return len(self._children) if self._children else 0
+        return len(self.children) if self.children else 0
 
     def client_owner(self) -> int:
         owner = self.owner
