@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="short runs (about 2 minutes in all)")
     ap.add_argument("--only",
                     default="get,exists,set,create,create+delete,multi,mixed,mixed@rate,set@rate,create@rate,"
-                            "set@1,watch,connect,rss,restart,"
+                            "set@1,get@1,watch,connect,rss,restart,"
                             "get@3,set@3,mixed@3,failover,get@tls,set@tls,connect@tls,sessions,watches")
     ap.add_argument("--targets", default="zoopark,zk")
     ap.add_argument("--rounds", type=int, default=2)
