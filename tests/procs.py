@@ -119,6 +119,9 @@ class ServerProcess:
         if not keep_config:
             cfg.write_text(self.config_text())
         log = open(self.log_path, "ab")
+        # Which test started it: a process that outlives its test names its owner in its log (/proc/PID/fd/1).
+        log.write(f"# started by {os.environ.get('PYTEST_CURRENT_TEST', '?')}\n".encode())
+        log.flush()
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)
         log.close()
