@@ -115,13 +115,12 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0, wait: bool = True, keep_config: bool = False) -> ServerProcess:
         """`keep_config`: start from zoo.cfg as the last run left it (a reconfig rewrites it)."""
+        # A second start would orphan the running process (and pass: the old one answers on the port).
+        assert self.proc is None or self.proc.poll() is not None, f"{self.kind} is already running"
         cfg = self.tmp / "zoo.cfg"
         if not keep_config:
             cfg.write_text(self.config_text())
         log = open(self.log_path, "ab")
-        # Which test started it: a process that outlives its test names its owner in its log (/proc/PID/fd/1).
-        log.write(f"# started by {os.environ.get('PYTEST_CURRENT_TEST', '?')}\n".encode())
-        log.flush()
         self.proc = subprocess.Popen(self.command(cfg), stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
                                      start_new_session=True)
         log.close()

@@ -376,7 +376,6 @@ def test_a_standalone_server_answers_reconfig_as_zookeeper(enabled: bool) -> Non
     for cls in (ZooKeeperProcess, ZooParkProcess):
         extra = reconfig_settings(enabled)
         with cls(extra=extra) as p:
-            p.start()
             c = connect(p.port, auth=True)
             try:
                 answers.append(_outcome(lambda c=c: c.reconfig(joining=None, leaving="1", new_members=None)))
