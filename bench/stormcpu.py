@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.procs import ZooParkProcess
 
-from .load import run_parallel
+from .run import storm as run_storm
 
 _TCK = os.sysconf("SC_CLK_TCK")
 
@@ -45,10 +45,9 @@ def thread_cpu(pid: int) -> dict[int, tuple[float, float, int, int]]:
     return out
 
 
-def storm(port: int, seconds: float) -> tuple[int, float]:
-    params = [dict(host="127.0.0.1", port=port, concurrency=16, seconds=seconds, tls=None) for _ in range(2)]
-    r = run_parallel("storm", params)
-    return r.ops, r.seconds
+def storm(server: ZooParkProcess, seconds: float) -> int:
+    """bench.run's `connect` load for `seconds`: the sessions it opened and closed."""
+    return run_storm(server, argparse.Namespace(seconds=seconds)).ops
 
 
 def one_run(src: str | None, seconds: float, warmup: float) -> dict[str, float]:
@@ -65,10 +64,10 @@ def one_run(src: str | None, seconds: float, warmup: float) -> dict[str, float]:
     try:
         pid = server.pid
         if warmup:
-            storm(server.port, warmup)
+            storm(server, warmup)
         before = thread_cpu(pid)
         t0 = time.monotonic()
-        ops, _ = storm(server.port, seconds)
+        ops = storm(server, seconds)
         wall = time.monotonic() - t0
         after = thread_cpu(pid)
     finally:

@@ -99,7 +99,7 @@ class ClientHandler:
 
 class ClientConnection(asyncio.Protocol):
     __slots__ = ("id", "port", "transport", "remote_ip", "remote_port", "decoder", "first", "closed",
-                 "awaiting_handshake", "tls_ctx", "sniff", "tls", "announced", "x509_subject", "lingering",
+                 "awaiting_handshake", "tls_ctx", "sniff", "tls", "announced", "x509_subject",
                  "_linger_left")
 
     def __init__(self, port: ClientPort, conn_id: int, tls_ctx: ssl.SSLContext | None = None,
@@ -118,7 +118,6 @@ class ClientConnection(asyncio.Protocol):
         self.first = True
         self.closed = False
         self.awaiting_handshake = False  # in port.handshakes
-        self.lingering = False  # in port.lingers
         self._linger_left = -1  # bytes still buffered at the last linger check
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
@@ -188,9 +187,7 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.awaiting_handshake:
             self._handshake_done()
-        if self.lingering:
-            self.lingering = False
-            self.port.lingers.discard(self)
+        self.port.lingers.discard(self)  # a lingering close ends (a dict pop: no entry, no cost)
         self.closed = True
         if self.port.release(self) and self.announced:
             self.port.handler.disconnected(self)
@@ -253,7 +250,6 @@ class ClientConnection(asyncio.Protocol):
             return
         transport.write_eof()
         transport.resume_reading()  # drop what comes in rather than leave it unread
-        self.lingering = True
         self.port.lingers.add(self, _LINGER_S, self._linger_expired)
 
     def _handshake_done(self) -> None:
@@ -269,7 +265,6 @@ class ClientConnection(asyncio.Protocol):
             self._linger_left = left
             self.port.lingers.add(self, _LINGER_S, self._linger_expired)
             return
-        self.lingering = False
         transport.abort()
 
     def first_bytes_tls(self, data: bytes) -> bool:

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Protocol, TypeVar
 
-from librt.strings import BytesWriter, read_i32_be, read_i64_be
+from librt.strings import BytesWriter, read_i32_be, read_i64_be, write_i32_be
 
 T = TypeVar("T")
 
@@ -165,6 +165,22 @@ def encode_buffer(b: bytes | None) -> bytes:
     if b is None:
         return b"\xff\xff\xff\xff"
     return INT.pack(len(b)) + b
+
+
+def write_string(w: BytesWriter, s: str) -> None:
+    """A ustring onto a librt BytesWriter (encode_string's bytes, without the intermediate parts)."""
+    b = s.encode("utf-8")
+    write_i32_be(w, len(b))
+    w.write(b)
+
+
+def write_buffer(w: BytesWriter, b: bytes | None) -> None:
+    """A buffer onto a librt BytesWriter (encode_buffer's bytes: null is length -1)."""
+    if b is None:
+        write_i32_be(w, -1)
+    else:
+        write_i32_be(w, len(b))
+        w.write(b)
 
 
 def patch_i32_be(w: BytesWriter, at: int, n: int) -> None:

@@ -302,7 +302,7 @@ def _record(name: str, fields: list[tuple[str, str]], structs: set[str]) -> list
             body += [f"if pos + {size} > end:", f"    _short({size}, pos, end)"]
             off = 0
             for i in run:
-                kind, width = _FIXED[fields[i][1]]
+                width = _FIXED[fields[i][1]][1]
                 at = f"pos + {off}" if off else "pos"
                 body.append(f"v{i} = read_i{width * 8}_be(buf, {at})")
                 off += width

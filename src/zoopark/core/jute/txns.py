@@ -8,7 +8,7 @@ from typing import Final, final
 from librt.strings import BytesWriter, write_i32_be, write_i64_be
 
 from .constants import OpCode
-from .io import JuteError, Reader, RecordType, Writer, patch_i32_be
+from .io import JuteError, Reader, RecordType, Writer, patch_i32_be, write_buffer, write_string
 from .records import (
     ACL,
     CheckVersionTxn,
@@ -127,39 +127,25 @@ def encode_body(record: object) -> bytes:
     return w.getvalue()
 
 
-def _write_string(w: BytesWriter, s: str) -> None:
-    b = s.encode("utf-8")
-    write_i32_be(w, len(b))
-    w.write(b)
-
-
-def _write_buffer(w: BytesWriter, b: bytes | None) -> None:
-    if b is None:
-        write_i32_be(w, -1)
-    else:
-        write_i32_be(w, len(b))
-        w.write(b)
-
-
 def _write_body(w: BytesWriter, record: object) -> None:
     """Append a txn record's serialized form. The commonest are written field by field with librt's writers
     (compiled, each is a store: no boxed ints, no parts to join; the classes are final), the others through
     their generic writer; a MultiParts as its MultiTxn, each op's body length filled in once it is written."""
     if isinstance(record, SetDataTxn):
-        _write_string(w, record.path)
-        _write_buffer(w, record.data)
+        write_string(w, record.path)
+        write_buffer(w, record.data)
         write_i32_be(w, record.version)
     elif isinstance(record, CheckVersionTxn):
-        _write_string(w, record.path)
+        write_string(w, record.path)
         write_i32_be(w, record.version)
     elif isinstance(record, CreateTxn):
-        _write_string(w, record.path)
-        _write_buffer(w, record.data)
+        write_string(w, record.path)
+        write_buffer(w, record.data)
         w.write(acl_bytes(record.acl))
         w.append(1 if record.ephemeral else 0)
         write_i32_be(w, record.parent_cversion)
     elif isinstance(record, DeleteTxn):
-        _write_string(w, record.path)
+        write_string(w, record.path)
     elif isinstance(record, MultiParts):
         write_i32_be(w, len(record.parts))
         for t, rec in record.parts:

@@ -53,7 +53,7 @@ from ..session import SessionTable
 from ..tree import acl as aclmod
 from ..tree import quota
 from ..tree.datatree import CONFIG, SPECIAL_PATHS, DataTree
-from ..tree.node import data_length, is_ttl, ttl_owner
+from ..tree.node import Node, data_length, is_ttl, ttl_owner
 from ..tree.paths import InvalidPath, split, validate_path
 from . import reconfig
 
@@ -104,6 +104,12 @@ class View:
         if cversion is not None:
             v.cversion = cversion
         return v
+
+
+def _node_view(n: Node) -> View:
+    """A committed node as prep's overlay sees it."""
+    data = n.data
+    return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl, 0 if data is None else len(data))
 
 
 class Change:
@@ -167,11 +173,7 @@ class Prep:
         if c is not None:
             return c.view
         n = self.tree.get(path)
-        if n is None:
-            return None
-        data = n.data
-        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl,
-                    0 if data is None else len(data))
+        return None if n is None else _node_view(n)
 
     def _existing(self, path: str) -> View:
         v = self.view(path)
@@ -409,9 +411,7 @@ class Prep:
         n = self.tree.get(path)
         if n is None:
             raise PrepError(Err.NONODE, path)
-        data = n.data
-        return View(n.version, n.cversion, n.aversion, n.owner, n.num_children, n.acl,
-                    0 if data is None else len(data))
+        return _node_view(n)
 
     def _set_data(self, rec: object, req: Request, zxid: int) -> SetDataTxn:
         assert isinstance(rec, SetDataRequest)

@@ -19,7 +19,7 @@ from ..jute.constants import (
     OP_SET_DATA,
     OpCode,
 )
-from ..jute.io import encode_buffer, encode_string, patch_i32_be
+from ..jute.io import encode_buffer, encode_string, patch_i32_be, write_string
 from ..tree.datatree import TxnResult
 from .requests import reply
 
@@ -55,9 +55,7 @@ def _multi_reply(xid: int, last_zxid: int, subs: list[TxnResult]) -> bytes:
         if t == OP_SET_DATA:
             w.write(sub.stat or b"")
         elif t == OP_CREATE or t == OP_CREATE2:
-            b = (sub.path or "").encode("utf-8")
-            write_i32_be(w, len(b))
-            w.write(b)
+            write_string(w, sub.path or "")
             if t == OP_CREATE2:
                 w.write(sub.stat or b"")
         # delete, check: no body

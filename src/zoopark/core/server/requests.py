@@ -137,7 +137,6 @@ def encode(record: object) -> bytes:
     return w.getvalue()
 
 
-
 __all__ = [
     "Create2Response", "CreateResponse", "GetChildrenResponse", "GetDataResponse", "SetDataResponse",
     "decode_body", "decode_multi", "reply", "encode", "HEADER", "REPLY",
