@@ -317,6 +317,28 @@ def fsync_floor(seconds: float) -> Result:
     return r
 
 
+def bare_serial(workload: str, seconds: float) -> Result:
+    """`workload`@1 against bench.bare (a server doing nothing but read, sync a write, reply), in a fresh temp
+    dir on the same filesystem: the machine's own floor for a serial request."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from tests.procs import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bare-") as d:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.bare", str(port), d], cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "bench.bare did not start"
+            params = [dict(host="127.0.0.1", port=port, workload=workload, warmup_s=0.5, seconds=seconds)]
+            return run_parallel("serial", params)
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 # ---- the runner --------------------------------------------------------------------------------
 
 
@@ -379,6 +401,24 @@ def run_one(kind: str, workload: str, cfg: argparse.Namespace) -> tuple[Result |
         return r, rss_mb(server.pid)
 
 
+def beside_floors(runs: list[tuple[str, str, float, float, float]]) -> str:
+    """The @1 rows' runs beside what the machine allows: the bare server (bench.bare) and the disk."""
+    text = ""
+    sets = [r for r in runs if r[0] == "set@1"]
+    if sets:
+        each = "; ".join(f"{t} {p50:.3f} / {bare:.3f} / {disk:.3f} ({p50 - disk:+.3f}; {p50 - bare:+.3f})"
+                         for _, t, p50, bare, disk in sets)
+        text += ("\n\nset@1 beside its floors, measured right after each run, p50 ms: run / bare server (bench.bare:"
+                 " read, one pwritev2(RWF_DSYNC), reply) / disk (append 100 bytes + fdatasync in a loop, same "
+                 f"filesystem) (gap to the disk; the server's own, over the bare server): {each}.")
+    gets = [r for r in runs if r[0] == "get@1"]
+    if gets:
+        each = "; ".join(f"{t} {p50:.3f} / {bare:.3f} ({p50 - bare:+.3f})" for _, t, p50, bare, _ in gets)
+        text += ("\n\nget@1 beside the bare server's read round trip, measured right after each run, p50 ms: "
+                 f"run / bare (the server's own): {each}.")
+    return text
+
+
 def fmt(x: float) -> str:
     return "nan" if math.isnan(x) else f"{x:,.0f}" if x >= 100 else f"{x:.2f}"
 
@@ -418,22 +458,22 @@ def main(argv: list[str] | None = None) -> None:
         cfg.sessions, cfg.idle_seconds, cfg.watches = min(cfg.sessions, 2000), 5.0, min(cfg.watches, 100_000)
     targets = cfg.targets.split(",")
     rows = []
-    beside_floor: list[tuple[str, float, float]] = []  # set@1 runs: (target, its p50, the floor's p50 right after)
+    # The @1 rows' runs: (row, target, its p50, the bare server's right after, and for set@1 the disk floor's)
+    beside_floor: list[tuple[str, str, float, float, float]] = []
     for workload in cfg.only.split(","):
         results: dict[str, list] = {t: [] for t in targets}
         for _ in range(cfg.rounds):
             for t in targets:  # A/B/A/B
                 results[t].append(run_one(t, workload, cfg))
-                if workload == "set@1":  # the disk's rate limit moves within minutes: a floor per run
-                    floor = fsync_floor(min(cfg.seconds, 3.0))
-                    beside_floor.append((t, results[t][-1][0].percentile_ms(50), floor.percentile_ms(50)))
+                if workload in ("set@1", "get@1"):  # the disk's rate limit moves within minutes: floors per run
+                    secs = min(cfg.seconds, 3.0)
+                    bare = bare_serial(workload[:-2], secs).percentile_ms(50)
+                    disk = fsync_floor(secs).percentile_ms(50) if workload == "set@1" else math.nan
+                    beside_floor.append((workload, t, results[t][-1][0].percentile_ms(50), bare, disk))
         rows.append((workload, results))
         print(render([(workload, results)], targets, header=not rows[:-1]), flush=True)
     table = render(rows, targets)
-    if beside_floor:
-        runs = "; ".join(f"{t} {p50:.3f} / {floor:.3f} ({p50 - floor:+.3f})" for t, p50, floor in beside_floor)
-        table += ("\n\nset@1 beside the disk floor (append 100 bytes + fdatasync in a loop, same filesystem, "
-                  f"measured right after each run), p50 ms, run / floor (gap): {runs}.")
+    table += beside_floors(beside_floor)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
