@@ -21,7 +21,7 @@ from zoopark.core.zab.election import FINALIZE_WAIT_MS, Decided, Election, SendT
 from zoopark.sim.election import ElectionRun, run_seed
 from zoopark.sim.network import Faults
 
-SEEDS = int(os.environ.get("ZOOPARK_ELECTION_SEEDS", "20000" if os.environ.get("ZOOPARK_SOAK") else "1500"))
+SEEDS = int(os.environ.get("ZOOPARK_ELECTION_SEEDS", "100000" if os.environ.get("ZOOPARK_SOAK") else "10000"))
 
 
 def test_notification_round_trip_and_layout() -> None:

@@ -4,7 +4,10 @@ Each server listens on its election port. Between two servers only the connectio
 survives: a server that accepts one from a lower id closes it and dials back, and a server that dials a
 higher id sends its initial message and hangs up, so the higher one dials it. Messages are an int length and
 a notification. Per peer only the newest unsent notification is kept (ZooKeeper's send queue of capacity 1):
-a vote superseded before it went out is never worth sending. A message to ourselves is looped back.
+a vote superseded before it went out is never worth sending. A message to ourselves is looped back. Each new
+link to a peer with nothing queued for it starts with the last notification sent to that peer (ZooKeeper's
+SendWorker and its lastMessageSent): one written on a connection that broke may never have been read, and a
+LOOKING server that misses the answer to its vote waits a backed-off interval (up to a minute) to ask again.
 With quorum SASL the dialler authenticates right after its initial message, before the higher-id rule decides
 which connection stays (net.quorumsasl). Everything here moves bytes; the election itself is
 `core.zab.election`.
@@ -99,6 +102,7 @@ class ElectionPort:
         self.on_notification = on_notification
         self.links: dict[int, _Link] = {}
         self.pending: dict[int, Notification] = {}  # newest unsent notification per peer
+        self.last_sent: dict[int, Notification] = {}  # newest notification written to each peer
         self._dialling: set[int] = set()
         self._server: asyncio.base_events.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -131,6 +135,7 @@ class ElectionPort:
         link = self.links.get(sid)
         if link is not None:
             link.send(n)
+            self.last_sent[sid] = n
             return
         self.pending[sid] = n
         self._dial(sid)
@@ -188,9 +193,10 @@ class ElectionPort:
         if old is not None and old is not link:
             old.close()
         self.links[sid] = link
-        n = self.pending.pop(sid, None)
+        n = self.pending.pop(sid, None) or self.last_sent.get(sid)
         if n is not None:
             link.send(n)
+            self.last_sent[sid] = n
 
     def _received(self, sid: int, n: Notification) -> None:
         self.received += 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..core.jute.election import PeerState
 from ..core.zab.election import Decided, Election, SendTo, total_order
-from .network import Faults, Network
+from .network import SETTLE_MS, Faults, Network
 
 
 class InvariantViolation(AssertionError):
@@ -116,6 +116,19 @@ class ElectionRun:
         raise InvariantViolation(f"seed {self.seed}: {max_steps} steps without reaching {end_ms} ms")
 
 
+def _settle(r: ElectionRun, running: list[int]) -> None:
+    """Run until every running server has decided for one leader that leads (then nothing moves: the
+    discovery model sends nobody back), or SETTLE_MS have passed."""
+    deadline = r.now_ms + SETTLE_MS
+    while r.now_ms < deadline:
+        r.step_until(min(deadline, r.now_ms + 1000))
+        leaders = {r.decisions[s].vote.leader for s in running if s in r.decisions}
+        if len(leaders) == 1 and all(s in r.decisions for s in running):
+            d = r.decisions.get(next(iter(leaders)))
+            if d is not None and d.state == PeerState.LEADING:
+                return
+
+
 def _check_settled(r: ElectionRun, running: list[int], originals: list[int], what: str) -> None:
     missing = [s for s in running if s not in r.decisions]
     if missing:
@@ -146,12 +159,12 @@ def run_seed(seed: int) -> ElectionRun:
     r.net.down |= late  # not started yet: they neither hear nor speak
     for sid in first:
         r.start(sid)
-    r.step_until(r.now_ms + 60_000)
+    _settle(r, first)
     _check_settled(r, first, originals, "first election")
     r.net.down -= late
     for sid in sorted(late):  # late joiners find the running ensemble and follow its leader
         r.start(sid)
-    r.step_until(r.now_ms + 60_000)
+    _settle(r, ids)
     _check_settled(r, ids, originals, "after late joins")
     return r
 

@@ -66,7 +66,7 @@ from ..core.tree import snapshot as snap
 from ..core.zab import verifier as qv
 from . import linear
 from .clients import KEYS, SimClient
-from .network import Faults, Network
+from .network import SETTLE_MS, Faults, Network
 
 TICK_MS = 100
 SUPER = "super:test"  # the operator's digest credentials (the members' superDigest)
@@ -622,7 +622,7 @@ class MemberRun:
 
     # ---- the end -------------------------------------------------------------------------------------
 
-    def settle(self, within_ms: int = 60_000) -> None:
+    def settle(self, within_ms: int = SETTLE_MS) -> None:
         """Heal everything; every member must serve the same tree and every client must get a write
         through; then the history must be linearizable."""
         self.net.heal()

@@ -12,6 +12,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..core.zab.election import MAX_NOTIFICATION_INTERVAL_MS
+
+# How long a healed run may take to settle. Election messages here are lost one by one (Faults.drop), and a
+# LOOKING server that hears nothing says its vote again at intervals that double up to ZooKeeper's
+# maxNotificationInterval (60 s): a few losses in a row put its next try a minute away. A bound of one
+# interval failed runs that settled a little later (the zab simulator's seed 680 at 71 s; an election seed with
+# a fifth of messages lost after 100 s); five of them still catch a run that never settles.
+SETTLE_MS = 5 * MAX_NOTIFICATION_INTERVAL_MS
+
 
 @dataclass
 class Faults:

@@ -37,7 +37,7 @@ from ..core.zab.actions import (
 from ..core.zab.election import SendTo
 from ..core.zab.leader import Leader
 from ..core.zab.peer import ZabPeer
-from .network import Faults, Network
+from .network import SETTLE_MS, Faults, Network
 
 TICK_MS = 100
 
@@ -347,7 +347,7 @@ class ZabRun:
 
     # ---- the end ---------------------------------------------------------------------------------
 
-    def settle(self, within_ms: int = 60_000) -> None:
+    def settle(self, within_ms: int = SETTLE_MS) -> None:
         self.net.heal()
         for sid, node in self.nodes.items():
             if not node.up:
