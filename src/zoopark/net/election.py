@@ -193,7 +193,9 @@ class ElectionPort:
         if old is not None and old is not link:
             old.close()
         self.links[sid] = link
-        n = self.pending.pop(sid, None) or self.last_sent.get(sid)
+        n = self.pending.pop(sid, None)
+        if n is None:
+            n = self.last_sent.get(sid)
         if n is not None:
             link.send(n)
             self.last_sent[sid] = n
