@@ -19,8 +19,9 @@ import struct
 import sys
 from pathlib import Path
 
+from .proto import REPLY
+
 _LEN = struct.Struct(">i")
-_REPLY = struct.Struct(">iiqi")  # length, xid, zxid, err
 _STAT = bytes(68)
 _SET_DATA = 5
 _PREALLOC = 64 * 1024 * 1024
@@ -61,9 +62,10 @@ def serve_one(conn: socket.socket, fd: int, pos: int) -> int:
             os.pwritev(fd, (body,), pos, os.RWF_DSYNC)
             pos += len(body)
             zxid += 1
-            conn.sendall(_REPLY.pack(16 + len(_STAT), xid, zxid, 0) + _STAT)
+            out = _STAT
         else:  # a read: a null buffer and the Stat
-            conn.sendall(_REPLY.pack(20 + len(_STAT), xid, zxid, 0) + b"\xff\xff\xff\xff" + _STAT)
+            out = b"\xff\xff\xff\xff" + _STAT
+        conn.sendall(_LEN.pack(REPLY.size + len(out)) + REPLY.pack(xid, zxid, 0) + out)
     return pos
 
 

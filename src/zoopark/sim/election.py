@@ -116,29 +116,34 @@ class ElectionRun:
         raise InvariantViolation(f"seed {self.seed}: {max_steps} steps without reaching {end_ms} ms")
 
 
+def _unsettled(r: ElectionRun, running: list[int], what: str) -> str | None:
+    """Why the running servers have not settled on one leader that leads; None once they have (then nothing
+    moves: the discovery model sends nobody back)."""
+    missing = [s for s in running if s not in r.decisions]
+    if missing:
+        return f"seed {r.seed}: {what}: servers {missing} never settled"
+    leaders = {r.decisions[s].vote.leader for s in running}
+    if len(leaders) != 1:
+        return f"seed {r.seed}: {what}: servers settled on leaders {sorted(leaders)}"
+    leader = leaders.pop()
+    d = r.decisions.get(leader)
+    if d is None or d.state != PeerState.LEADING:
+        return f"seed {r.seed}: {what}: {leader} is followed but not leading"
+    return None
+
+
 def _settle(r: ElectionRun, running: list[int]) -> None:
-    """Run until every running server has decided for one leader that leads (then nothing moves: the
-    discovery model sends nobody back), or SETTLE_MS have passed."""
+    """Run until the running servers have settled, or SETTLE_MS have passed."""
     deadline = r.now_ms + SETTLE_MS
-    while r.now_ms < deadline:
+    while r.now_ms < deadline and _unsettled(r, running, "") is not None:
         r.step_until(min(deadline, r.now_ms + 1000))
-        leaders = {r.decisions[s].vote.leader for s in running if s in r.decisions}
-        if len(leaders) == 1 and all(s in r.decisions for s in running):
-            d = r.decisions.get(next(iter(leaders)))
-            if d is not None and d.state == PeerState.LEADING:
-                return
 
 
 def _check_settled(r: ElectionRun, running: list[int], originals: list[int], what: str) -> None:
-    missing = [s for s in running if s not in r.decisions]
-    if missing:
-        raise InvariantViolation(f"seed {r.seed}: {what}: servers {missing} never settled")
-    leaders = {r.decisions[s].vote.leader for s in running}
-    if len(leaders) != 1:
-        raise InvariantViolation(f"seed {r.seed}: {what}: servers settled on leaders {sorted(leaders)}")
-    leader = leaders.pop()
-    if r.decisions[leader].state != PeerState.LEADING:
-        raise InvariantViolation(f"seed {r.seed}: {what}: {leader} is followed but not leading")
+    why = _unsettled(r, running, what)
+    if why is not None:
+        raise InvariantViolation(why)
+    leader = r.decisions[running[0]].vote.leader
     lead = r.history[leader]
     behind = [s for s in originals if r.history[s] <= lead]
     if len(behind) * 2 <= len(r.voter_ids):
